@@ -1,0 +1,3 @@
+from lptui.cli.main import entry
+
+entry()

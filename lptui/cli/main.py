@@ -1,0 +1,143 @@
+"""`lptui` command line: argparse in, exit code out (0 ok, 1 error, 2 usage)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from lptui import __version__
+from lptui.cli.source import SourceError, open_source
+from lptui.sim.scenarios import SCENARIOS
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _source_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    default: Any = None if top else argparse.SUPPRESS
+    group = parser.add_argument_group("where to read the kernel")
+    group.add_argument(
+        "--root",
+        metavar="DIR",
+        default=default,
+        help="read a kernel tree under DIR (holding sys/ and proc/); read-only",
+    )
+    group.add_argument(
+        "--demo",
+        metavar="SCENARIO",
+        default=default,
+        choices=sorted(SCENARIOS),
+        help="use a simulated kernel: " + "; ".join(f"{s.name}: {s.summary}" for s in SCENARIOS.values()),
+    )
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="lptui",
+        description="A console for Linux kernel live patching. "
+        "Without a command, opens the interactive console.",
+    )
+    parser.add_argument("--version", action="version", version=f"lptui {__version__}")
+    _source_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    status = sub.add_parser("status", help="kernel, loaded patches and the transition in progress")
+    status.add_argument("--json", action="store_true", help="print JSON (see README for the keys)")
+    _source_options(status, top=False)
+
+    tasks = sub.add_parser("tasks", help="threads holding up the transition, and why")
+    tasks.add_argument(
+        "--all", action="store_true", help="every thread with its patch_state, not only pending ones"
+    )
+    tasks.add_argument("--json", action="store_true", help="print JSON (see README for the keys)")
+    _source_options(tasks, top=False)
+    return parser
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from lptui.core.jsonify import status_json
+    from lptui.core.snapshot import read_snapshot
+
+    with open_source(args.root, args.demo) as source:
+        snap = read_snapshot(source.tree)
+        if args.json:
+            _print_json(status_json(snap))
+        else:
+            from lptui.cli.render import make_console, status_renderable
+
+            make_console().print(status_renderable(snap, source.label))
+    return EXIT_OK
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from lptui.core.jsonify import tasks_json
+    from lptui.core.scan import read_all_tasks
+    from lptui.core.snapshot import livepatch_module_names, read_snapshot
+
+    with open_source(args.root, args.demo) as source:
+        snap = read_snapshot(source.tree)
+        if args.all:
+            patch = snap.patch(snap.transition.patch) if snap.transition else None
+            names = livepatch_module_names(snap.patches, snap.inactive_modules)
+            tasks = read_all_tasks(source.tree, snap.transition, patch, names)
+        else:
+            tasks = snap.pending_tasks
+        if args.json:
+            _print_json(tasks_json(snap, tasks))
+            return EXIT_OK
+        from lptui.cli.render import make_console, reasons_list, tasks_table, transition_line
+
+        console = make_console()
+        console.print(transition_line(snap))
+        if tasks:
+            console.print(tasks_table(tasks, all_tasks=args.all))
+            if not args.all:
+                for line in reasons_list(tasks):
+                    console.print(line)
+        elif snap.transition is None and not args.all:
+            console.print("Nothing is pending: with no transition every thread reads patch_state -1.")
+        for note in snap.notes:
+            console.print(note, style="yellow")
+    return EXIT_OK
+
+
+COMMANDS = {"status": cmd_status, "tasks": cmd_tasks}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"lptui: usage error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    command = args.command or "status"
+    try:
+        return COMMANDS[command](args)
+    except SourceError as exc:
+        print(f"lptui: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())

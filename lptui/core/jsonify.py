@@ -1,0 +1,130 @@
+"""The `--json` contract: plain dicts from snapshot records (keys documented in README)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lptui.core.model import (
+    Features,
+    KernelInfo,
+    ModuleInfo,
+    PatchInfo,
+    Snapshot,
+    TaskInfo,
+    TransitionInfo,
+)
+
+SCHEMA_VERSION = 1
+
+
+def kernel_json(k: KernelInfo) -> dict[str, Any]:
+    return {
+        "release": k.release,
+        "version": k.version,
+        "machine": k.machine,
+        "livepatch_supported": k.livepatch_supported,
+        "tainted": k.tainted,
+        "taint_flags": [f.letter for f in k.taint_flags],
+        "taint_meanings": {f.letter: f.meaning for f in k.taint_flags},
+        "ftrace_enabled": k.ftrace_enabled,
+        "possible_cpus": k.possible_cpus,
+        "problems": list(k.problems),
+    }
+
+
+def features_json(f: Features) -> dict[str, Any]:
+    return {
+        "transition": f.transition,
+        "force": f.force,
+        "signal": f.signal,
+        "replace": f.replace,
+        "stack_order": f.stack_order,
+        "object_patched": f.object_patched,
+        "probed_from": f.probed_from,
+    }
+
+
+def transition_json(t: TransitionInfo | None) -> dict[str, Any] | None:
+    if t is None:
+        return None
+    return {
+        "patch": t.patch,
+        "direction": str(t.direction),
+        "target": t.target,
+        "tasks_total": t.tasks_total,
+        "tasks_pending": t.tasks_pending,
+        "tasks_unknown": t.tasks_unknown,
+    }
+
+
+def module_json(m: ModuleInfo) -> dict[str, Any]:
+    return {
+        "name": m.name,
+        "loaded": m.loaded,
+        "refcnt": m.refcnt,
+        "taint": m.taint,
+        "srcversion": m.srcversion,
+        "version": m.version,
+        "problems": list(m.problems),
+    }
+
+
+def patch_json(p: PatchInfo) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "enabled": p.enabled,
+        "transition": p.transition,
+        "replace": p.replace,
+        "stack_order": p.stack_order,
+        "module": module_json(p.module),
+        "objects": [
+            {
+                "name": o.name,
+                "loaded": o.loaded,
+                "patched": o.patched,
+                "functions": [{"name": f.name, "sympos": f.sympos} for f in o.functions],
+            }
+            for o in p.objects
+        ],
+        "problems": list(p.problems),
+    }
+
+
+def task_json(t: TaskInfo) -> dict[str, Any]:
+    return {
+        "pid": t.pid,
+        "tid": t.tid,
+        "comm": t.comm,
+        "state": t.state,
+        "kthread": t.kthread,
+        "patch_state": t.patch_state,
+        "pending": t.pending,
+        "stack": list(t.stack) if t.stack is not None else None,
+        "blocking_functions": list(t.blocking_functions),
+        "reason_code": str(t.reason_code),
+        "reason": t.reason,
+        "problems": list(t.problems),
+    }
+
+
+def status_json(s: Snapshot) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "kernel": kernel_json(s.kernel),
+        "features": features_json(s.features),
+        "transition": transition_json(s.transition),
+        "patches": [patch_json(p) for p in s.patches],
+        "inactive_modules": [m.name for m in s.inactive_modules],
+        "inactive_module_details": [module_json(m) for m in s.inactive_modules],
+        "threads_total": s.threads_total,
+        "notes": list(s.notes),
+    }
+
+
+def tasks_json(s: Snapshot, tasks: tuple[TaskInfo, ...]) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "transition": transition_json(s.transition),
+        "tasks": [task_json(t) for t in tasks],
+        "notes": list(s.notes),
+    }

@@ -1,0 +1,160 @@
+"""Frozen, comparable records of what the kernel shows. No I/O here.
+
+`None` in a field means unknown; the reason is kept in the record's `problems`.
+Equal states compare equal, so a refresh that finds nothing new changes nothing downstream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class TaintFlag:
+    bit: int
+    letter: str
+    meaning: str
+
+
+@dataclass(frozen=True, slots=True)
+class KernelInfo:
+    release: str | None
+    version: str | None
+    machine: str | None
+    livepatch_supported: bool
+    tainted: int | None
+    taint_flags: tuple[TaintFlag, ...]
+    ftrace_enabled: bool | None
+    possible_cpus: int | None
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """Attributes this kernel's livepatch sysfs has, probed from a loaded patch.
+
+    `None` means unknown: with no patch loaded there is nothing to probe.
+    """
+
+    transition: bool | None = None
+    force: bool | None = None
+    signal: bool | None = None
+    replace: bool | None = None
+    stack_order: bool | None = None
+    object_patched: bool | None = None
+    probed_from: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionInfo:
+    name: str
+    sympos: int
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    name: str
+    loaded: bool
+    patched: bool | None
+    functions: tuple[FunctionInfo, ...]
+
+    @property
+    def is_vmlinux(self) -> bool:
+        return self.name == "vmlinux"
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleInfo:
+    name: str
+    loaded: bool
+    refcnt: int | None = None
+    taint: str | None = None
+    srcversion: str | None = None
+    version: str | None = None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def is_livepatch(self) -> bool:
+        return self.taint is not None and "K" in self.taint
+
+
+@dataclass(frozen=True, slots=True)
+class PatchInfo:
+    name: str
+    enabled: bool | None
+    transition: bool | None
+    replace: bool | None
+    stack_order: int | None
+    module: ModuleInfo
+    objects: tuple[ObjectInfo, ...]
+    problems: tuple[str, ...] = ()
+
+    @property
+    def function_count(self) -> int:
+        return sum(len(o.functions) for o in self.objects)
+
+
+class Direction(StrEnum):
+    PATCHING = "patching"
+    UNPATCHING = "unpatching"
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionInfo:
+    patch: str
+    direction: Direction
+    target: int
+    tasks_total: int | None = None
+    tasks_pending: int | None = None
+    tasks_unknown: int = 0
+
+
+class Reason(StrEnum):
+    """Why a pending task has not switched yet, from most to least specific."""
+
+    STACK_UNREADABLE = "stack_unreadable"
+    UNINTERRUPTIBLE = "uninterruptible"
+    KTHREAD_IN_PATCHED = "kthread_in_patched_function"
+    SLEEPING_IN_PATCHED = "sleeping_in_patched_function"
+    RUNNING = "running"
+    KTHREAD = "kthread"
+    WAITING = "waiting"
+    NOT_PENDING = "not_pending"
+    UNKNOWN_STATE = "unknown_patch_state"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    pid: int
+    tid: int
+    comm: str | None
+    state: str | None
+    kthread: bool | None
+    patch_state: int | None
+    pending: bool
+    stack: tuple[str, ...] | None = None
+    blocking_functions: tuple[str, ...] = ()
+    reason_code: Reason = Reason.NOT_PENDING
+    reason: str = ""
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One consistent-as-possible reading of the whole livepatch state."""
+
+    kernel: KernelInfo
+    features: Features
+    patches: tuple[PatchInfo, ...]
+    inactive_modules: tuple[ModuleInfo, ...]
+    transition: TransitionInfo | None
+    pending_tasks: tuple[TaskInfo, ...] = ()
+    threads_total: int | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def patch(self, name: str) -> PatchInfo | None:
+        for p in self.patches:
+            if p.name == name:
+                return p
+        return None

@@ -1,0 +1,88 @@
+"""Assemble a whole `Snapshot` from a root: kernel, patches, transition, pending tasks."""
+
+from __future__ import annotations
+
+from lptui.core.kernel import LIVEPATCH_DIR, probe_features, read_kernel
+from lptui.core.model import Direction, PatchInfo, Snapshot, TransitionInfo
+from lptui.core.patches import read_inactive_modules, read_patches
+from lptui.core.scan import TaskScanner
+from lptui.core.tree import Tree, parse_bool01
+
+
+def find_transition(patches: tuple[PatchInfo, ...]) -> TransitionInfo | None:
+    """The patch whose `transition` reads 1; its `enabled` already holds the target."""
+    for patch in patches:
+        if patch.transition and patch.enabled is not None:
+            target = 1 if patch.enabled else 0
+            direction = Direction.PATCHING if target == 1 else Direction.UNPATCHING
+            return TransitionInfo(patch=patch.name, direction=direction, target=target)
+    return None
+
+
+def livepatch_module_names(snapshot_patches: tuple[PatchInfo, ...], inactive: tuple) -> frozenset[str]:
+    return frozenset([p.name for p in snapshot_patches] + [m.name for m in inactive])
+
+
+def idle_note(possible_cpus: int | None) -> str:
+    span = f"swapper/0..{possible_cpus - 1}" if possible_cpus else "swapper/N"
+    return (
+        f"No visible task is pending: the idle tasks ({span}) are not in /proc and may be the holdouts "
+        "(or tasks hidden from this user)."
+    )
+
+
+class SnapshotReader:
+    """Reads snapshots from one root, remembering task-scan state between calls."""
+
+    def __init__(self, tree: Tree) -> None:
+        self.tree = tree
+        self.scanner = TaskScanner()
+
+    def read(self) -> Snapshot:
+        snap = self._read_once()
+        # A scan that straddles completion mixes values: re-check the transition and retry once.
+        if snap.transition is not None:
+            still = parse_bool01(self.tree.read(f"{LIVEPATCH_DIR}/{snap.transition.patch}/transition"))
+            if still.value is not True:
+                snap = self._read_once()
+        return snap
+
+    def _read_once(self) -> Snapshot:
+        tree = self.tree
+        kernel = read_kernel(tree)
+        patches = read_patches(tree)
+        inactive = read_inactive_modules(tree, {p.name for p in patches})
+        features = probe_features(tree, patches)
+        transition = find_transition(patches)
+        patch = next((p for p in patches if transition and p.name == transition.patch), None)
+        result = self.scanner.scan(tree, transition, patch, livepatch_module_names(patches, inactive))
+        notes: list[str] = []
+        if transition is not None:
+            transition = TransitionInfo(
+                patch=transition.patch,
+                direction=transition.direction,
+                target=transition.target,
+                tasks_total=result.threads_total,
+                tasks_pending=len(result.pending),
+                tasks_unknown=result.unknown,
+            )
+            if not result.pending:
+                notes.append(idle_note(kernel.possible_cpus))
+            if result.unknown:
+                notes.append(
+                    f"{result.unknown} thread(s) have an unreadable patch_state (run as root to see them)."
+                )
+        return Snapshot(
+            kernel=kernel,
+            features=features,
+            patches=patches,
+            inactive_modules=inactive,
+            transition=transition,
+            pending_tasks=result.pending,
+            threads_total=result.threads_total,
+            notes=tuple(notes),
+        )
+
+
+def read_snapshot(tree: Tree) -> Snapshot:
+    return SnapshotReader(tree).read()

@@ -1,0 +1,118 @@
+"""Read threads from /proc/<pid>/task/<tid>: comm, state, kernel-thread flag, patch_state, stack."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from lptui.core.tree import Read, Tree, parse_int, parse_line
+
+PF_KTHREAD = 0x00200000
+PATCH_STATES = frozenset({-1, 0, 1})
+
+TaskId = tuple[int, int]  # (pid, tid)
+
+
+def iter_thread_ids(tree: Tree) -> Iterator[TaskId]:
+    """Every thread visible in /proc; threads that vanish while we list are skipped."""
+    for pid_name in tree.listdir("proc"):
+        if not pid_name.isdigit():
+            continue
+        pid = int(pid_name)
+        for tid_name in tree.listdir(f"proc/{pid_name}/task"):
+            if tid_name.isdigit():
+                yield pid, int(tid_name)
+
+
+def task_dir(pid: int, tid: int) -> str:
+    return f"proc/{pid}/task/{tid}"
+
+
+@dataclass(frozen=True, slots=True)
+class StatFields:
+    state: str | None
+    ppid: int | None
+    flags: int | None
+    problem: str | None = None
+
+
+def parse_stat(read: Read) -> StatFields:
+    """Parse ``pid (comm) S ppid pgrp session tty tpgid flags ...``; comm may hold ')' and spaces."""
+    if not read.ok:
+        return StatFields(None, None, None, read.error)
+    text = read.text or ""
+    close = text.rfind(")")
+    if close < 0:
+        return StatFields(None, None, None, "garbage")
+    rest = text[close + 1 :].split()
+    if not rest or len(rest[0]) != 1 or not rest[0].isalpha():
+        return StatFields(None, None, None, "garbage")
+    state = rest[0]
+    try:
+        ppid = int(rest[1])
+        flags = int(rest[6])
+    except (IndexError, ValueError):
+        return StatFields(state, None, None, "truncated")
+    return StatFields(state, ppid, flags)
+
+
+@dataclass(frozen=True, slots=True)
+class RawTask:
+    """What was read for one thread before deciding whether and why it blocks."""
+
+    pid: int
+    tid: int
+    patch_state: int | None
+    comm: str | None = None
+    state: str | None = None
+    kthread: bool | None = None
+    stack: tuple[str, ...] | None = None
+    stack_error: str | None = None
+    problems: tuple[str, ...] = ()
+
+
+def read_patch_state(tree: Tree, pid: int, tid: int) -> tuple[int | None, str | None]:
+    parsed = parse_int(tree.read(f"{task_dir(pid, tid)}/patch_state"), allowed=PATCH_STATES)
+    return parsed.value, parsed.problem  # type: ignore[return-value]
+
+
+def read_task_details(
+    tree: Tree, pid: int, tid: int, patch_state: int | None, ps_problem: str | None, *, with_stack: bool
+) -> RawTask | None:
+    """Read comm, stat and (optionally) the stack. None if the thread is gone."""
+    base = task_dir(pid, tid)
+    problems: list[str] = []
+    if ps_problem:
+        problems.append(f"patch_state: {ps_problem}")
+    comm = parse_line(tree.read(f"{base}/comm"))
+    if comm.problem:
+        problems.append(f"comm: {comm.problem}")
+    stat = parse_stat(tree.read(f"{base}/stat"))
+    if stat.problem:
+        problems.append(f"stat: {stat.problem}")
+    kthread: bool | None = None
+    if stat.flags is not None:
+        kthread = bool(stat.flags & PF_KTHREAD)
+    elif stat.ppid is not None:
+        kthread = stat.ppid == 2 or pid == 2
+    stack: tuple[str, ...] | None = None
+    stack_error: str | None = None
+    if with_stack:
+        read = tree.read(f"{base}/stack")
+        if read.ok:
+            stack = tuple(line.strip() for line in (read.text or "").splitlines() if line.strip())
+        else:
+            stack_error = read.error
+    if not tree.exists(base):
+        return None  # exited while we read it
+    return RawTask(
+        pid=pid,
+        tid=tid,
+        patch_state=patch_state,
+        comm=comm.value,  # type: ignore[arg-type]
+        state=stat.state,
+        kthread=kthread,
+        stack=stack,
+        stack_error=stack_error,
+        problems=tuple(problems),
+    )

@@ -1,0 +1,132 @@
+"""Race-safe reads of kernel files under a root directory.
+
+Every kernel file can vanish, be unreadable or hold garbage between listing and reading
+(a task exits, a patch is freed). Readers never raise: they return a `Read` that holds
+either the text or a short reason, so the caller can mark the field unknown and keep why.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+# sysfs and procfs attribute files are at most a page; a stack is a few KiB.
+_MAX_READ = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """The outcome of reading one file: `text` on success, otherwise `error` (and `errno`)."""
+
+    text: str | None
+    error: str | None = None
+    errno: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.text is not None
+
+
+def describe_oserror(exc: OSError) -> str:
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno == errno.ENOENT:
+        return "vanished"
+    if exc.errno == errno.EISDIR:
+        return "not a regular file"
+    return exc.strerror or type(exc).__name__
+
+
+class Tree:
+    """Reads files under `root` (`/` on a host; a temporary tree in tests and demos).
+
+    Paths are relative to the root, e.g. ``"sys/kernel/livepatch"``. Subclasses may count
+    or trace reads (tests and benchmarks do), so all file access goes through here.
+    """
+
+    def __init__(self, root: str | os.PathLike[str] = "/") -> None:
+        self.root = Path(root)
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def read(self, rel: str) -> Read:
+        try:
+            with open(self.root / rel, "rb") as fh:
+                data = fh.read(_MAX_READ)
+        except OSError as exc:
+            return Read(None, describe_oserror(exc), exc.errno)
+        return Read(data.decode("utf-8", errors="replace"))
+
+    def exists(self, rel: str) -> bool:
+        return os.path.lexists(self.root / rel)
+
+    def is_dir(self, rel: str) -> bool:
+        return os.path.isdir(self.root / rel)
+
+    def listdir(self, rel: str) -> list[str]:
+        """Entry names, sorted; empty when the directory is gone or unreadable."""
+        try:
+            return sorted(os.listdir(self.root / rel))
+        except OSError:
+            return []
+
+    def subdirs(self, rel: str) -> list[str]:
+        out = []
+        base = self.root / rel
+        try:
+            with os.scandir(base) as it:
+                for entry in it:
+                    try:
+                        if entry.is_dir():
+                            out.append(entry.name)
+                    except OSError:
+                        continue
+        except OSError:
+            return []
+        return sorted(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A parsed field: `value` when it could be read and parsed, otherwise `problem`."""
+
+    value: object
+    problem: str | None = None
+
+
+def parse_int(read: Read, *, allowed: frozenset[int] | None = None) -> Value:
+    if not read.ok:
+        return Value(None, read.error)
+    text = read.text.strip() if read.text is not None else ""
+    if not text:
+        return Value(None, "empty")
+    try:
+        number = int(text, 10)
+    except ValueError:
+        shown = text[:20] + ("…" if len(text) > 20 else "")
+        return Value(None, f"garbage {shown!r}")
+    if allowed is not None and number not in allowed:
+        return Value(None, f"unexpected value {number}")
+    return Value(number)
+
+
+def parse_bool01(read: Read) -> Value:
+    """Kernel boolean attributes print ``%d\\n`` of 0 or 1."""
+    parsed = parse_int(read, allowed=frozenset({0, 1}))
+    if parsed.value is None:
+        return parsed
+    return Value(bool(parsed.value))
+
+
+def parse_line(read: Read) -> Value:
+    if not read.ok:
+        return Value(None, read.error)
+    text = (read.text or "").strip()
+    if not text:
+        return Value(None, "empty")
+    if "\x00" in text or "\ufffd" in text:
+        return Value(None, "garbage (binary data)")
+    return Value(text.splitlines()[0])

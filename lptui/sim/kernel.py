@@ -1,0 +1,386 @@
+"""A simulated kernel that follows livepatch's rules (kernel/livepatch/{core,transition}.c).
+
+It keeps the state the kernel keeps, answers writes and syscalls with the kernel's errno, and
+advances transitions in ~1 s retries as `klp_try_complete_transition` does. `render.py` writes
+it out as the same /sys and /proc files a real kernel shows, so the same readers serve both.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lptui.core.taint import TAINT_LIVEPATCH_BIT
+from lptui.sim.rules import RETRY_INTERVAL, SIGNALS_TIMEOUT, kernel_error, kstrtobool
+from lptui.sim.state import PatchSpec, SimFunc, SimModule, SimObject, SimPatch, SimTask, Transition
+
+ALL_FEATURES = frozenset({"transition", "force", "replace", "stack_order", "object_patched"})
+TAINT_O, TAINT_E = 12, 13
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    seq: int
+    time: float
+    level: int  # 3 err, 4 warn, 5 notice, 6 info
+    text: str
+
+
+class SimKernel:
+    def __init__(
+        self,
+        *,
+        release: str = "6.16.0-lptui-demo",
+        version: str = "#1 SMP PREEMPT_DYNAMIC Debian 6.16.0-1 (2026-10-01)",
+        machine: str = "x86_64",
+        ncpus: int = 4,
+        features: Iterable[str] = ALL_FEATURES,
+    ) -> None:
+        self.release, self.version, self.machine, self.ncpus = release, version, machine, ncpus
+        self.features = frozenset(features)
+        self.now = 0.0
+        self.taint = 0
+        self.ftrace_enabled = True
+        self.patches: list[SimPatch] = []  # klp_patches: enabled or in transition, oldest first
+        self.modules: dict[str, SimModule] = {}
+        self.tasks: dict[int, SimTask] = {}  # by tid
+        self.transition: Transition | None = None
+        self.log: list[LogRecord] = []
+        self._tainted_livepatch_once = False
+        self.version_counter = 0  # bumped on every change; the renderer keys off it
+
+    # ----- logging and bookkeeping -----
+    def _log(self, level: int, text: str) -> None:
+        self.log.append(LogRecord(len(self.log) + 1, self.now, level, text))
+
+    def _changed(self) -> None:
+        self.version_counter += 1
+
+    def patch(self, name: str) -> SimPatch | None:
+        return next((p for p in self.patches if p.name == name), None)
+
+    def _require_patch(self, name: str) -> SimPatch:
+        patch = self.patch(name)
+        if patch is None:  # the sysfs file does not exist
+            raise kernel_error(errno.ENOENT, f"/sys/kernel/livepatch/{name}")
+        return patch
+
+    # ----- tasks -----
+    def add_task(self, task: SimTask) -> SimTask:
+        if self.transition is not None and task.patch_state == -1:
+            # klp_copy_process: a new task inherits its parent's state; default to the start state
+            parent = self.tasks.get(task.ppid)
+            task.patch_state = parent.patch_state if parent else 1 - self.transition.target
+        self.tasks[task.tid] = task
+        self._changed()
+        return task
+
+    def remove_task(self, tid: int) -> None:
+        if self.tasks.pop(tid, None) is not None:
+            self._changed()
+
+    def _relevant(self, task: SimTask) -> list[str]:
+        """Frames that fail the stack check for the current transition (klp_check_stack)."""
+        tr = self.transition
+        if tr is None:
+            return []
+        if tr.target == 0:
+            return [f"{fn} [{mod}]" for fn, mod in task.stack if mod == tr.patch]
+        patch = self.patch(tr.patch)
+        if patch is None:
+            return []
+        names = {(o.name, f.name) for o in patch.objects if o.patched for f in o.funcs}
+        return [fn for fn, mod in task.stack if ((mod or "vmlinux"), fn) in names]
+
+    def _pending(self) -> list[SimTask]:
+        tr = self.transition
+        if tr is None:
+            return []
+        return [t for t in self.tasks.values() if t.patch_state != tr.target]
+
+    def _switch(self, task: SimTask) -> None:
+        assert self.transition is not None
+        task.patch_state = self.transition.target
+        task.dirty = True
+
+    # ----- module loading (finit_module / delete_module) -----
+    def load_module(
+        self,
+        name: str,
+        *,
+        patch: PatchSpec | None = None,
+        livepatch: bool | None = None,
+        taint: str = "OE",
+        params: dict[str, str] | None = None,
+    ) -> SimModule:
+        """Load a module; a livepatch module's init runs klp_enable_patch()."""
+        if name in self.modules:
+            raise kernel_error(errno.EEXIST, f"module {name} is already loaded")
+        is_lp = livepatch if livepatch is not None else patch is not None
+        # add_taint_module() happens at load, before init, so a failing init still taints.
+        for letter, bit in (("O", TAINT_O), ("E", TAINT_E)):
+            if letter in taint:
+                self.taint |= 1 << bit
+        if is_lp:
+            if not self._tainted_livepatch_once:
+                self._log(5, f"{name}: tainting kernel with TAINT_LIVEPATCH")
+                self._tainted_livepatch_once = True
+            self.taint |= 1 << TAINT_LIVEPATCH_BIT
+        module = SimModule(
+            name=name,
+            taint=(
+                "".join(sorted(set(taint + ("K" if is_lp else "")), key="POEKX".find))
+                if taint or is_lp
+                else ""
+            ),
+            srcversion=patch.srcversion if patch else None,
+            version=patch.version if patch else None,
+            livepatch=is_lp,
+            params=dict(params or {}),
+        )
+        if patch is not None:
+            if not is_lp:
+                self._log(3, f"livepatch: module {name} is not marked as a livepatch module")
+                self._changed()
+                raise kernel_error(errno.EINVAL, "not marked as a livepatch module")
+            if self.transition is not None:
+                self._changed()
+                raise kernel_error(errno.EBUSY, f"patch '{self.transition.patch}' is in transition")
+            if not self.ftrace_enabled:
+                func = patch.objects[0].funcs[0].name if patch.objects and patch.objects[0].funcs else "?"
+                self._log(3, f"livepatch: failed to register ftrace handler for function '{func}' (-16)")
+                self._log(4, f"livepatch: failed to patch object '{patch.objects[0].name}'")
+                self._log(4, f"livepatch: failed to enable patch '{name}'")
+                self._changed()
+                raise kernel_error(errno.EBUSY, "ftrace registration failed")
+            self.modules[name] = module
+            module.refcnt += 1  # try_module_get() in klp_enable_patch
+            self._enable(patch)
+        else:
+            self.modules[name] = module
+            for p in self.patches:
+                for obj in p.objects:
+                    if obj.name == name:
+                        obj.patched = True
+                        self._log(5, f"livepatch: applying patch '{p.name}' to loading module '{name}'")
+        self._changed()
+        return module
+
+    def unload_module(self, name: str) -> None:
+        module = self.modules.get(name)
+        if module is None:
+            raise kernel_error(errno.ENOENT, f"module {name} is not loaded")
+        if module.refcnt > 0:
+            raise kernel_error(errno.EWOULDBLOCK, f"module {name} is in use")
+        for p in self.patches:
+            for obj in p.objects:
+                if obj.name == name and obj.patched:
+                    obj.patched = False
+                    self._log(5, f"livepatch: reverting patch '{p.name}' on unloading module '{name}'")
+        del self.modules[name]
+        self._changed()
+
+    def _enable(self, spec: PatchSpec) -> None:
+        objects = [
+            SimObject(
+                o.name,
+                [SimFunc(f.name, f.sympos, f.replacement) for f in o.funcs],
+                patched=False,
+            )
+            for o in spec.objects
+        ]
+        patch = SimPatch(spec.name, objects, spec.replace)
+        if spec.replace:
+            self._add_nops(patch)
+        self._log(5, f"livepatch: enabling patch '{spec.name}'")
+        self.patches.append(patch)
+        for obj in patch.objects:  # klp_patch_object: ftrace handlers in place at the start
+            obj.patched = obj.name == "vmlinux" or obj.name in self.modules
+        self._start(patch, target=1)
+
+    def _add_nops(self, patch: SimPatch) -> None:
+        """klp_add_nops: the new patch gets a nop for each function only older patches change."""
+        have = {(o.name, f.name, f.sympos) for o in patch.objects for f in o.funcs}
+        for old in self.patches:
+            for obj_name, func in old.functions():
+                if func.nop or (obj_name, func.name, func.sympos) in have:
+                    continue
+                obj = next((o for o in patch.objects if o.name == obj_name), None)
+                if obj is None:
+                    obj = SimObject(obj_name, [], dynamic=True)
+                    patch.objects.append(obj)
+                obj.funcs.append(SimFunc(func.name, func.sympos, func.name, nop=True))
+                have.add((obj_name, func.name, func.sympos))
+
+    def _start(self, patch: SimPatch, target: int) -> None:
+        for task in self.tasks.values():  # klp_init_transition: everyone starts in !target
+            task.patch_state = 1 - target
+            task.dirty = True
+        patch.enabled = bool(target)
+        self.transition = Transition(patch.name, target, started_at=self.now, next_try=self.now)
+        self._log(
+            5, f"livepatch: '{patch.name}': starting {'patching' if target else 'unpatching'} transition"
+        )
+        self._try_complete()
+
+    # ----- sysfs writes -----
+    def write_enabled(self, name: str, text: str) -> None:
+        value = kstrtobool(text)
+        patch = self._require_patch(name)
+        if value == patch.enabled:
+            raise kernel_error(
+                errno.EINVAL, f"patch '{name}' is already {'enabled' if value else 'disabled'}"
+            )
+        tr = self.transition
+        if tr is not None and tr.patch == name:
+            self._reverse()
+        elif not value:
+            if tr is not None:
+                raise kernel_error(errno.EBUSY, f"patch '{tr.patch}' is in transition")
+            self._start(patch, target=0)
+        else:
+            raise kernel_error(errno.EINVAL, "a disabled patch cannot be re-enabled")
+        self._changed()
+
+    def _reverse(self) -> None:
+        tr = self.transition
+        assert tr is not None
+        patch = self._require_patch(tr.patch)
+        tr.target = 1 - tr.target
+        patch.enabled = bool(tr.target)
+        tr.signals_cnt, tr.signaled = 0, False
+        for task in self.tasks.values():
+            task.dirty = True
+        self._log(
+            5, f"livepatch: '{patch.name}': starting {'patching' if tr.target else 'unpatching'} transition"
+        )
+
+    def write_force(self, name: str, text: str) -> None:
+        value = kstrtobool(text)
+        patch = self._require_patch(name)
+        if "force" not in self.features:
+            raise kernel_error(errno.ENOENT, f"/sys/kernel/livepatch/{name}/force")
+        if not value:
+            return
+        tr = self.transition
+        if tr is None or tr.patch != name:
+            raise kernel_error(errno.EINVAL, f"patch '{name}' is not in transition")
+        self._log(4, "livepatch: forcing remaining tasks to the patched state")
+        for task in self._pending():
+            self._switch(task)
+        # Only patches being removed are marked forced: their module reference is never dropped.
+        if tr.target == 0:
+            patch.forced = True
+        elif patch.replace:
+            for other in self.patches:
+                if other is not patch:
+                    other.forced = True
+        self._changed()
+
+    def write_signal(self, name: str, text: str) -> None:
+        value = kstrtobool(text)
+        self._require_patch(name)
+        if "signal" not in self.features:
+            raise kernel_error(errno.ENOENT, f"/sys/kernel/livepatch/{name}/signal")
+        tr = self.transition
+        if value and (tr is None or tr.patch != name):
+            raise kernel_error(errno.EINVAL, f"patch '{name}' is not in transition")
+        if value:
+            self._send_signals()
+        self._changed()
+
+    def set_ftrace_enabled(self, value: bool) -> None:
+        if not value and self.patches:
+            raise kernel_error(errno.EBUSY, "ftrace is in use by livepatch")
+        self.ftrace_enabled = value
+        self._changed()
+
+    def set_param(self, module: str, param: str, value: str) -> None:
+        self.modules[module].params[param] = value
+        self._changed()
+
+    # ----- time -----
+    def advance(self, seconds: float) -> None:
+        """Move simulated time forward, running each ~1 s retry the kernel would."""
+        end = self.now + seconds
+        while self.transition is not None and self.transition.next_try <= end:
+            self.now = max(self.now, self.transition.next_try)
+            self._self_switches()
+            self._try_complete()
+            self._changed()
+        self.now = end
+        self._self_switches()
+
+    def _self_switches(self) -> None:
+        """Tasks that switch on their own: at kernel exit, in idle, or in cond_resched()."""
+        tr = self.transition
+        if tr is None:
+            return
+        for task in self._pending():
+            if task.switch_after is not None and self.now - tr.started_at >= task.switch_after:
+                self._switch(task)
+                self._changed()
+
+    def _try_complete(self) -> None:
+        tr = self.transition
+        assert tr is not None
+        complete = True
+        for task in self._pending():
+            if task.switch_after is None and not self._relevant(task):
+                self._switch(task)  # stack check passed
+            else:
+                complete = False
+        if complete:
+            self._complete()
+            return
+        if tr.signals_cnt and tr.signals_cnt % SIGNALS_TIMEOUT == 0:
+            self._send_signals()
+        tr.signals_cnt += 1
+        tr.next_try = self.now + RETRY_INTERVAL
+
+    def _send_signals(self) -> None:
+        tr = self.transition
+        assert tr is not None
+        if tr.signals_cnt == SIGNALS_TIMEOUT:
+            self._log(5, "livepatch: signaling remaining tasks")
+        tr.signaled = True
+        for task in self._pending():
+            if task.kthread or task.state == "D":
+                continue  # kthreads are only woken (they sleep again); D state is not woken
+            if task.wakes_on_signal:
+                task.stack = [(fn, mod) for fn, mod in task.stack if mod is None and fn.startswith("entry_")]
+                task.switch_after = 0.0  # returns to user space and switches there
+                task.dirty = True
+
+    def _complete(self) -> None:
+        tr = self.transition
+        assert tr is not None
+        patch = self._require_patch(tr.patch)
+        for task in self.tasks.values():
+            task.patch_state = -1
+            task.dirty = True
+        freed: list[SimPatch] = []
+        if tr.target == 1:
+            if patch.replace:
+                freed = [p for p in self.patches if p is not patch]
+                for obj in patch.objects:
+                    obj.funcs = [f for f in obj.funcs if not f.nop]
+                patch.objects = [o for o in patch.objects if not (o.dynamic and not o.funcs)]
+        else:
+            for obj in patch.objects:
+                obj.patched = False
+            freed = [patch]
+        self.transition = None
+        self._log(5, f"livepatch: '{patch.name}': {'patching' if tr.target else 'unpatching'} complete")
+        for old in freed:  # klp_free_patch_async: sysfs goes, module_put unless forced
+            old.enabled = False
+            self.patches.remove(old)
+            module = self.modules.get(old.name)
+            if module is not None and not old.forced:
+                module.refcnt = max(0, module.refcnt - 1)
+        self._changed()
+
+    # ----- views used by the renderer -----
+    def stack_order(self, patch: SimPatch) -> int:
+        return self.patches.index(patch) + 1

@@ -1,0 +1,199 @@
+"""Write a `SimKernel` out as the files a real kernel shows under /sys and /proc.
+
+Files are replaced atomically (write + rename), so a reader in another thread never sees a
+half-written value. Task files are rewritten only when the task changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from lptui.sim.kernel import SimKernel
+from lptui.sim.state import SimTask
+
+PF_KTHREAD = 0x00200000
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def _sync_dir(path: Path, wanted: set[str]) -> None:
+    """Remove entries of `path` not in `wanted` (a freed patch, an unloaded module, an exited task)."""
+    if not path.is_dir():
+        return
+    for entry in os.listdir(path):
+        if entry not in wanted and not entry.startswith("."):
+            target = path / entry
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                target.unlink(missing_ok=True)
+
+
+def _offsets(func: str) -> str:
+    digest = hashlib.blake2b(func.encode(), digest_size=4).digest()
+    size = 0x40 + (digest[0] << 4)
+    return f"+0x{(digest[1] << 2) % size:x}/0x{size:x}"
+
+
+def stack_text(task: SimTask) -> str:
+    lines = []
+    for func, mod in task.stack:
+        lines.append(f"[<0>] {func}{_offsets(func)}{f' [{mod}]' if mod else ''}\n")
+    return "".join(lines)
+
+
+def stat_text(task: SimTask) -> str:
+    flags = 0x00400140 | (PF_KTHREAD if task.kthread else 0)
+    fields = [
+        str(task.tid),
+        f"({task.comm})",
+        task.state,
+        str(task.ppid),
+        str(task.pid),
+        str(task.pid),
+        "0",
+        "-1",
+    ]
+    fields += [str(flags)] + ["0"] * 43
+    return " ".join(fields) + "\n"
+
+
+class Renderer:
+    def __init__(self, sim: SimKernel, root: Path) -> None:
+        self.sim = sim
+        self.root = Path(root)
+        self._rendered_version = -1
+        self._tasks_written: set[int] = set()
+
+    def render(self) -> None:
+        if self.sim.version_counter == self._rendered_version:
+            return
+        self._kernel_files()
+        self._livepatch_files()
+        self._module_files()
+        self._task_files()
+        self._kmsg()
+        self._rendered_version = self.sim.version_counter
+
+    def _kernel_files(self) -> None:
+        sim = self.sim
+        kdir = self.root / "proc/sys/kernel"
+        kdir.mkdir(parents=True, exist_ok=True)
+        _write(kdir / "osrelease", sim.release + "\n")
+        _write(kdir / "version", sim.version + "\n")
+        _write(kdir / "arch", sim.machine + "\n")
+        _write(kdir / "tainted", f"{sim.taint}\n")
+        _write(kdir / "ftrace_enabled", f"{int(sim.ftrace_enabled)}\n")
+        cpu = self.root / "sys/devices/system/cpu"
+        cpu.mkdir(parents=True, exist_ok=True)
+        _write(cpu / "possible", f"0-{sim.ncpus - 1}\n" if sim.ncpus > 1 else "0\n")
+
+    def _livepatch_files(self) -> None:
+        sim = self.sim
+        base = self.root / "sys/kernel/livepatch"
+        base.mkdir(parents=True, exist_ok=True)
+        _sync_dir(base, {p.name for p in sim.patches})
+        tr = sim.transition
+        for patch in sim.patches:
+            pdir = base / patch.name
+            pdir.mkdir(exist_ok=True)
+            _write(pdir / "enabled", f"{int(patch.enabled)}\n")
+            _write(pdir / "transition", f"{int(tr is not None and tr.patch == patch.name)}\n", 0o444)
+            wanted = {"enabled", "transition"} | {o.name for o in patch.objects}
+            if "force" in sim.features:
+                _write(pdir / "force", "", 0o200)
+                wanted.add("force")
+            if "signal" in sim.features:
+                _write(pdir / "signal", "", 0o200)
+                wanted.add("signal")
+            if "replace" in sim.features:
+                _write(pdir / "replace", f"{int(patch.replace)}\n", 0o444)
+                wanted.add("replace")
+            if "stack_order" in sim.features:
+                _write(pdir / "stack_order", f"{sim.stack_order(patch)}\n", 0o444)
+                wanted.add("stack_order")
+            _sync_dir(pdir, wanted)
+            for obj in patch.objects:
+                odir = pdir / obj.name
+                odir.mkdir(exist_ok=True)
+                funcs = {f"{f.name},{f.sympos}" for f in obj.funcs}
+                owanted = set(funcs)
+                if "object_patched" in sim.features:
+                    _write(odir / "patched", f"{int(obj.patched)}\n", 0o444)
+                    owanted.add("patched")
+                _sync_dir(odir, owanted)
+                for fname in funcs:
+                    (odir / fname).mkdir(exist_ok=True)
+
+    def _module_files(self) -> None:
+        base = self.root / "sys/module"
+        base.mkdir(parents=True, exist_ok=True)
+        _sync_dir(base, set(self.sim.modules))
+        for module in self.sim.modules.values():
+            mdir = base / module.name
+            mdir.mkdir(exist_ok=True)
+            _write(mdir / "refcnt", f"{module.refcnt}\n", 0o444)
+            _write(mdir / "taint", f"{module.taint}\n", 0o444)
+            _write(mdir / "initstate", "live\n", 0o444)
+            if module.srcversion:
+                _write(mdir / "srcversion", module.srcversion + "\n", 0o444)
+            if module.version:
+                _write(mdir / "version", module.version + "\n", 0o444)
+            if module.params:
+                pdir = mdir / "parameters"
+                pdir.mkdir(exist_ok=True)
+                for key, value in module.params.items():
+                    _write(pdir / key, value + "\n")
+
+    def _task_files(self) -> None:
+        proc = self.root / "proc"
+        by_pid: dict[int, list[SimTask]] = {}
+        for task in self.sim.tasks.values():
+            by_pid.setdefault(task.pid, []).append(task)
+        keep = {str(pid) for pid in by_pid} | {"sys"}
+        _sync_dir(proc, keep)
+        for pid, tasks in by_pid.items():
+            tdir = proc / str(pid) / "task"
+            tdir.mkdir(parents=True, exist_ok=True)
+            _sync_dir(tdir, {str(t.tid) for t in tasks})
+            for task in tasks:
+                d = tdir / str(task.tid)
+                if not task.dirty and task.tid in self._tasks_written and d.is_dir():
+                    continue
+                d.mkdir(exist_ok=True)
+                _write(d / "comm", task.comm + "\n")
+                _write(d / "stat", stat_text(task), 0o444)
+                _write(d / "patch_state", f"{task.patch_state}\n", 0o400)
+                stack = d / "stack"
+                if task.stack_readable:
+                    if stack.is_dir():
+                        stack.rmdir()
+                    _write(stack, stack_text(task), 0o400)
+                else:
+                    # Root can read any file, so an unreadable stack is modelled as a directory
+                    # with no permissions: EACCES for users, EISDIR for root.
+                    if stack.exists() and not stack.is_dir():
+                        stack.unlink()
+                    stack.mkdir(exist_ok=True)
+                    os.chmod(stack, 0)
+                task.dirty = False
+                self._tasks_written.add(task.tid)
+            leader = next((t for t in tasks if t.tid == pid), None)
+            if leader is not None:
+                _write(proc / str(pid) / "comm", leader.comm + "\n")
+                _write(proc / str(pid) / "patch_state", f"{leader.patch_state}\n", 0o400)
+
+    def _kmsg(self) -> None:
+        """The log as /dev/kmsg records: ``prio,seq,usec,-;text``."""
+        dev = self.root / "dev"
+        dev.mkdir(exist_ok=True)
+        lines = [f"{r.level},{r.seq},{int(r.time * 1_000_000)},-;{r.text}\n" for r in self.sim.log]
+        _write(dev / "kmsg", "".join(lines), 0o644)

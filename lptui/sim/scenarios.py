@@ -1,0 +1,168 @@
+"""Named demo and test scenarios for the simulated kernel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lptui.sim.kernel import ALL_FEATURES, SimKernel
+from lptui.sim.population import SYSCALL_TAIL, Population
+from lptui.sim.state import FuncSpec, ObjectSpec, PatchSpec, SimTask
+
+CVE_PATCH = PatchSpec(
+    "livepatch_cve_2026_0815",
+    (ObjectSpec("vmlinux", (FuncSpec("cmdline_proc_show"), FuncSpec("meminfo_proc_show"))),),
+    srcversion="A1B2C3D4E5F60718293A4B5",
+)
+NFSD_PATCH = PatchSpec(
+    "livepatch_nfsd_fix",
+    (
+        ObjectSpec("nfsd", (FuncSpec("nfsd4_process_open2"), FuncSpec("nfsd_setattr"))),
+        ObjectSpec("btrfs", (FuncSpec("btrfs_sync_file"),)),
+    ),
+    srcversion="0F1E2D3C4B5A69788796A5B",
+)
+STUCK_PATCH = PatchSpec(
+    "kpatch_cve_2026_4242",
+    (
+        ObjectSpec(
+            "vmlinux", (FuncSpec("pipe_read"), FuncSpec("cmdline_proc_show", new_name="cmdline_proc_show"))
+        ),
+        ObjectSpec("xfs", (FuncSpec("xfsaild", new_name="xfsaild"),)),
+        ObjectSpec("ext4", (FuncSpec("ext4_sync_file", new_name="ext4_sync_file"),)),
+    ),
+    srcversion="5E6F7A8B9C0D1E2F3A4B5C6",
+)
+CUMULATIVE_PATCH = PatchSpec(
+    "livepatch_cumulative_3",
+    (ObjectSpec("vmlinux", (FuncSpec("cmdline_proc_show"), FuncSpec("do_sys_openat2"))),),
+    replace=True,
+    srcversion="C0FFEE0123456789ABCDEF0",
+)
+TCP_PATCH = PatchSpec(
+    "livepatch_tcp_fix",
+    (ObjectSpec("vmlinux", (FuncSpec("tcp_recvmsg"), FuncSpec("tcp_sendmsg"))),),
+    srcversion="7CA7CA7CA7CA7CA7CA7CA7C",
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    build: Callable[[], SimKernel]
+
+
+def _kernel(features=ALL_FEATURES) -> tuple[SimKernel, Population]:
+    sim = SimKernel(features=features)
+    pop = Population()
+    pop.base_system(sim.ncpus)
+    for mod in ("xfs", "ext4", "jbd2", "nfsd"):
+        sim.load_module(mod, taint="")
+    for task in pop.tasks:
+        sim.add_task(task)
+    sim.taint = 0
+    return sim, pop
+
+
+def _settle(sim: SimKernel) -> None:
+    sim.advance(1.0)  # first retry: clean stacks switch, transition completes
+
+
+def build_idle() -> SimKernel:
+    sim, _ = _kernel()
+    sim.load_module(CVE_PATCH.name, patch=CVE_PATCH)
+    _settle(sim)
+    sim.load_module(NFSD_PATCH.name, patch=NFSD_PATCH)
+    _settle(sim)
+    sim.advance(60.0)
+    return sim
+
+
+def build_stuck() -> SimKernel:
+    """A patching transition over a few hundred threads; three never switch on their own."""
+    sim, pop = _kernel()
+    sim.load_module(CVE_PATCH.name, patch=CVE_PATCH)
+    _settle(sim)
+    sim.advance(300.0)
+    pop.stagger(fraction=0.35, upto=9.0)
+    xfsaild = pop.kthread(
+        "xfsaild/dm-0",
+        stack=[("xfsaild", "xfs"), ("kthread", None), ("ret_from_fork", None), ("ret_from_fork_asm", None)],
+    )
+    fsync = pop.process(
+        "postgres",
+        state="D",
+        stack=[
+            ("jbd2_log_wait_commit", "jbd2"),
+            ("ext4_sync_file", "ext4"),
+            ("__x64_sys_fdatasync", None),
+            *SYSCALL_TAIL,
+        ],
+    )[0]
+    hidden = pop.process(
+        "backup-agent",
+        stack=[("pipe_read", None), ("vfs_read", None), ("ksys_read", None), *SYSCALL_TAIL],
+        wakes_on_signal=True,
+    )[0]
+    hidden.stack_readable = False
+    for task in (xfsaild, fsync, hidden):
+        sim.add_task(task)
+    sim.load_module(STUCK_PATCH.name, patch=STUCK_PATCH)
+    sim.advance(12.0)
+    return sim
+
+
+def build_replace() -> SimKernel:
+    """A cumulative patch replacing two older ones, caught mid-transition."""
+    sim, pop = _kernel()
+    sim.load_module(CVE_PATCH.name, patch=CVE_PATCH)
+    _settle(sim)
+    sim.load_module(NFSD_PATCH.name, patch=NFSD_PATCH)
+    _settle(sim)
+    sim.advance(120.0)
+    pop.stagger(fraction=0.1, upto=20.0)
+    sim.load_module(CUMULATIVE_PATCH.name, patch=CUMULATIVE_PATCH)
+    sim.advance(3.0)
+    return sim
+
+
+def build_unpatch() -> SimKernel:
+    """A patching transition that stalled and was reversed by the admin; now unpatching."""
+    sim, pop = _kernel()
+    sim.load_module(CVE_PATCH.name, patch=CVE_PATCH)
+    _settle(sim)
+    sim.advance(90.0)
+    stalled = SimTask(
+        pid=pop.next_pid,
+        tid=pop.next_pid,
+        comm="kworker/u8:7+flush",
+        kthread=True,
+        ppid=2,
+        stack=[("tcp_sendmsg", None), ("worker_thread", None), ("kthread", None), ("ret_from_fork", None)],
+    )
+    pop.next_pid += 3
+    sim.add_task(stalled)
+    sim.load_module(TCP_PATCH.name, patch=TCP_PATCH)
+    sim.advance(8.0)
+    # Meanwhile nginx workers entered the new tcp_recvmsg and sleep in it.
+    nginx = [t for t in sim.tasks.values() if t.comm == "nginx"][:3]
+    for i, task in enumerate(nginx):
+        task.stack = [("livepatch_tcp_recvmsg", TCP_PATCH.name), ("inet_recvmsg", None), *SYSCALL_TAIL]
+        task.wakes_on_signal = True
+        task.switch_after = None if i else 40.0
+        task.dirty = True
+    sim.write_enabled(TCP_PATCH.name, "0")  # the admin reverses the stalled transition
+    sim.advance(2.0)
+    return sim
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario("idle", "two patches applied, no transition", build_idle),
+        Scenario("stuck", "a patching transition held up by three tasks", build_stuck),
+        Scenario("replace", "a cumulative patch replacing two older ones", build_replace),
+        Scenario("unpatch", "a stalled patching transition, reversed into unpatching", build_unpatch),
+    )
+}
