@@ -166,7 +166,7 @@ def tasks_table(tasks: tuple[TaskInfo, ...], *, all_tasks: bool) -> Table:
     table.add_column("Kthr")
     table.add_column("PS", justify="right")
     table.add_column("Blocking function", style="bold red")
-    table.add_column("Reason")
+    table.add_column("Reason", no_wrap=True)
     for t in tasks:
         table.add_row(
             str(t.pid),

@@ -50,9 +50,12 @@ def parse_stat(read: Read) -> StatFields:
     state = rest[0]
     try:
         ppid = int(rest[1])
-        flags = int(rest[6])
     except (IndexError, ValueError):
         return StatFields(state, None, None, "truncated")
+    try:
+        flags = int(rest[6])
+    except (IndexError, ValueError):
+        return StatFields(state, ppid, None, "truncated")
     return StatFields(state, ppid, flags)
 
 

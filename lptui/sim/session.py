@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -34,7 +35,9 @@ class SimSession:
     ) -> None:
         self.sim = sim
         self._own_root = root is None
-        self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="lptui-sim-"))
+        self.root = (
+            Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="lptui-sim-", dir=_scratch()))
+        )
         self.renderer = Renderer(sim, self.root)
         self.speed = speed
         self._clock = clock
@@ -71,6 +74,12 @@ class SimSession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _scratch() -> str | None:
+    """tmpfs when there is one: the demo tree is hundreds of small files, rewritten often."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 def _rmtree(root: Path) -> None:

@@ -1,0 +1,159 @@
+"""The command line: JSON contract, exit codes, one-line errors."""
+
+import json
+
+import pytest
+
+from lptui.cli.main import main
+
+STATUS_KEYS = {"kernel", "features", "transition", "patches", "inactive_modules"}
+KERNEL_KEYS = {"release", "version", "machine", "livepatch_supported", "tainted", "taint_flags"}
+FEATURE_KEYS = {"transition", "force", "signal", "replace", "stack_order", "object_patched"}
+TRANSITION_KEYS = {"patch", "direction", "target", "tasks_total", "tasks_pending"}
+PATCH_KEYS = {"name", "enabled", "transition", "replace", "stack_order", "module", "objects"}
+TASK_KEYS = set(
+    [
+        "pid",
+        "tid",
+        "comm",
+        "state",
+        "kthread",
+        "patch_state",
+        "pending",
+        "stack",
+        "blocking_functions",
+        "reason",
+    ]
+)
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, *argv):
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def check_transition(t):
+    assert t.keys() >= TRANSITION_KEYS
+    assert t["direction"] in ("patching", "unpatching") and t["target"] in (0, 1)
+    assert isinstance(t["tasks_total"], int) and isinstance(t["tasks_pending"], int)
+
+
+@pytest.mark.parametrize("scenario", ["idle", "stuck", "replace", "unpatch"])
+def test_status_json_contract(capsys, scenario):
+    data = run_json(capsys, "status", "--demo", scenario)
+    assert data.keys() >= STATUS_KEYS
+    assert data["kernel"].keys() >= KERNEL_KEYS
+    assert isinstance(data["kernel"]["livepatch_supported"], bool)
+    assert isinstance(data["kernel"]["tainted"], int) and "K" in data["kernel"]["taint_flags"]
+    assert data["features"].keys() >= FEATURE_KEYS
+    assert all(isinstance(data["features"][k], bool) for k in FEATURE_KEYS)
+    if data["transition"] is not None:
+        check_transition(data["transition"])
+    assert (data["transition"] is None) == (scenario == "idle")
+    for patch in data["patches"]:
+        assert patch.keys() >= PATCH_KEYS
+        assert isinstance(patch["enabled"], bool) and isinstance(patch["transition"], bool)
+        assert {"refcnt", "taint", "srcversion"} <= patch["module"].keys()
+        for obj in patch["objects"]:
+            assert {"name", "loaded", "patched", "functions"} <= obj.keys()
+            assert all(isinstance(f["sympos"], int) and f["name"] for f in obj["functions"])
+    assert isinstance(data["inactive_modules"], list)
+
+
+def test_tasks_json_names_the_kthread_and_function(capsys):
+    data = run_json(capsys, "tasks", "--demo", "stuck")
+    check_transition(data["transition"])
+    assert data["transition"]["tasks_pending"] == len(data["tasks"]) == 3
+    for task in data["tasks"]:
+        assert task.keys() >= TASK_KEYS and task["pending"] is True
+        assert task["patch_state"] in (-1, 0, 1)
+    (kthread,) = [t for t in data["tasks"] if t["kthread"]]
+    assert kthread["blocking_functions"] == ["xfsaild"]
+    assert any("xfsaild" in frame for frame in kthread["stack"])
+    assert "kernel thread" in kthread["reason"] and "xfsaild" in kthread["reason"]
+
+
+def test_tasks_all_lists_every_thread(capsys):
+    data = run_json(capsys, "tasks", "--all", "--demo", "stuck")
+    assert len(data["tasks"]) == data["transition"]["tasks_total"]
+    assert sum(t["pending"] for t in data["tasks"]) == 3
+    assert {t["patch_state"] for t in data["tasks"]} == {0, 1}
+
+
+def test_tasks_without_transition(capsys):
+    code, out, _ = run(capsys, "tasks", "--demo", "idle")
+    assert code == 0 and "Nothing is pending" in out
+    assert run_json(capsys, "tasks", "--demo", "idle")["tasks"] == []
+
+
+def test_human_status_and_tasks(capsys):
+    code, out, _ = run(capsys, "status", "--demo", "stuck")
+    assert code == 0 and "kpatch_cve_2026_4242" in out and "3 of" in out
+    code, out, _ = run(capsys, "tasks", "--demo", "stuck")
+    assert code == 0 and "xfsaild/dm-0" in out and "kthread in patched fn" in out
+
+
+def test_root_with_garbage_prints_unknowns(capsys, fake):
+    fake.patch(
+        "lp_bad", enabled="zz", transition="\x00", replace="9", stack_order="", patched={"vmlinux": "?"}
+    )
+    fake.write("sys/module/lp_bad/refcnt", "-\n")
+    for rel in ("osrelease", "version", "tainted", "ftrace_enabled"):
+        fake.write(f"proc/sys/kernel/{rel}", "\x00garbage\x00")
+    fake.task(1, patch_state="??")
+    fake.write("proc/1/task/1/stat", "(((")
+    code, out, err = run(capsys, "status", "--root", str(fake.root))
+    assert code == 0 and err == ""
+    assert "Unknown values" in out and "lp_bad" in out and "Traceback" not in out
+    data = run_json(capsys, "status", "--root", str(fake.root))
+    assert data["patches"][0]["enabled"] is None and data["kernel"]["release"] is None
+    assert data["patches"][0]["problems"]
+
+
+def test_root_errors_are_one_line(capsys, tmp_path):
+    (tmp_path / "file").write_text("x")
+    for argv, expected in (
+        (["status", "--root", str(tmp_path / "missing")], "no such directory"),
+        (["status", "--root", str(tmp_path / "file")], "not a directory"),
+        (["status", "--root", str(tmp_path)], "neither proc/ nor sys/"),
+    ):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == "" and expected in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["status", "--bogus"],
+        ["frobnicate"],
+        ["tasks", "--demo", "nope"],
+        ["status", "--root", "/", "--demo", "idle"],
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert code in (1, 2) and out == "" and err.count("\n") == 1
+    if argv[0] != "status" or "--bogus" in argv:
+        assert code == 2
+
+
+def test_global_options_before_command(capsys):
+    data = json.loads(run(capsys, "--demo", "stuck", "status", "--json")[1])
+    assert data["transition"]["patch"] == "kpatch_cve_2026_4242"
+
+
+def test_module_entry_point_runs():
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "lptui", "status", "--demo", "idle", "--json"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and json.loads(proc.stdout)["transition"] is None

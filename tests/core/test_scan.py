@@ -1,0 +1,100 @@
+"""What the scanner reads: nothing per task while idle; only what can change during a transition."""
+
+from lptui.core.model import Direction, Reason
+from lptui.core.snapshot import SnapshotReader, read_snapshot
+from tests.faketree import CountingTree
+
+
+def populate(fake, n=50, pending=(), target_state="1", start_state="0"):
+    for pid in range(100, 100 + n):
+        fake.task(pid, comm=f"t{pid}", patch_state=start_state if pid in pending else target_state)
+
+
+def test_idle_reads_no_task_files(fake):
+    fake.patch("lp")
+    populate(fake, target_state="-1")
+    tree = CountingTree(fake.root)
+    snap = read_snapshot(tree)
+    assert snap.transition is None and snap.threads_total == 50
+    assert tree.task_reads() == []
+
+
+def test_transition_first_scan_full_then_only_pending_and_new(fake):
+    fake.patch("lp", transition="1")
+    populate(fake, pending={100, 101})
+    tree = CountingTree(fake.root)
+    reader = SnapshotReader(tree)
+
+    snap = reader.read()
+    assert snap.transition.tasks_pending == 2 and snap.transition.tasks_total == 50
+    first = {r for r in tree.task_reads() if r.endswith("patch_state")}
+    assert len(first) == 50
+
+    tree.reads.clear()
+    fake.task(100, patch_state="1")  # switched since
+    fake.task(500, comm="newborn", patch_state="0")  # forked, inherited the old state
+    snap = reader.read()
+    reread = sorted({r.split("/")[1] for r in tree.task_reads()})
+    assert reread == ["100", "101", "500"]
+    assert [t.pid for t in snap.pending_tasks] == [101, 500]
+    assert snap.transition.tasks_total == 51
+
+
+def test_reversal_starts_over(fake):
+    fake.patch("lp", transition="1")
+    populate(fake, pending={100})
+    tree = CountingTree(fake.root)
+    reader = SnapshotReader(tree)
+    reader.read()
+    # reversal: enabled flips to 0; everyone at 1 must now go back to 0
+    fake.write("sys/kernel/livepatch/lp/enabled", "0\n")
+    tree.reads.clear()
+    snap = reader.read()
+    assert snap.transition.direction is Direction.UNPATCHING
+    assert len({r for r in tree.task_reads() if r.endswith("patch_state")}) == 50
+    assert snap.transition.tasks_pending == 49
+
+
+def test_exited_threads_leave_the_pending_set(fake):
+    import shutil
+
+    fake.patch("lp", transition="1")
+    populate(fake, n=5, pending={100, 101})
+    reader = SnapshotReader(CountingTree(fake.root))
+    assert reader.read().transition.tasks_pending == 2
+    shutil.rmtree(fake.root / "proc/101")
+    snap = reader.read()
+    assert [t.pid for t in snap.pending_tasks] == [100] and snap.threads_total == 4
+
+
+def test_unreadable_patch_state_counted_as_unknown(fake):
+    fake.patch("lp", transition="1")
+    populate(fake, n=3)
+    fake.task(200, patch_state="garbage")
+    snap = read_snapshot(CountingTree(fake.root))
+    assert snap.transition.tasks_unknown == 1 and snap.transition.tasks_pending == 0
+    assert any("unreadable patch_state" in n for n in snap.notes)
+
+
+def test_idle_note_when_nothing_visible_is_pending(fake):
+    fake.patch("lp", transition="1")
+    populate(fake, n=3)
+    snap = read_snapshot(CountingTree(fake.root))
+    assert snap.transition.tasks_pending == 0
+    assert any("swapper/0..1" in n for n in snap.notes)
+
+
+def test_pending_kthread_explained(fake):
+    fake.module("test_target")
+    fake.patch("lp", transition="1", objects={"test_target": ["sleeper_fn,1"]}, patched={"test_target": "1"})
+    fake.task(
+        42,
+        comm="lptui-sleeper",
+        kthread=True,
+        ppid=2,
+        patch_state="0",
+        stack=["[<0>] sleeper_fn+0x2a/0x60 [test_target]", "[<0>] kthread+0xd7/0x100"],
+    )
+    (task,) = read_snapshot(CountingTree(fake.root)).pending_tasks
+    assert task.blocking_functions == ("sleeper_fn",)
+    assert task.reason_code is Reason.KTHREAD_IN_PATCHED

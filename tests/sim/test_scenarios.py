@@ -1,0 +1,55 @@
+from lptui.core.model import Direction, Reason
+from lptui.core.snapshot import read_snapshot
+from lptui.core.tree import Tree
+from lptui.sim.session import SimSession
+
+
+def read(name):
+    with SimSession.from_scenario(name, speed=0) as s:
+        return read_snapshot(Tree(s.root))
+
+
+def test_idle():
+    s = read("idle")
+    assert s.transition is None and len(s.patches) == 2
+    assert all(p.enabled for p in s.patches)
+
+
+def test_stuck_has_three_kinds_of_holdouts():
+    s = read("stuck")
+    assert s.transition.direction is Direction.PATCHING and s.transition.tasks_total >= 200
+    codes = {t.reason_code for t in s.pending_tasks}
+    assert codes == {Reason.KTHREAD_IN_PATCHED, Reason.UNINTERRUPTIBLE, Reason.STACK_UNREADABLE}
+    kthread = next(t for t in s.pending_tasks if t.kthread)
+    assert kthread.blocking_functions == ("xfsaild",)
+
+
+def test_stuck_progresses_with_time_and_signal():
+    with SimSession.from_scenario("stuck", speed=0) as session:
+        session.advance(10)
+        s = read_snapshot(Tree(session.root))
+        assert {t.reason_code for t in s.pending_tasks} == {Reason.KTHREAD_IN_PATCHED, Reason.UNINTERRUPTIBLE}
+
+
+def test_replace_in_progress_then_done():
+    with SimSession.from_scenario("replace", speed=0) as session:
+        s = read_snapshot(Tree(session.root))
+        assert s.transition.patch == "livepatch_cumulative_3" and len(s.patches) == 3
+        session.advance(30)
+        s = read_snapshot(Tree(session.root))
+        assert [p.name for p in s.patches] == ["livepatch_cumulative_3"] and len(s.inactive_modules) == 2
+
+
+def test_unpatch_is_reversed_transition():
+    s = read("unpatch")
+    assert s.transition.direction is Direction.UNPATCHING
+    assert s.pending_tasks and all("[livepatch_tcp_fix]" in t.blocking_functions[0] for t in s.pending_tasks)
+
+
+def test_speed_driven_sync_uses_clock():
+    now = [0.0]
+    with SimSession.from_scenario("stuck", speed=2.0, clock=lambda: now[0]) as session:
+        start = session.sim.now
+        now[0] = 3.0
+        session.sync()
+        assert session.sim.now == start + 6.0
