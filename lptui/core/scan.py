@@ -1,9 +1,12 @@
 """Task scanning that costs nothing while idle and little during a transition.
 
-No transition: only count threads (directory listings, no file reads). During a transition:
-the first scan reads every thread's patch_state; later scans re-read only the threads still
-pending (or unreadable) and threads that are new, because a switched task never switches
-back within one transition. A new transition or a reversal changes the target: start over.
+No transition: the thread count comes from /proc/loadavg (one read), no task file is read.
+During a transition the first scan reads every thread's patch_state. Later scans rely on two
+kernel rules: a switched task never switches back within one transition, and a new thread
+inherits its creator's patch_state (klp_copy_process). So a rescan lists /proc once, lists the
+threads of new processes and of processes that still have pending threads, and re-reads only
+threads still pending (or unreadable) and new ones. A new transition or a reversal changes the
+target: start over.
 """
 
 from __future__ import annotations
@@ -28,17 +31,37 @@ def _sort_key(task: TaskInfo) -> tuple[int, int]:
     return task.pid, task.tid
 
 
+def kernel_thread_count(tree: Tree) -> int | None:
+    """nr_threads from /proc/loadavg ("0.00 0.01 0.05 2/123 4567"); None if unreadable."""
+    read = tree.read("proc/loadavg")
+    if not read.ok:
+        return None
+    try:
+        total = int((read.text or "").split()[3].split("/")[1])
+    except (IndexError, ValueError):
+        return None
+    return total if total > 0 else None
+
+
+def _pids(tree: Tree) -> list[int]:
+    return [int(name) for name in tree.listdir("proc") if name.isdigit()]
+
+
+def _tids(tree: Tree, pid: int) -> set[int]:
+    return {int(name) for name in tree.listdir(f"proc/{pid}/task") if name.isdigit()}
+
+
 class TaskScanner:
     """Keeps what it learnt about one transition between refreshes."""
 
     def __init__(self) -> None:
         self._key: tuple[str, int] | None = None
-        self._known: set[TaskId] = set()
+        self._threads: dict[int, set[int]] = {}  # pid -> tids seen
         self._watch: set[TaskId] = set()  # still pending, or patch_state unreadable
 
     def reset(self) -> None:
         self._key = None
-        self._known.clear()
+        self._threads.clear()
         self._watch.clear()
 
     def scan(
@@ -48,20 +71,33 @@ class TaskScanner:
         patch: PatchInfo | None,
         livepatch_modules: frozenset[str],
     ) -> ScanResult:
-        ids = list(iter_thread_ids(tree))
         if transition is None:
             self.reset()
-            return ScanResult(threads_total=len(ids), pending=())
+            total = kernel_thread_count(tree)
+            if total is None:
+                total = sum(1 for _ in iter_thread_ids(tree))
+            return ScanResult(threads_total=total, pending=())
         key = (transition.patch, transition.target)
         full = key != self._key
         if full:
             self.reset()
             self._key = key
-            to_read = ids
-        else:
-            to_read = [t for t in ids if t in self._watch or t not in self._known]
-        current = set(ids)
-        self._watch &= current
+        watched_pids = {pid for pid, _ in self._watch}
+        threads: dict[int, set[int]] = {}
+        to_read: list[TaskId] = []
+        for pid in _pids(tree):
+            known = self._threads.get(pid)
+            if known is not None and pid not in watched_pids:
+                threads[pid] = known  # fully switched process: its new threads are switched too
+                continue
+            tids = _tids(tree, pid)
+            if not tids:
+                continue
+            threads[pid] = tids
+            to_read.extend((pid, tid) for tid in sorted(tids) if known is None or tid not in known)
+            if known is not None:
+                to_read.extend((pid, tid) for tid in sorted(tids & known) if (pid, tid) in self._watch)
+        self._watch = {(pid, tid) for pid, tid in self._watch if tid in threads.get(pid, ())}
         pending: list[TaskInfo] = []
         unknown = 0
         for pid, tid in to_read:
@@ -70,8 +106,8 @@ class TaskScanner:
                 self._watch.discard((pid, tid))
                 continue
             raw = read_task_details(tree, pid, tid, state, problem, with_stack=state is not None)
-            if raw is None:
-                current.discard((pid, tid))
+            if raw is None:  # exited while we read it
+                threads.get(pid, set()).discard(tid)
                 self._watch.discard((pid, tid))
                 continue
             info = analyse(raw, transition, patch, livepatch_modules)
@@ -80,9 +116,10 @@ class TaskScanner:
                 unknown += 1
             elif info.pending:
                 pending.append(info)
-        self._known = current
+        self._threads = threads
+        total = sum(len(t) for t in threads.values())
         return ScanResult(
-            threads_total=len(current),
+            threads_total=total,
             pending=tuple(sorted(pending, key=_sort_key)),
             unknown=unknown,
             full=full,

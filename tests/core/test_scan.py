@@ -98,3 +98,40 @@ def test_pending_kthread_explained(fake):
     (task,) = read_snapshot(CountingTree(fake.root)).pending_tasks
     assert task.blocking_functions == ("sleeper_fn",)
     assert task.reason_code is Reason.KTHREAD_IN_PATCHED
+
+
+def test_idle_thread_count_from_loadavg_without_listing_tasks(fake):
+    fake.patch("lp")
+    populate(fake, n=5, target_state="-1")
+    fake.write("proc/loadavg", "0.10 0.20 0.30 3/1234 999\n")
+
+    class NoListing(CountingTree):
+        def listdir(self, rel):
+            assert rel == "sys/kernel/livepatch" or not rel.startswith("proc/"), rel
+            return super().listdir(rel)
+
+    snap = read_snapshot(NoListing(fake.root))
+    assert snap.threads_total == 1234
+
+
+def test_garbage_loadavg_falls_back_to_counting(fake):
+    populate(fake, n=4, target_state="-1")
+    fake.write("proc/loadavg", "nonsense\n")
+    assert read_snapshot(CountingTree(fake.root)).threads_total == 4
+
+
+def test_new_threads_inherit_their_creators_state(fake):
+    """klp_copy_process: threads created in a fully switched process are switched; not re-read."""
+    fake.patch("lp", transition="1")
+    fake.task(100, comm="switched", patch_state="1")
+    fake.task(200, comm="stuck", patch_state="0")
+    tree = CountingTree(fake.root)
+    reader = SnapshotReader(tree)
+    reader.read()
+    fake.task(100, 101, comm="switched", patch_state="1")
+    fake.task(200, 201, comm="stuck", patch_state="0")
+    tree.reads.clear()
+    snap = reader.read()
+    touched = {tuple(r.split("/")[1:4:2]) for r in tree.task_reads()}
+    assert touched == {("200", "200"), ("200", "201")}
+    assert [(t.pid, t.tid) for t in snap.pending_tasks] == [(200, 200), (200, 201)]
