@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -52,6 +53,7 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"lptui {__version__}")
     _source_options(parser, top=True)
+    parser.set_defaults(json=False, all=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     status = sub.add_parser("status", help="kernel, loaded patches and the transition in progress")
@@ -137,6 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # last resort: one line, never a traceback (LPTUI_DEBUG=1 shows it)
+        if os.environ.get("LPTUI_DEBUG"):
+            raise
+        print(
+            f"lptui: internal error: {type(exc).__name__}: {exc} (set LPTUI_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
 
 
 def entry() -> None:

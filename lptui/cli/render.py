@@ -86,7 +86,7 @@ def patches_table(patches: tuple[PatchInfo, ...]) -> Table:
             num(p.stack_order) if p.stack_order is not None else Text("n/a", style="dim"),
             str(len(p.objects)),
             str(p.function_count),
-            num(p.module.refcnt) if p.module.loaded else Text("gone", style="red"),
+            num(p.module.refcnt) if p.module.loaded else Text("no module", style="red"),
         )
     return table
 

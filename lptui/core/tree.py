@@ -121,6 +121,11 @@ def parse_bool01(read: Read) -> Value:
     return Value(bool(parsed.value))
 
 
+def escape_controls(text: str) -> str:
+    """Show control characters as \\xNN (as /dev/kmsg does) so they never reach a terminal raw."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
 def parse_line(read: Read) -> Value:
     if not read.ok:
         return Value(None, read.error)
@@ -129,4 +134,4 @@ def parse_line(read: Read) -> Value:
         return Value(None, "empty")
     if "\x00" in text or "\ufffd" in text:
         return Value(None, "garbage (binary data)")
-    return Value(text.splitlines()[0])
+    return Value(escape_controls(text.splitlines()[0]))

@@ -157,3 +157,23 @@ def test_module_entry_point_runs():
         [sys.executable, "-m", "lptui", "status", "--demo", "idle", "--json"], capture_output=True, text=True
     )
     assert proc.returncode == 0 and json.loads(proc.stdout)["transition"] is None
+
+
+def test_no_subcommand_with_demo_shows_status(capsys):
+    code, out, err = run(capsys, "--demo", "stuck")
+    assert code == 0 and "kpatch_cve_2026_4242" in out and err == ""
+
+
+def test_unexpected_error_is_one_line(capsys, monkeypatch):
+    import lptui.cli.main as cli
+
+    def boom(args):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setitem(cli.COMMANDS, "status", boom)
+    monkeypatch.delenv("LPTUI_DEBUG", raising=False)
+    code, _, err = run(capsys, "status")
+    assert (
+        code == 1
+        and err.strip() == "lptui: internal error: RuntimeError: kaboom (set LPTUI_DEBUG=1 for details)"
+    )

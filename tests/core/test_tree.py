@@ -48,3 +48,7 @@ def test_listdir_and_subdirs_of_missing_dir_are_empty(tmp_path):
     tree = Tree(tmp_path)
     assert tree.listdir("gone") == []
     assert tree.subdirs("gone") == []
+
+
+def test_control_characters_are_escaped():
+    assert parse_line(Read("evil\x1b[2Jname\n")).value == "evil\\x1b[2Jname"
