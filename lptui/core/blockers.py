@@ -73,17 +73,18 @@ def explain(raw: RawTask, blockers: tuple[str, ...], transition: TransitionInfo)
     what = "patched function" if transition.direction is Direction.PATCHING else "the patch's code"
     if blockers:
         where = blockers[0]
+        if raw.kthread:
+            how = "in uninterruptible sleep (D)" if raw.state == "D" else "sleeping"
+            return (
+                Reason.KTHREAD_IN_PATCHED,
+                f"kernel thread {how} inside {what} {where}: it never returns to user space and "
+                f"signals cannot move it, so it switches only once it leaves {where}",
+            )
         if raw.state == "D":
             return (
                 Reason.UNINTERRUPTIBLE,
                 f"uninterruptible sleep (D) inside {what} {where}: signals cannot help; "
                 "it switches only when that wait ends",
-            )
-        if raw.kthread:
-            return (
-                Reason.KTHREAD_IN_PATCHED,
-                f"kernel thread sleeping inside {what} {where}: it never returns to user space, "
-                f"so it switches only once it leaves {where}",
             )
         return (
             Reason.SLEEPING_IN_PATCHED,

@@ -16,6 +16,14 @@ from lptui.sim.rules import RETRY_INTERVAL, SIGNALS_TIMEOUT, kernel_error, kstrt
 from lptui.sim.state import PatchSpec, SimFunc, SimModule, SimObject, SimPatch, SimTask, Transition
 
 ALL_FEATURES = frozenset({"transition", "force", "replace", "stack_order", "object_patched"})
+# Livepatch sysfs attributes by kernel (kernel-livepatch.md §1); the real-kernel suite checks 6.1 and 6.12.
+PROFILES: dict[str, frozenset[str]] = {
+    "5.0": frozenset({"transition", "force", "signal"}),
+    "6.0": frozenset({"transition", "force"}),
+    "6.1": frozenset({"transition", "force", "object_patched"}),
+    "6.12": frozenset({"transition", "force", "object_patched", "replace"}),
+    "6.14": ALL_FEATURES,
+}
 TAINT_O, TAINT_E = 12, 13
 
 

@@ -77,7 +77,8 @@ def test_reasons():
     patch, lp = make_patch(), frozenset()
     in_fn = ["[<0>] xfsaild+0x1/0x2 [xfs]"]
     cases = [
-        (raw(in_fn, kthread=True), Reason.KTHREAD_IN_PATCHED, "kernel thread"),
+        (raw(in_fn, kthread=True), Reason.KTHREAD_IN_PATCHED, "kernel thread sleeping"),
+        (raw(in_fn, kthread=True, state="D"), Reason.KTHREAD_IN_PATCHED, "kernel thread in uninterruptible"),
         (raw(in_fn, state="D"), Reason.UNINTERRUPTIBLE, "signals cannot help"),
         (raw(in_fn), Reason.SLEEPING_IN_PATCHED, "xfsaild"),
         (raw([], state="R"), Reason.RUNNING, "running"),

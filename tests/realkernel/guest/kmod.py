@@ -1,0 +1,110 @@
+"""Helpers for guest tests: load and unload modules, wait, and read sysfs/procfs independently."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from lptui.cli.main import main
+
+MODULES = Path(os.environ.get("LPTUI_GUEST_MODULES", "/nonexistent"))
+LP = Path("/sys/kernel/livepatch")
+TEST_MODULES = ("lptui_lp_replace", "lptui_lp_cmdline", "lptui_lp_target", "lptui_target", "lptui_plain")
+
+
+def wait_for(predicate, timeout: float = 90.0, interval: float = 0.1, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def read(path: str | Path) -> str:
+    return Path(path).read_text().strip()
+
+
+def insmod(name: str, **params: str) -> None:
+    args = [f"{k}={v}" for k, v in params.items()]
+    subprocess.run(["insmod", str(MODULES / f"{name}.ko"), *args], check=True, capture_output=True, text=True)
+    wait_for(lambda: Path(f"/sys/module/{name}").exists(), what=f"/sys/module/{name}")
+
+
+def load_patch(name: str, *, wait: bool = True, **params: str) -> None:
+    insmod(name, **params)
+    wait_for(lambda: (LP / name).exists(), what=f"{LP / name}")
+    if wait:
+        wait_for(lambda: read(LP / name / "transition") == "0", what=f"{name} transition to finish")
+
+
+def disable_patch(name: str, *, wait: bool = True) -> None:
+    (LP / name / "enabled").write_text("0")
+    if wait:
+        wait_for(lambda: not (LP / name).exists(), what=f"{name} to unpatch")
+
+
+def rmmod(name: str) -> None:
+    if not Path(f"/sys/module/{name}").exists():
+        return
+    wait_for(lambda: read(f"/sys/module/{name}/refcnt") == "0", what=f"{name} refcnt 0")
+    subprocess.run(["rmmod", name], check=True, capture_output=True, text=True)
+    wait_for(lambda: not Path(f"/sys/module/{name}").exists(), what=f"{name} unloaded")
+
+
+def set_param(module: str, param: str, value: str) -> None:
+    Path(f"/sys/module/{module}/parameters/{param}").write_text(value)
+
+
+def cleanup() -> None:
+    """Leave the kernel as a fresh boot (except forced modules, which can never go)."""
+    for module, param in (("lptui_target", "block"), ("lptui_lp_target", "hold")):
+        if Path(f"/sys/module/{module}/parameters/{param}").exists():
+            set_param(module, param, "N")
+    for patch in sorted(LP.iterdir()) if LP.exists() else []:
+        transition = LP / patch.name / "transition"
+        wait_for(lambda t=transition: not t.exists() or read(t) == "0", what="transitions to settle")
+        if (LP / patch.name).exists() and read(LP / patch.name / "enabled") == "1":
+            disable_patch(patch.name)
+    for name in TEST_MODULES:
+        rmmod(name)
+
+
+def lptui(*args: str) -> dict:
+    """Run the CLI in-process (imports are slow under emulation) and parse its JSON."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main([*args, "--json"])
+    assert code == 0, f"lptui {' '.join(args)} exited {code}"
+    return json.loads(out.getvalue())
+
+
+def pid_of(comm: str) -> int:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if read(entry / "comm") == comm:
+                    return int(entry.name)
+            except OSError:
+                continue
+    raise AssertionError(f"no process named {comm}")
+
+
+def pending_tids_by_kernel(target: int) -> set[int]:
+    """An independent scan of /proc: threads whose patch_state is neither -1 nor the target."""
+    out = set()
+    for state in Path("/proc").glob("[0-9]*/task/[0-9]*/patch_state"):
+        try:
+            value = int(state.read_text())
+        except (OSError, ValueError):
+            continue
+        if value not in (-1, target):
+            out.add(int(state.parent.name))
+    return out

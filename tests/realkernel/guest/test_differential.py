@@ -1,0 +1,98 @@
+"""The simulated kernel and the real one give the same JSON for the same scenario.
+
+Pids, counts, timings, kernel identity and module srcversions are left out; everything else
+(attributes, patch and object state, module refcnt and taint, the transition, the pending
+thread and why it blocks) must match. Where they differ, the simulator is wrong.
+"""
+
+import contextlib
+import io
+import json
+
+from lptui.cli.main import main
+from lptui.sim.session import SimSession
+from tests.realkernel import mirror
+from tests.realkernel.guest.kmod import (
+    LP,
+    insmod,
+    load_patch,
+    lptui,
+    pending_tids_by_kernel,
+    pid_of,
+    read,
+    wait_for,
+)
+
+
+def sim_json(sim, *args):
+    with SimSession(sim, speed=0) as session:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main([*args, "--root", str(session.root), "--json"]) == 0
+        return json.loads(out.getvalue())
+
+
+def norm_status(data):
+    def patch(p):
+        return {
+            "name": p["name"],
+            "enabled": p["enabled"],
+            "transition": p["transition"],
+            "replace": p["replace"],
+            "stack_order": p["stack_order"],
+            "module": {k: p["module"][k] for k in ("loaded", "refcnt", "taint")},
+            "objects": p["objects"],
+            "problems": p["problems"],
+        }
+
+    t = data["transition"]
+    return {
+        "features": {k: v for k, v in data["features"].items() if k != "probed_from"},
+        "transition": t and {k: t[k] for k in ("patch", "direction", "target")},
+        "patches": [patch(p) for p in data["patches"]],
+        "inactive_modules": sorted(data["inactive_modules"]),
+        "livepatch_supported": data["kernel"]["livepatch_supported"],
+        "taint_flags": data["kernel"]["taint_flags"],
+        "kernel_problems": data["kernel"]["problems"],
+    }
+
+
+def norm_tasks(data):
+    keep = (
+        "comm",
+        "state",
+        "kthread",
+        "patch_state",
+        "pending",
+        "blocking_functions",
+        "reason_code",
+        "reason",
+    )
+    return [{k: t[k] for k in keep} for t in data["tasks"]]
+
+
+def test_stalled_transition_same_on_sim_and_real(kernel_label):
+    insmod("lptui_target")
+    sleeper = pid_of("lptui_sleeper")
+    wait_for(lambda: "lptui_target_sleep" in read(f"/proc/{sleeper}/stack"), what="kthread in the function")
+    load_patch("lptui_lp_target", wait=False)
+    wait_for(lambda: pending_tids_by_kernel(1) == {sleeper}, timeout=60, what="only the sleeper pending")
+    real_status, real_tasks = lptui("status"), lptui("tasks")
+    assert read(LP / "lptui_lp_target/transition") == "1"
+
+    sim = mirror.stalled(kernel_label)
+    assert norm_status(sim_json(sim, "status")) == norm_status(real_status)
+    assert norm_tasks(sim_json(sim, "tasks")) == norm_tasks(real_tasks)
+
+
+def test_atomic_replace_same_on_sim_and_real(kernel_label):
+    load_patch("lptui_lp_cmdline")
+    insmod("lptui_target", block="N")
+    load_patch("lptui_lp_target")
+    load_patch("lptui_lp_replace")
+    wait_for(lambda: [p.name for p in LP.iterdir()] == ["lptui_lp_replace"], what="replaced patches freed")
+    wait_for(lambda: read("/sys/module/lptui_lp_target/refcnt") == "0", what="module_put of replaced")
+    wait_for(lambda: read("/sys/module/lptui_lp_cmdline/refcnt") == "0", what="module_put of replaced")
+    real = lptui("status")
+    sim = mirror.replaced(kernel_label)
+    assert norm_status(sim_json(sim, "status")) == norm_status(real)

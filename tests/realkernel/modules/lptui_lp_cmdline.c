@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0
+/* A livepatch of vmlinux's cmdline_proc_show: its effect shows in /proc/cmdline. */
+#include <linux/kernel.h>
+#include <linux/livepatch.h>
+#include <linux/module.h>
+#include <linux/seq_file.h>
+
+static int lptui_cmdline_proc_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "%s\n", "lptui_lp_cmdline: this has been live patched");
+	return 0;
+}
+
+static struct klp_func funcs[] = {
+	{ .old_name = "cmdline_proc_show", .new_func = lptui_cmdline_proc_show },
+	{}
+};
+
+static struct klp_object objs[] = {
+	{ .funcs = funcs }, /* name NULL: vmlinux */
+	{}
+};
+
+static struct klp_patch patch = {
+	.mod = THIS_MODULE,
+	.objs = objs,
+};
+
+static int lptui_lp_cmdline_init(void)
+{
+	return klp_enable_patch(&patch);
+}
+
+static void lptui_lp_cmdline_exit(void)
+{
+}
+
+module_init(lptui_lp_cmdline_init);
+module_exit(lptui_lp_cmdline_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("lptui test: livepatch of cmdline_proc_show");
+MODULE_INFO(livepatch, "Y");

@@ -1,0 +1,56 @@
+"""Boot Debian 12's 6.1 and 6.12 kernels under QEMU and run tests/realkernel/guest inside each.
+
+Skips with one line when it cannot run here (not root, no apt/QEMU); under CI (CI=true) a skip
+is a failure, because CI has both. LPTUI_SKIP_REALKERNEL=1 skips it on purpose (never in CI).
+"""
+
+import os
+
+import pytest
+
+from tests.realkernel import harness
+
+# Guest tests that must be present and pass on every kernel (a renamed or lost test must not
+# quietly turn this suite into a no-op).
+REQUIRED = {
+    "test_loaded_patch_matches_sysfs",
+    "test_stalled_transition_names_the_kthread_and_function",
+    "test_release_completes_the_transition",
+    "test_disabled_patch_disappears_module_listed_inactive",
+    "test_atomic_replace",
+    "test_stalled_transition_same_on_sim_and_real",
+}
+
+
+def _skip_or_fail(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the real-kernel suite, but: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def guest_runs():
+    return {}
+
+
+@pytest.mark.realkernel
+@pytest.mark.parametrize("label", sorted(harness.KERNELS))
+def test_real_kernel(label, guest_runs):
+    if os.environ.get("LPTUI_SKIP_REALKERNEL"):
+        _skip_or_fail("LPTUI_SKIP_REALKERNEL is set")
+    reason = harness.why_cannot_run()
+    if reason:
+        _skip_or_fail(reason)
+    try:
+        run = harness.run_kernel(label)
+    except harness.HarnessError as exc:
+        pytest.fail(f"real-kernel harness on {label}: {exc}")
+    guest_runs[label] = run
+    names = {c.name.rsplit("::", 1)[-1] for c in run.cases}
+    assert names >= REQUIRED, f"guest tests missing on {run.kernel.release}: {sorted(REQUIRED - names)}"
+    failed = run.failed()
+    skipped = [c.name for c in run.cases if c.outcome == "skipped"]
+    report = "\n\n".join(f"{c.name}:\n{c.message[:3000]}" for c in failed)
+    assert not failed, f"{len(failed)} guest test(s) failed on {run.kernel.release}:\n{report}"
+    assert not skipped, f"guest tests skipped on {run.kernel.release}: {skipped}"
+    print(f"{run.kernel.release}: {len(run.cases)} guest tests passed")
