@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 from lptui import __version__
 from lptui.cli.source import SourceError, open_source
+from lptui.core.errors import ActionError
 from lptui.sim.scenarios import SCENARIOS
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -66,6 +67,10 @@ def build_parser() -> Parser:
     )
     tasks.add_argument("--json", action="store_true", help="print JSON (see README for the keys)")
     _source_options(tasks, top=False)
+
+    from lptui.cli.actions_cmd import add_parsers
+
+    COMMANDS.update(add_parsers(sub, lambda p: _source_options(p, top=False)))
     return parser
 
 
@@ -120,7 +125,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"status": cmd_status, "tasks": cmd_tasks}
+COMMANDS: dict[str, Any] = {"status": cmd_status, "tasks": cmd_tasks}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SourceError as exc:
         print(f"lptui: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except ActionError as exc:
+        print(f"lptui: error: {exc}", file=sys.stderr)
+        return exc.code
     except BrokenPipeError:
         return EXIT_OK
     except KeyboardInterrupt:

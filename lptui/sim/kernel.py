@@ -62,6 +62,11 @@ class SimKernel:
     def _log(self, level: int, text: str) -> None:
         self.log.append(LogRecord(len(self.log) + 1, self.now, level, text))
 
+    def user_log(self, text: str, ok: bool = True) -> None:
+        """A line written to /dev/kmsg from user space (lptui's audit records)."""
+        self._log(5 if ok else 4, text)
+        self._changed()
+
     def _changed(self) -> None:
         self.version_counter += 1
 

@@ -1,0 +1,192 @@
+"""`lptui inspect|load|revert|force|unload|signal`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+
+from lptui.cli.render import make_console, reasons_list, tasks_table
+from lptui.cli.source import Source, SourceError, open_source
+from lptui.core.actions import Actions, Outcome, WaitTimeout
+from lptui.core.audit import Audit
+from lptui.core.control import LiveControl, SimControl
+from lptui.core.errors import ActionError
+from lptui.core.inspect import Inspection, inspection_json
+from lptui.core.model import Snapshot
+
+LIVE_LOCK = Path("/run/lock/lptui.lock") if Path("/run/lock").is_dir() else Path("/tmp/lptui.lock")
+
+
+def make_actions(source: Source, *, for_writing: bool = True) -> Actions:
+    if source.session is not None:
+        sim = source.session.sim
+        audit = Audit(kmsg=None, use_syslog=False, echo=sim.user_log)
+        return Actions(source.tree, SimControl(source.session), audit,
+                       lock_path=source.session.root / "lptui.lock", require_root=False)  # fmt: skip
+    if source.read_only and for_writing:
+        raise ActionError(f"--root {source.tree.root} is read-only: actions need the live kernel (or --demo)")
+    return Actions(source.tree, LiveControl(source.tree.root), Audit(), lock_path=LIVE_LOCK)
+
+
+def _progress_printer():
+    last = [-10.0]
+
+    def show(snap: Snapshot, elapsed: float) -> None:
+        t = snap.transition
+        if t is None or elapsed - last[0] < 2.0:
+            return
+        last[0] = elapsed
+        counts = f"{t.tasks_pending} of {t.tasks_total} tasks pending"
+        print(f"lptui: {t.patch} {t.direction}: {counts} ({elapsed:.0f}s)", file=sys.stderr)
+
+    return show
+
+
+def _print_inspection(ins: Inspection) -> None:
+    console = make_console()
+    mod = ins.module
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("File", ins.path + (f"  ({mod.compressed}-compressed)" if mod.compressed else ""))
+    for key in ("name", "vermagic", "livepatch", "license", "srcversion", "depends", "retpoline", "intree"):
+        grid.add_row(key, mod.info(key) or Text("-", style="dim"))
+    grid.add_row("signature", f"appended ({mod.signature_len} bytes)" if mod.signed else "none")
+    grid.add_row("machine", mod.machine)
+    console.print(grid)
+    plan = ins.plan
+    if plan.objects:
+        table = Table(title=f"Will patch (from {plan.source})", title_justify="left")
+        for col in ("Object", "Function", "Sympos", "Replacement"):
+            table.add_column(col)
+        for obj in plan.objects:
+            for i, fn in enumerate(obj.functions):
+                table.add_row(obj.name if i == 0 else "", fn.name, str(fn.sympos), fn.new_func or "?")
+        console.print(table)
+        if plan.replace is not None:
+            console.print(f"Cumulative (replace): {'yes' if plan.replace else 'no'}")
+    for note in plan.notes:
+        console.print(Text(note, style="dim"))
+    marks = {"ok": ("✓", "green"), "warn": ("!", "yellow"), "error": ("✗", "red")}
+    for check in ins.checks:
+        mark, style = marks[check.level]
+        console.print(Text(f" {mark} {check.text}", style=style))
+    console.print(
+        Text(
+            "Loadable." if ins.loadable else "Not loadable: lptui load refuses it.",
+            style="bold green" if ins.loadable else "bold red",
+        )
+    )
+
+
+def _done(outcome: Outcome) -> int:
+    make_console().print(Text(outcome.message, style="green"))
+    return 0
+
+
+def _timeout(exc: WaitTimeout) -> int:
+    print(f"lptui: timeout: {exc}", file=sys.stderr)
+    console = make_console()
+    if exc.pending:
+        console.print(tasks_table(exc.pending, all_tasks=False))
+        for line in reasons_list(exc.pending):
+            console.print(line)
+    return exc.code
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    import json
+
+    with open_source(args.root, args.demo) as source:
+        ins = make_actions(source, for_writing=False).inspect(args.file)
+        if args.json:
+            sys.stdout.write(json.dumps(inspection_json(ins), indent=2) + "\n")
+        else:
+            _print_inspection(ins)
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    with open_source(args.root, args.demo) as source:
+        actions = make_actions(source)
+        try:
+            outcome = actions.load(
+                args.file, wait=args.wait, timeout=args.timeout, progress=_progress_printer()
+            )
+        except WaitTimeout as exc:
+            return _timeout(exc)
+    return _done(outcome)
+
+
+def cmd_revert(args: argparse.Namespace) -> int:
+    with open_source(args.root, args.demo) as source:
+        actions = make_actions(source)
+        try:
+            outcome = actions.revert(
+                args.name,
+                wait=args.wait,
+                unload=args.unload,
+                timeout=args.timeout,
+                progress=_progress_printer(),
+            )
+        except WaitTimeout as exc:
+            return _timeout(exc)
+    return _done(outcome)
+
+
+def cmd_force(args: argparse.Namespace) -> int:
+    with open_source(args.root, args.demo) as source:
+        return _done(make_actions(source).force(args.name, yes=args.yes))
+
+
+def cmd_unload(args: argparse.Namespace) -> int:
+    with open_source(args.root, args.demo) as source:
+        return _done(make_actions(source).unload(args.name))
+
+
+def cmd_signal(args: argparse.Namespace) -> int:
+    with open_source(args.root, args.demo) as source:
+        return _done(make_actions(source).signal(args.name))
+
+
+def add_parsers(sub, source_options) -> dict:
+    p = sub.add_parser("inspect", help="what a .ko will patch, and whether it fits this kernel")
+    p.add_argument("file", metavar="FILE.ko")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    source_options(p)
+
+    p = sub.add_parser("load", help="load a livepatch module (inspected first)")
+    p.add_argument("file", metavar="FILE.ko")
+    p.add_argument("--wait", action="store_true", help="follow the transition to its end")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="give up waiting after S seconds "
+                   "(exit 3, system left as it is; default 60)")  # fmt: skip
+    source_options(p)
+
+    p = sub.add_parser("revert", help="disable a patch, or reverse the transition in progress")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--wait", action="store_true", help="follow the transition to its end")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="give up waiting after S seconds")
+    p.add_argument("--unload", action="store_true", help="then remove the module (implies --wait)")
+    source_options(p)
+
+    p = sub.add_parser("force", help="force the transition in progress (breaks the consistency guarantee)")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--yes", action="store_true", help="confirm: you understand the consequences")
+    source_options(p)
+
+    p = sub.add_parser("unload", help="remove an inactive livepatch module")
+    p.add_argument("name", metavar="NAME")
+    source_options(p)
+
+    p = sub.add_parser("signal", help="signal tasks blocking the transition (kernels 4.15-5.0)")
+    p.add_argument("name", metavar="NAME")
+    source_options(p)
+    return {"inspect": cmd_inspect, "load": cmd_load, "revert": cmd_revert, "force": cmd_force,
+            "unload": cmd_unload, "signal": cmd_signal}  # fmt: skip
+
+
+__all__ = ["ActionError", "SourceError", "add_parsers"]

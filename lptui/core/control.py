@@ -1,0 +1,124 @@
+"""The one place that changes kernel state: sysfs writes and module (un)loading.
+
+`LiveControl` talks to the running kernel; `SimControl` to the simulated one. Both raise
+OSError carrying the kernel's errno, so the actions above them map errors the same way.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import time
+from pathlib import Path
+from typing import Protocol
+
+from lptui.core.kernel import LIVEPATCH_DIR
+
+# (finit_module, delete_module) syscall numbers by machine
+_SYSCALLS = {"x86_64": (313, 176), "aarch64": (273, 106), "riscv64": (273, 106), "s390x": (344, 129),
+             "ppc64le": (353, 106)}  # fmt: skip
+O_NONBLOCK = os.O_NONBLOCK
+
+
+class Control(Protocol):
+    root: Path
+    simulated: bool
+
+    def write_attr(self, patch: str, attr: str, value: str) -> None: ...
+    def load_module(self, path: str) -> None: ...
+    def unload_module(self, name: str) -> None: ...
+    def settle(self, seconds: float) -> None: ...
+
+
+class LiveControl:
+    simulated = False
+
+    def __init__(self, root: str | Path = "/") -> None:
+        self.root = Path(root)
+
+    def write_attr(self, patch: str, attr: str, value: str) -> None:
+        path = self.root / LIVEPATCH_DIR / patch / attr
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.write(fd, value.encode())
+        finally:
+            os.close(fd)
+
+    def _syscall(self, index: int, *args: object) -> None:
+        numbers = _SYSCALLS.get(os.uname().machine)
+        if numbers is None:
+            raise OSError(errno.ENOSYS, f"unsupported architecture {os.uname().machine}")
+        libc = ctypes.CDLL(None, use_errno=True)
+        ret = libc.syscall(ctypes.c_long(numbers[index]), *args)
+        if ret != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code))
+
+    def load_module(self, path: str) -> None:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            self._syscall(0, ctypes.c_int(fd), ctypes.c_char_p(b""), ctypes.c_int(0))
+        finally:
+            os.close(fd)
+
+    def unload_module(self, name: str) -> None:
+        self._syscall(1, ctypes.c_char_p(name.encode()), ctypes.c_uint(O_NONBLOCK))
+
+    def settle(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class SimControl:
+    """Actions against a `SimSession`: the simulated kernel answers with the real kernel's errno."""
+
+    simulated = True
+
+    def __init__(self, session) -> None:
+        self.session = session
+        self.root = session.root
+
+    def write_attr(self, patch: str, attr: str, value: str) -> None:
+        sim = self.session.sim
+        writer = {"enabled": sim.write_enabled, "force": sim.write_force, "signal": sim.write_signal}.get(
+            attr
+        )
+        if writer is None:
+            raise OSError(errno.EACCES, f"{attr} is not writable")
+        try:
+            writer(patch, value)
+        finally:
+            self.session.render()
+
+    def load_module(self, path: str) -> None:
+        from lptui.core.klpelf import plan_patch
+        from lptui.core.modfile import open_module
+        from lptui.sim.state import FuncSpec, ObjectSpec, PatchSpec
+
+        mod = open_module(path)
+        name = mod.name or Path(path).name.split(".")[0].replace("-", "_")
+        spec = None
+        if mod.is_livepatch:
+            plan = plan_patch(mod)
+            objects = tuple(
+                ObjectSpec(o.name, tuple(FuncSpec(f.name, f.sympos, f.new_func) for f in o.functions))
+                for o in plan.objects
+            )
+            spec = PatchSpec(
+                name, objects, replace=bool(plan.replace), srcversion=mod.info("srcversion") or ""
+            )
+        taint = "" if mod.info("intree") == "Y" else "O"
+        taint += "" if mod.signed else "E"
+        try:
+            self.session.sim.load_module(name, patch=spec, livepatch=mod.is_livepatch, taint=taint)
+        finally:
+            self.session.render()
+
+    def unload_module(self, name: str) -> None:
+        try:
+            self.session.sim.unload_module(name)
+        finally:
+            self.session.render()
+
+    def settle(self, seconds: float) -> None:
+        self.session.advance(seconds)

@@ -1,0 +1,129 @@
+"""`lptui inspect`: what a module file is, what it will patch, and whether it fits this kernel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lptui.core.klpelf import PatchPlan, plan_patch
+from lptui.core.model import Snapshot
+from lptui.core.modfile import ModuleFile, open_module
+from lptui.core.patches import module_loaded
+from lptui.core.tree import Tree
+
+MODINFO_KEYS = ("name", "vermagic", "livepatch", "license", "srcversion", "depends", "retpoline", "intree",
+                "version", "description")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Check:
+    level: str  # "ok", "warn", "error"
+    text: str
+
+
+@dataclass(frozen=True)
+class Inspection:
+    path: str
+    module: ModuleFile
+    plan: PatchPlan
+    checks: tuple[Check, ...]
+
+    @property
+    def loadable(self) -> bool:
+        return not any(c.level == "error" for c in self.checks)
+
+    @property
+    def errors(self) -> list[str]:
+        return [c.text for c in self.checks if c.level == "error"]
+
+
+def _verdict(mod: ModuleFile, plan: PatchPlan, snap: Snapshot | None, tree: Tree | None) -> list[Check]:
+    checks: list[Check] = []
+    if mod.is_livepatch:
+        checks.append(Check("ok", "marked as a livepatch module (livepatch=Y)"))
+    else:
+        checks.append(Check("error", "not marked as a livepatch module (no livepatch=Y in .modinfo)"))
+    if snap is None:
+        return checks
+    release = snap.kernel.release
+    if mod.vermagic_release is None:
+        checks.append(Check("error", "no vermagic in .modinfo: the kernel will refuse it"))
+    elif release is None:
+        checks.append(Check("warn", "the running kernel's release is unknown: cannot compare vermagic"))
+    elif mod.vermagic_release != release:
+        checks.append(Check("error", f"built for {mod.vermagic_release}, but this kernel is {release}"))
+    else:
+        checks.append(Check("ok", f"built for this kernel ({release})"))
+    machine = snap.kernel.machine
+    if machine and mod.machine != machine:
+        checks.append(Check("error", f"built for {mod.machine}, but this machine is {machine}"))
+    if not snap.kernel.livepatch_supported:
+        checks.append(
+            Check("error", "this kernel has no livepatch support (/sys/kernel/livepatch is missing)")
+        )
+    if mod.name and snap.patch(mod.name) is not None:
+        checks.append(Check("error", f"patch {mod.name!r} is already loaded"))
+    elif mod.name and any(m.name == mod.name for m in snap.inactive_modules):
+        checks.append(Check("error", f"module {mod.name!r} is still loaded (inactive): unload it first"))
+    for obj in plan.objects:
+        if obj.name == "vmlinux":
+            continue
+        loaded = tree is not None and module_loaded(tree, obj.name)
+        checks.append(
+            Check("ok", f"target module {obj.name} is loaded")
+            if loaded
+            else Check("warn", f"target module {obj.name} is not loaded: it is patched when it loads")
+        )
+    for obj in plan.objects:
+        for fn in obj.functions:
+            owners = [
+                p.name
+                for p in snap.patches
+                for o in p.objects
+                if o.name == obj.name
+                and any(f.name == fn.name and f.sympos == fn.sympos for f in o.functions)
+            ]
+            if owners:
+                how = "replaces them (cumulative)" if plan.replace else "stacks on top of them"
+                owners_text = ", ".join(owners)
+                checks.append(
+                    Check("warn", f"{obj.name}:{fn.name} is already changed by {owners_text}: {how}")
+                )
+    if plan.replace and snap.patches:
+        names = ", ".join(p.name for p in snap.patches)
+        checks.append(Check("warn", f"cumulative patch: replaces every loaded patch ({names})"))
+    if snap.transition is not None:
+        busy = snap.transition.patch
+        checks.append(Check("error", f"patch {busy!r} is in transition: the kernel would refuse it (EBUSY)"))
+    return checks
+
+
+def inspect_file(path: str, snap: Snapshot | None, tree: Tree | None = None) -> Inspection:
+    """Raises ModuleFileError for files that cannot be a module at all."""
+    mod = open_module(path)
+    plan = plan_patch(mod) if mod.is_livepatch else PatchPlan("unknown", notes=("not a livepatch module",))
+    return Inspection(path, mod, plan, tuple(_verdict(mod, plan, snap, tree)))
+
+
+def inspection_json(ins: Inspection) -> dict:
+    mod = ins.module
+    return {
+        "path": ins.path,
+        "modinfo": {k: mod.info(k) for k in MODINFO_KEYS},
+        "signed": mod.signed,
+        "signature_bytes": mod.signature_len,
+        "compressed": mod.compressed,
+        "machine": mod.machine,
+        "livepatch": mod.is_livepatch,
+        "patches": {
+            "source": ins.plan.source,
+            "replace": ins.plan.replace,
+            "objects": [
+                {"name": o.name, "functions": [{"name": f.name, "sympos": f.sympos, "new_func": f.new_func}
+                                               for f in o.functions]}
+                for o in ins.plan.objects
+            ],
+            "notes": list(ins.plan.notes),
+        },
+        "checks": [{"level": c.level, "text": c.text} for c in ins.checks],
+        "loadable": ins.loadable,
+    }  # fmt: skip

@@ -1,0 +1,75 @@
+import json
+from pathlib import Path
+
+from lptui.cli.main import main
+from tests.core.test_modfile import bad_corpus
+
+KO = Path(__file__).resolve().parents[1] / "data/ko"
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_inspect_json(capsys):
+    code, out, _ = run(capsys, "inspect", str(KO / "lptui_lp_target.ko"), "--demo", "idle", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["livepatch"] is True and data["modinfo"]["name"] == "lptui_lp_target"
+    assert data["patches"]["objects"] == [
+        {"name": "lptui_target", "functions": [{"name": "lptui_target_sleep", "sympos": 1,
+                                                "new_func": "lptui_lp_target_sleep"}]}
+    ]  # fmt: skip
+    assert data["loadable"] is False  # built for 6.1.0-56-amd64, the demo kernel is another release
+    assert any(c["level"] == "error" and "built for" in c["text"] for c in data["checks"])
+
+
+def test_inspect_human(capsys):
+    code, out, _ = run(capsys, "inspect", str(KO / "lptui_lp_replace.ko"), "--demo", "idle")
+    assert code == 0 and "cmdline_proc_show" in out and "Cumulative (replace): yes" in out
+    assert "already changed by livepatch_cve_2026_0815: replaces them" in " ".join(out.split())
+
+
+def test_every_bad_file_is_one_line_exit_1(capsys, tmp_path):
+    for name, (path, _) in bad_corpus(tmp_path).items():
+        code, out, err = run(capsys, "inspect", str(path), "--demo", "idle")
+        assert code == 1 and out == "", name
+        assert err.startswith("lptui: error: ") and err.count("\n") == 1 and "Traceback" not in err, name
+        code, _, err = run(capsys, "load", str(path), "--demo", "idle")
+        assert code == 1 and err.count("\n") == 1, name
+
+
+def test_actions_refused_on_a_read_only_root(capsys, fake):
+    code, _, err = run(capsys, "revert", "x", "--root", str(fake.root))
+    assert code == 1 and "read-only" in err
+
+
+def test_force_without_yes_explains_and_changes_nothing(capsys):
+    code, out, err = run(capsys, "force", "kpatch_cve_2026_4242", "--demo", "stuck")
+    assert code == 1 and out == ""
+    assert "consistency guarantee" in err and "xfsaild/dm-0" in err and "--yes" in err
+
+
+def test_force_and_revert_in_demo(capsys):
+    code, out, _ = run(capsys, "force", "kpatch_cve_2026_4242", "--demo", "stuck", "--yes")
+    assert code == 0 and "forced the patching transition" in out
+    code, out, _ = run(capsys, "revert", "kpatch_cve_2026_4242", "--demo", "stuck", "--wait")
+    assert code == 0 and "reversed the patching transition" in out and "transition complete" in out
+
+
+def test_unload_and_signal_messages(capsys):
+    code, _, err = run(capsys, "unload", "livepatch_cve_2026_0815", "--demo", "idle")
+    assert code == 1 and "still enabled" in err
+    code, _, err = run(capsys, "signal", "kpatch_cve_2026_4242", "--demo", "stuck")
+    assert code == 1 and "by itself" in err
+
+
+def test_wait_timeout_exits_3_with_pending_tasks(capsys):
+    # reversing the reversed transition re-applies the patch; a kworker sleeps in tcp_sendmsg for good
+    code, out, err = run(
+        capsys, "revert", "livepatch_tcp_fix", "--demo", "unpatch", "--wait", "--timeout", "3"
+    )
+    assert code == 3
+    assert "lptui: timeout: patch 'livepatch_tcp_fix' is still patching after 3s" in err
+    assert "kworker/u8:7+flush" in out and "tcp_sendmsg" in out

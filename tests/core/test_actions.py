@@ -1,0 +1,223 @@
+"""Actions against the simulated kernel: refusals, errno words, waits, force, unload, audit, lock, root."""
+
+import errno
+import fcntl
+import os
+from pathlib import Path
+
+import pytest
+
+from lptui.core.actions import Actions, WaitTimeout
+from lptui.core.audit import Audit
+from lptui.core.control import SimControl
+from lptui.core.errors import ActionError
+from lptui.core.tree import Tree
+from lptui.sim.kernel import PROFILES, SimKernel
+from lptui.sim.session import SimSession
+from lptui.sim.state import SimTask
+
+KO = Path(__file__).resolve().parents[1] / "data/ko"
+
+
+class SpyControl(SimControl):
+    def __init__(self, session):
+        super().__init__(session)
+        self.loads: list[str] = []
+
+    def load_module(self, path):
+        self.loads.append(path)
+        super().load_module(path)
+
+
+@pytest.fixture
+def env(tmp_path):
+    sim = SimKernel(release="6.1.0-56-amd64", features=PROFILES["6.12"])
+    sim.add_task(SimTask(1, 1, "systemd", stack=[("ep_poll", None)]))
+    with SimSession(sim, tmp_path / "root", speed=0) as session:
+        audit = Audit(kmsg=None, use_syslog=False, echo=sim.user_log)
+        control = SpyControl(session)
+        actions = Actions(Tree(session.root), control, audit, lock_path=tmp_path / "lock", require_root=False)
+        yield actions, sim, control, audit
+
+
+def stall(sim, actions):
+    sim.load_module("lptui_target", taint="OE")
+    sim.add_task(SimTask(50, 50, "lptui_sleeper", state="D", kthread=True, ppid=2,
+                         stack=[("msleep", None), ("lptui_target_sleep", "lptui_target")]))  # fmt: skip
+    actions.load(str(KO / "lptui_lp_target.ko"))
+
+
+def test_load_and_wait(env):
+    actions, sim, _, audit = env
+    outcome = actions.load(str(KO / "lptui_lp_cmdline.ko"), wait=True, timeout=5)
+    assert "loaded patch 'lptui_lp_cmdline'" in outcome.message
+    patch = outcome.snapshot.patch("lptui_lp_cmdline")
+    assert patch.enabled and [f.name for o in patch.objects for f in o.functions] == ["cmdline_proc_show"]
+    assert audit.sink[-1].endswith("load " + str(KO / "lptui_lp_cmdline.ko") + ": " + outcome.message)
+    assert any("lptui:" in r.text and "loaded patch" in r.text for r in sim.log)
+
+
+def test_malformed_and_unfit_files_never_reach_the_kernel(env, tmp_path):
+    actions, sim, control, _ = env
+    bad = tmp_path / "bad.ko"
+    bad.write_bytes(b"\x7fELF garbage")
+    for path, words in ((bad, "corrupt"), (KO / "lptui_plain.ko", "not marked as a livepatch")):
+        with pytest.raises(ActionError, match=words):
+            actions.load(str(path))
+    sim.release = "6.12.0-other"
+    sim.user_log("x")  # any change re-renders
+    actions.control.session.render()
+    with pytest.raises(ActionError, match=r"built for 6\.1\.0-56-amd64, but this kernel is 6\.12\.0-other"):
+        actions.load(str(KO / "lptui_lp_cmdline.ko"))
+    assert control.loads == []
+
+
+def test_load_refused_during_transition_names_it(env):
+    actions, sim, control, audit = env
+    stall(sim, actions)
+    with pytest.raises(ActionError, match="'lptui_lp_target' is in transition"):
+        actions.load(str(KO / "lptui_lp_cmdline.ko"))
+    assert len(control.loads) == 1
+    assert "failed" in audit.sink[-1]
+
+
+def test_kernel_errno_turns_into_words(env):
+    from lptui.core import errors
+
+    actions, sim, control, _ = env
+    actions.load(str(KO / "lptui_lp_cmdline.ko"))
+    sim.write_enabled("lptui_lp_cmdline", "0")  # patch gone, module still loaded
+    control.session.render()
+    with pytest.raises(OSError) as info:  # what the kernel itself answers
+        control.load_module(str(KO / "lptui_lp_cmdline.ko"))
+    assert info.value.errno == errno.EEXIST
+    assert "already loaded" in errors.explain(errors.LOAD, info.value.errno)
+    with pytest.raises(ActionError, match="still loaded"):  # lptui says it before asking the kernel
+        actions.load(str(KO / "lptui_lp_cmdline.ko"))
+
+
+def test_wait_timeout_reports_pending_and_leaves_state(env):
+    actions, sim, _, _ = env
+    sim.load_module("lptui_target", taint="OE")
+    sim.add_task(SimTask(50, 50, "lptui_sleeper", state="D", kthread=True, ppid=2,
+                         stack=[("lptui_target_sleep", "lptui_target")]))  # fmt: skip
+    with pytest.raises(WaitTimeout) as info:
+        actions.load(str(KO / "lptui_lp_target.ko"), wait=True, timeout=3)
+    assert info.value.code == 3
+    assert [t.comm for t in info.value.pending] == ["lptui_sleeper"]
+    assert sim.transition is not None and sim.transition.patch == "lptui_lp_target"
+
+
+def test_revert_reverses_the_transition_in_progress(env):
+    actions, sim, _, _ = env
+    stall(sim, actions)
+    outcome = actions.revert("lptui_lp_target", wait=True, timeout=5)
+    assert "reversed the patching transition" in outcome.message
+    assert outcome.snapshot.patch("lptui_lp_target") is None
+    assert [m.name for m in outcome.snapshot.inactive_modules] == ["lptui_lp_target"]
+
+
+def test_revert_refusals(env):
+    actions, sim, _, _ = env
+    with pytest.raises(ActionError, match="no patch named 'nope'"):
+        actions.revert("nope")
+    actions.load(str(KO / "lptui_lp_cmdline.ko"))
+    stall(sim, actions)
+    with pytest.raises(ActionError, match="'lptui_lp_target' is in transition"):
+        actions.revert("lptui_lp_cmdline")
+
+
+def test_revert_and_unload(env):
+    actions, sim, _, _ = env
+    actions.load(str(KO / "lptui_lp_cmdline.ko"))
+    outcome = actions.revert("lptui_lp_cmdline", unload=True)
+    assert "unloaded" in outcome.message and "lptui_lp_cmdline" not in sim.modules
+
+
+def test_force_needs_yes_and_only_for_transition_patch(env):
+    actions, sim, _, _ = env
+    actions.load(str(KO / "lptui_lp_cmdline.ko"))
+    with pytest.raises(ActionError, match="not in transition"):
+        actions.force("lptui_lp_cmdline", yes=True)
+    stall(sim, actions)
+    with pytest.raises(ActionError) as info:
+        actions.force("lptui_lp_target", yes=False)
+    text = str(info.value)
+    assert "consistency guarantee" in text and "lptui_sleeper(50)" in text and "revert" in text
+    assert sim.transition is not None  # nothing was done
+    outcome = actions.force("lptui_lp_target", yes=True)
+    assert outcome.snapshot.transition is None
+    assert any("forcing remaining tasks" in r.text for r in sim.log)
+
+
+def test_unload_refused_after_forced_unpatching(env):
+    actions, sim, _, _ = env
+    sim.load_module("lptui_target", taint="OE")
+    actions.load(str(KO / "lptui_lp_target.ko"))
+    sim.add_task(
+        SimTask(50, 50, "lptui_sleeper", kthread=True, stack=[("lptui_lp_target_sleep", "lptui_lp_target")])
+    )
+    sim.tasks[50].patch_state = -1
+    actions.revert("lptui_lp_target")  # unpatching stalls: the sleeper runs the new code
+    with pytest.raises(ActionError, match="in transition"):
+        actions.unload("lptui_lp_target")
+    with pytest.raises(ActionError) as info:
+        actions.force("lptui_lp_target", yes=False)
+    text = str(info.value)
+    assert "can never be unloaded until reboot" in text
+    actions.force("lptui_lp_target", yes=True)
+    with pytest.raises(ActionError, match="forced while being removed"):
+        actions.unload("lptui_lp_target")
+
+
+def test_unload(env):
+    actions, sim, _, _ = env
+    actions.load(str(KO / "lptui_lp_cmdline.ko"))
+    with pytest.raises(ActionError, match="still enabled"):
+        actions.unload("lptui_lp_cmdline")
+    actions.revert("lptui_lp_cmdline", wait=True)
+    assert "unloaded" in actions.unload("lptui_lp_cmdline").message
+    with pytest.raises(ActionError, match="no module named"):
+        actions.unload("lptui_lp_cmdline")
+    sim.load_module("ext4", taint="")
+    actions.control.session.render()
+    with pytest.raises(ActionError, match="not a livepatch module"):
+        actions.unload("ext4")
+
+
+def test_signal_only_where_the_kernel_has_it(env, tmp_path):
+    actions, _, _, _ = env
+    actions.load(str(KO / "lptui_lp_cmdline.ko"))
+    with pytest.raises(ActionError, match="by itself every 15 seconds"):
+        actions.signal("lptui_lp_cmdline")
+    old = SimKernel(release="6.1.0-56-amd64", features=PROFILES["5.0"])
+    with SimSession(old, tmp_path / "old", speed=0) as session:
+        a = Actions(Tree(session.root), SimControl(session), Audit(kmsg=None, use_syslog=False),
+                    lock_path=tmp_path / "l2", require_root=False)  # fmt: skip
+        old.load_module("lptui_target", taint="OE")
+        old.add_task(SimTask(9, 9, "k", kthread=True, stack=[("lptui_target_sleep", "lptui_target")]))
+        a.load(str(KO / "lptui_lp_target.ko"))
+        assert "signalled" in a.signal("lptui_lp_target").message
+
+
+def test_root_required_on_a_live_kernel(env, monkeypatch):
+    actions, _, control, audit = env
+    actions.require_root = True
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(ActionError, match="must be run as root"):
+        actions.load(str(KO / "lptui_lp_cmdline.ko"))
+    assert control.loads == [] and "failed" in audit.sink[-1]
+
+
+def test_one_action_at_a_time(env):
+    actions, _, control, _ = env
+    fd = os.open(actions.lock_path, os.O_RDWR | os.O_CREAT)
+    os.write(fd, b"4242")
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(ActionError, match=r"another lptui action is running \(pid 4242\)"):
+            actions.load(str(KO / "lptui_lp_cmdline.ko"))
+    finally:
+        os.close(fd)
+    assert control.loads == []
+    actions.load(str(KO / "lptui_lp_cmdline.ko"))
