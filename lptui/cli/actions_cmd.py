@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
 
 from lptui.cli.render import make_console, reasons_list, tasks_table
 from lptui.cli.source import Source, SourceError, open_source
-from lptui.core.actions import Actions, Outcome, WaitTimeout
+from lptui.core.actions import LIVE_LOCK, Actions, Outcome, WaitTimeout
 from lptui.core.audit import Audit
 from lptui.core.control import LiveControl, SimControl
 from lptui.core.errors import ActionError
 from lptui.core.inspect import Inspection, inspection_json
 from lptui.core.model import Snapshot
-
-LIVE_LOCK = Path("/run/lock/lptui.lock") if Path("/run/lock").is_dir() else Path("/tmp/lptui.lock")
 
 
 def make_actions(source: Source, *, for_writing: bool = True) -> Actions:
@@ -159,17 +156,24 @@ def add_parsers(sub, source_options) -> dict:
     p.add_argument("--json", action="store_true", help="print JSON")
     source_options(p)
 
+    def wait_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--wait", action="store_true", help="follow the transition to its end")
+        p.add_argument(
+            "--timeout",
+            type=float,
+            default=60.0,
+            metavar="S",
+            help="stop waiting after S seconds: print the pending tasks, exit 3 (default 60)",
+        )
+
     p = sub.add_parser("load", help="load a livepatch module (inspected first)")
     p.add_argument("file", metavar="FILE.ko")
-    p.add_argument("--wait", action="store_true", help="follow the transition to its end")
-    p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="give up waiting after S seconds "
-                   "(exit 3, system left as it is; default 60)")  # fmt: skip
+    wait_options(p)
     source_options(p)
 
     p = sub.add_parser("revert", help="disable a patch, or reverse the transition in progress")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--wait", action="store_true", help="follow the transition to its end")
-    p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="give up waiting after S seconds")
+    wait_options(p)
     p.add_argument("--unload", action="store_true", help="then remove the module (implies --wait)")
     source_options(p)
 

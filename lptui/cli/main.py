@@ -125,6 +125,33 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_console(args: argparse.Namespace) -> int:
+    """`lptui` with no command: the interactive console (the only place Textual is imported)."""
+    if not sys.stdout.isatty() and not os.environ.get("LPTUI_FORCE_TUI"):
+        raise SourceError("the console needs a terminal; for scripts use `lptui status` or `lptui tasks`")
+    from lptui.core.tree import Tree
+    from lptui.sim.session import UnknownScenario
+    from lptui.tui.app import LptuiApp
+    from lptui.watch.backend import Backend
+
+    if args.root is not None and args.demo is not None:
+        raise SourceError("--root and --demo cannot be used together")
+    if args.demo is not None:
+        try:
+            backend = Backend.demo(args.demo)
+        except UnknownScenario as exc:
+            raise SourceError(str(exc)) from None
+    elif args.root is not None:
+        with open_source(args.root, None):  # validates the directory
+            pass
+        backend = Backend(Tree(args.root), read_only=True, label=args.root)
+    else:
+        backend = Backend(Tree("/"))
+    app = LptuiApp(backend)
+    app.run()
+    return app.return_code or 0
+
+
 COMMANDS: dict[str, Any] = {"status": cmd_status, "tasks": cmd_tasks}
 
 
@@ -134,9 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"lptui: usage error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    command = args.command or "status"
     try:
-        return COMMANDS[command](args)
+        if args.command is None:
+            return run_console(args)
+        return COMMANDS[args.command](args)
     except SourceError as exc:
         print(f"lptui: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

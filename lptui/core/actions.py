@@ -29,6 +29,7 @@ from lptui.core.tree import Tree, parse_int
 
 EXIT_TIMEOUT = 3
 POLL = 0.5
+LIVE_LOCK = Path("/run/lock/lptui.lock") if Path("/run/lock").is_dir() else Path("/tmp/lptui.lock")
 
 Progress = Callable[[Snapshot, float], None]
 

@@ -159,9 +159,20 @@ def test_module_entry_point_runs():
     assert proc.returncode == 0 and json.loads(proc.stdout)["transition"] is None
 
 
-def test_no_subcommand_with_demo_shows_status(capsys):
-    code, out, err = run(capsys, "--demo", "stuck")
-    assert code == 0 and "kpatch_cve_2026_4242" in out and err == ""
+def test_no_subcommand_opens_the_console_or_says_why(capsys, monkeypatch):
+    import lptui.tui.app as tui_app
+
+    monkeypatch.delenv("LPTUI_FORCE_TUI", raising=False)
+    code, out, err = run(capsys, "--demo", "stuck")  # stdout is not a terminal under pytest
+    assert code == 1 and out == "" and "needs a terminal" in err and err.count("\n") == 1
+
+    started = []
+    monkeypatch.setenv("LPTUI_FORCE_TUI", "1")
+    monkeypatch.setattr(tui_app.LptuiApp, "run", lambda self: started.append(self.backend.label))
+    assert run(capsys, "--demo", "stuck")[0] == 0
+    assert started == ["demo:stuck"]
+    code, _, err = run(capsys, "--root", "/nonexistent")
+    assert code == 1 and "no such directory" in err
 
 
 def test_unexpected_error_is_one_line(capsys, monkeypatch):

@@ -170,8 +170,14 @@ def prepare_kernel(label: str) -> Kernel:
     return Kernel(label, release, vmlinuz, root / f"usr/src/linux-headers-{release}")
 
 
+# Copies of lptui_lp_target under fresh names: a patch forced while being removed keeps its module
+# until reboot, so each force test gets a module of its own.
+FORCE_COPIES = ("lptui_lp_force1", "lptui_lp_force2")
+BUILD_RECIPE = "2"
+
+
 def _sources_digest() -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(BUILD_RECIPE.encode() + " ".join(FORCE_COPIES).encode())
     for path in sorted(MODULE_SRC.iterdir()):
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:12]
@@ -183,6 +189,10 @@ def build_modules(kernel: Kernel) -> Path:
         return out
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(MODULE_SRC, out)
+    for copy in FORCE_COPIES:
+        shutil.copy(out / "lptui_lp_target.c", out / f"{copy}.c")
+    kbuild = out / "Kbuild"
+    kbuild.write_text(kbuild.read_text().strip() + "".join(f" {c}.o" for c in FORCE_COPIES) + "\n")
     log(f"building test modules for {kernel.release}")
     # No pahole here: skip BTF for modules (the tests do not need it).
     run(["make", "-C", str(kernel.headers), f"M={out}", "CONFIG_DEBUG_INFO_BTF_MODULES=", "modules"])

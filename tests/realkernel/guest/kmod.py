@@ -14,7 +14,16 @@ from lptui.cli.main import main
 
 MODULES = Path(os.environ.get("LPTUI_GUEST_MODULES", "/nonexistent"))
 LP = Path("/sys/kernel/livepatch")
-TEST_MODULES = ("lptui_lp_replace", "lptui_lp_cmdline", "lptui_lp_target", "lptui_target", "lptui_plain")
+TEST_MODULES = (
+    "lptui_lp_replace",
+    "lptui_lp_cmdline",
+    "lptui_lp_target",
+    "lptui_lp_force1",
+    "lptui_lp_force2",
+    "lptui_target",
+    "lptui_plain",
+)
+FORCED: set[str] = set()  # modules a test forced while being removed: they stay until reboot
 
 
 def wait_for(predicate, timeout: float = 90.0, interval: float = 0.1, what: str = "condition"):
@@ -65,7 +74,8 @@ def set_param(module: str, param: str, value: str) -> None:
 
 def cleanup() -> None:
     """Leave the kernel as a fresh boot (except forced modules, which can never go)."""
-    for module, param in (("lptui_target", "block"), ("lptui_lp_target", "hold")):
+    holds = [(m, "hold") for m in ("lptui_lp_target", "lptui_lp_force1", "lptui_lp_force2")]
+    for module, param in (("lptui_target", "block"), *holds):
         if Path(f"/sys/module/{module}/parameters/{param}").exists():
             set_param(module, param, "N")
     for patch in sorted(LP.iterdir()) if LP.exists() else []:
@@ -74,7 +84,8 @@ def cleanup() -> None:
         if (LP / patch.name).exists() and read(LP / patch.name / "enabled") == "1":
             disable_patch(patch.name)
     for name in TEST_MODULES:
-        rmmod(name)
+        if name not in FORCED:
+            rmmod(name)
 
 
 def lptui(*args: str) -> dict:
@@ -84,6 +95,11 @@ def lptui(*args: str) -> dict:
         code = main([*args, "--json"])
     assert code == 0, f"lptui {' '.join(args)} exited {code}"
     return json.loads(out.getvalue())
+
+
+def inactive(data: dict) -> list[str]:
+    """Inactive modules, minus those an earlier test forced on purpose (they stay until reboot)."""
+    return sorted(set(data["inactive_modules"]) - FORCED)
 
 
 def pid_of(comm: str) -> int:

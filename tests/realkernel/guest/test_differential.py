@@ -14,6 +14,7 @@ from lptui.sim.session import SimSession
 from tests.realkernel import mirror
 from tests.realkernel.guest.kmod import (
     LP,
+    inactive,
     insmod,
     load_patch,
     lptui,
@@ -50,7 +51,7 @@ def norm_status(data):
         "features": {k: v for k, v in data["features"].items() if k != "probed_from"},
         "transition": t and {k: t[k] for k in ("patch", "direction", "target")},
         "patches": [patch(p) for p in data["patches"]],
-        "inactive_modules": sorted(data["inactive_modules"]),
+        "inactive_modules": inactive(data),
         "livepatch_supported": data["kernel"]["livepatch_supported"],
         "taint_flags": data["kernel"]["taint_flags"],
         "kernel_problems": data["kernel"]["problems"],

@@ -1,0 +1,47 @@
+"""Command palette: the same actions as the keys, by name."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import Hit, Hits, Provider
+
+
+class LivepatchCommands(Provider):
+    def _commands(self) -> list[tuple[str, str, object]]:
+        app = self.app
+        snap = app.snapshot
+        out: list[tuple[str, str, object]] = [
+            ("Load a livepatch module…", "inspect a .ko, then load it", app.action_load),
+            ("Show all tasks", "every thread with its patch_state", app.action_all_tasks),
+            ("Refresh", "read the kernel now", app.action_refresh),
+            ("Help", "what the console shows and the keys", app.action_help),
+        ]
+        if snap is not None:
+            t = snap.transition
+            if t is not None:
+                out.append((f"Reverse the {t.direction} of {t.patch}", "cancel the transition safely",
+                            partial(app.request_revert, t.patch)))  # fmt: skip
+                out.append((f"Force the {t.direction} of {t.patch}…", "breaks the consistency guarantee",
+                            partial(app.request_force, t.patch)))  # fmt: skip
+            for p in snap.patches:
+                if t is None or t.patch != p.name:
+                    out.append((f"Revert (disable) {p.name}", "starts an unpatching transition",
+                                partial(app.request_revert, p.name)))  # fmt: skip
+            for m in snap.inactive_modules:
+                out.append((f"Unload module {m.name}", "remove the inactive livepatch module",
+                            partial(app.request_unload, m.name)))  # fmt: skip
+        return out
+
+    async def discover(self) -> Hits:
+        from textual.command import DiscoveryHit
+
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)

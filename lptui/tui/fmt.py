@@ -1,0 +1,56 @@
+"""Small text helpers shared by widgets (no I/O)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from lptui.core.model import Reason
+
+SHORT_REASON = {
+    Reason.STACK_UNREADABLE: "stack unreadable",
+    Reason.UNINTERRUPTIBLE: "D-state sleep",
+    Reason.KTHREAD_IN_PATCHED: "kthread in patched fn",
+    Reason.SLEEPING_IN_PATCHED: "sleeping in patched fn",
+    Reason.RUNNING: "running",
+    Reason.KTHREAD: "kernel thread",
+    Reason.WAITING: "waiting for retry",
+    Reason.NOT_PENDING: "",
+    Reason.UNKNOWN_STATE: "state unreadable",
+}
+
+WHAT_TO_DO = {
+    Reason.KTHREAD_IN_PATCHED: "Waiting helps only if the thread leaves the function by itself; signals "
+    "cannot move a kernel thread. Reverse the transition (v) to cancel it safely, or force it (f) with the "
+    "vendor's clearance.",
+    Reason.UNINTERRUPTIBLE: "It switches when its uninterruptible wait ends (often I/O). Wait, or reverse "
+    "the transition (v). Forcing (f) breaks the consistency guarantee.",
+    Reason.SLEEPING_IN_PATCHED: "Wait: the kernel sends a fake signal about 15 s in, which usually moves it. "
+    "If it stays, reverse (v).",
+    Reason.RUNNING: "Wait: it switches at its next return to user space.",
+    Reason.KTHREAD: "Wait a few retries; if it stays, reverse (v).",
+    Reason.WAITING: "Wait: it should switch at the kernel's next retry (about 1 s).",
+    Reason.STACK_UNREADABLE: "Run lptui as root to see its stack.",
+    Reason.UNKNOWN_STATE: "Run lptui as root to read its patch_state.",
+    Reason.NOT_PENDING: "Nothing: it has switched.",
+}
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def flag(value: bool | None, yes: str = "yes", no: str = "no") -> Text:
+    if value is None:
+        return Text("?", style="bold yellow")
+    return Text(yes, style="bold green") if value else Text(no, style="dim")
+
+
+def maybe(value: object) -> Text:
+    return Text("?", style="bold yellow") if value is None else Text(str(value))

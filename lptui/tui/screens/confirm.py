@@ -1,0 +1,80 @@
+"""Confirmation dialogs: a plain yes/no, and the guarded force dialog (type the patch name)."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    AUTO_FOCUS = "#cancel"  # the safe choice is the default
+    BINDINGS = [Binding("escape,n", "answer(False)", "Cancel"), Binding("y", "answer(True)", "Confirm")]
+
+    def __init__(self, title: str, body: str, confirm: str = "Confirm") -> None:
+        super().__init__()
+        self._title, self._body, self._confirm = title, body, confirm
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self._title, classes="dialog-title")
+            yield Static(self._body, classes="dialog-body")
+            with Horizontal(classes="buttons"):
+                yield Button(self._confirm, id="confirm", variant="warning")
+                yield Button("Cancel", id="cancel")
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm_pressed(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.dismiss(False)
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+class ForceScreen(ModalScreen[bool]):
+    """Forcing breaks the consistency guarantee: explain, and make the user type the patch name."""
+
+    AUTO_FOCUS = "#force-name"
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, patch: str, consequences: str) -> None:
+        super().__init__()
+        self.patch = patch
+        self.consequences = consequences
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog danger"):
+            yield Label(f"Force the transition of {self.patch}?", classes="dialog-title")
+            yield Static(self.consequences, classes="dialog-body")
+            yield Label(f"Type {self.patch} to confirm:")
+            yield Input(placeholder=self.patch, id="force-name")
+            with Horizontal(classes="buttons"):
+                yield Button("Force", id="confirm", variant="error", disabled=True)
+                yield Button("Cancel", id="cancel")
+
+    @on(Input.Changed, "#force-name")
+    def _typed(self, event: Input.Changed) -> None:
+        self.query_one("#confirm", Button).disabled = event.value.strip() != self.patch
+
+    @on(Input.Submitted, "#force-name")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip() == self.patch:
+            self.dismiss(True)
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm_pressed(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.dismiss(False)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

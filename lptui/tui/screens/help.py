@@ -1,0 +1,47 @@
+"""`?`: what the console shows and what the keys do."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# lptui
+
+**Top:** the kernel, livepatch support, taint letters, and whether you can act (root / demo / read-only).
+
+**Transition:** the patch being applied or removed, how long it has run (since lptui saw it), how many
+tasks have switched, the trend of pending tasks, and whether the kernel has sent its fake signal.
+
+**Pending tasks:** the tasks holding the transition up, longest-pending first, with the patched function
+on their stack and why they block. **Enter** opens a task: its stack, process facts and what you can do.
+
+**Patches:** every loaded patch and every livepatch module still loaded after its patch went away.
+**Enter** opens a patch: objects, functions, and which a later patch overrides.
+
+| Key | Action |
+| --- | --- |
+| `Tab` | move between the tables |
+| `Enter` | details of the selected row |
+| `a` | all threads with their patch_state |
+| `l` | load a patch module (inspected first) |
+| `v` | revert the selected patch, or reverse the transition in progress |
+| `f` | force the transition in progress (asks you to type the patch name) |
+| `u` | unload the selected inactive module |
+| `r` | refresh now |
+| `Ctrl+P` | command palette |
+| `q` | quit |
+
+Actions need root (or `--demo`); with `--root` the console is read-only.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog wide"):
+            yield Markdown(HELP)

@@ -1,0 +1,119 @@
+"""Pick a .ko file, see its inspection, then confirm the load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from lptui.core.errors import ActionError
+from lptui.core.inspect import Inspection
+
+MARKS = {"ok": ("✓ ", "green"), "warn": ("! ", "yellow"), "error": ("✗ ", "bold red")}
+
+
+def find_modules(dirs: list[Path], limit: int = 200) -> list[Path]:
+    found: list[Path] = []
+    for d in dirs:
+        try:
+            entries = sorted(d.iterdir())
+        except OSError:
+            continue
+        found.extend(p for p in entries if p.name.endswith((".ko", ".ko.xz", ".ko.gz")) and p.is_file())
+    return found[:limit]
+
+
+def inspection_text(ins: Inspection) -> Text:
+    mod = ins.module
+    text = Text()
+    text.append(f"{mod.name or '?'}", style="bold")
+    text.append(f"  vermagic {mod.vermagic_release or '?'}  {'signed' if mod.signed else 'unsigned'}\n")
+    for obj in ins.plan.objects:
+        funcs = ", ".join(f.name + (f",{f.sympos}" if f.sympos != 1 else "") for f in obj.functions)
+        text.append(f"  {obj.name}: ", style="cyan")
+        text.append(funcs + "\n")
+    if ins.plan.replace:
+        text.append("  cumulative: replaces every loaded patch\n", style="yellow")
+    for note in ins.plan.notes:
+        text.append(f"  {note}\n", style="dim")
+    for check in ins.checks:
+        mark, style = MARKS[check.level]
+        text.append(mark + check.text + "\n", style=style)
+    return text
+
+
+class LoadScreen(ModalScreen[str | None]):
+    """Returns the path to load, or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, dirs: list[Path], inspect) -> None:
+        super().__init__()
+        self.dirs = dirs
+        self.inspect = inspect  # path -> Inspection (raises ActionError)
+        self.chosen: Inspection | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label("Load a livepatch module", classes="dialog-title")
+            yield Static("Looked in: " + ", ".join(str(d) for d in self.dirs), classes="dim")
+            modules = find_modules(self.dirs)
+            options = [Option(str(p), id=str(p)) for p in modules]
+            yield OptionList(*options, id="modules")
+            if not modules:
+                yield Static("No .ko files there. Type a path below.", classes="dim")
+            yield Input(placeholder="or type a path to a .ko file and press Enter", id="path")
+            with VerticalScroll(id="inspection-box"):
+                yield Static("Select a module to inspect it.", id="inspection")
+            with Horizontal(classes="buttons"):
+                yield Button("Load", id="confirm", variant="warning", disabled=True)
+                yield Button("Cancel", id="cancel")
+
+    @on(OptionList.OptionSelected, "#modules")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self._inspect(str(event.option.id))
+
+    @on(Input.Submitted, "#path")
+    def _typed(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self._inspect(event.value.strip())
+
+    @work(thread=True, exclusive=True, group="inspect", exit_on_error=False)
+    def _inspect(self, path: str) -> None:
+        try:
+            ins = self.inspect(path)
+        except ActionError as exc:
+            self.app.call_from_thread(self._show_error, str(exc))
+            return
+        self.app.call_from_thread(self._show, ins)
+
+    def _show(self, ins: Inspection) -> None:
+        self.chosen = ins
+        self.query_one("#inspection", Static).update(inspection_text(ins))
+        button = self.query_one("#confirm", Button)
+        button.disabled = not ins.loadable
+        button.label = "Load" if ins.loadable else "Not loadable"
+
+    def _show_error(self, message: str) -> None:
+        self.chosen = None
+        self.query_one("#inspection", Static).update(Text(message, style="bold red"))
+        self.query_one("#confirm", Button).disabled = True
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm_pressed(self) -> None:
+        if self.chosen is not None and self.chosen.loadable:
+            self.dismiss(self.chosen.path)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

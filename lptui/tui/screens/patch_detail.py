@@ -1,0 +1,74 @@
+"""One patch: objects, functions (and which a later patch overrides), module facts."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from lptui.core.model import PatchInfo, Snapshot
+from lptui.tui.fmt import flag, maybe
+
+
+def overrides(snap: Snapshot, patch: PatchInfo) -> dict[tuple[str, str, int], str]:
+    """(object, function, sympos) -> the later patch that wins over `patch` for it."""
+    names = [p.name for p in snap.patches]
+    later = snap.patches[names.index(patch.name) + 1 :] if patch.name in names else ()
+    out = {}
+    for other in later:
+        for obj in other.objects:
+            for fn in obj.functions:
+                out[(obj.name, fn.name, fn.sympos)] = other.name
+    return out
+
+
+class PatchScreen(Screen):
+    BINDINGS = [Binding("escape,q", "app.pop_screen", "Back")]
+
+    def __init__(self, patch: PatchInfo, snap: Snapshot) -> None:
+        super().__init__()
+        self.patch = patch
+        self.snap = snap
+
+    def compose(self) -> ComposeResult:
+        p = self.patch
+        m = p.module
+        head = Text.assemble(
+            (p.name, "bold"), "  enabled ", flag(p.enabled), "  transition ", flag(p.transition),
+            "  replace ", flag(p.replace) if p.replace is not None else Text("n/a", style="dim"),
+            "  stack order ", maybe(p.stack_order) if p.stack_order is not None else Text("n/a", style="dim"),
+        )  # fmt: skip
+        facts = f"refcnt {m.refcnt}  taint {m.taint or '-'}  srcversion {m.srcversion or '-'}"
+        if m.version:
+            facts += f"  version {m.version}"
+        module = Text.assemble(("Module  ", "bold"), facts)
+        with VerticalScroll():
+            yield Static(head, classes="section")
+            yield Static(module, classes="section")
+            yield DataTable(id="functions", cursor_type="row")
+            for problem in p.problems:
+                yield Static(Text(problem, style="yellow"))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#functions", DataTable)
+        table.border_title = "Objects and functions"
+        for col in ("Object", "Loaded", "Patched", "Function", "Sympos", "Live version"):
+            table.add_column(col)
+        over = overrides(self.snap, self.patch)
+        for obj in self.patch.objects:
+            for fn in obj.functions:
+                winner = over.get((obj.name, fn.name, fn.sympos))
+                table.add_row(
+                    obj.name,
+                    flag(obj.loaded),
+                    flag(obj.patched) if obj.patched is not None else Text("n/a", style="dim"),
+                    fn.name,
+                    str(fn.sympos),
+                    Text(f"overridden by {winner}", style="yellow")
+                    if winner
+                    else Text("this patch", style="green"),
+                )

@@ -1,0 +1,32 @@
+"""Livepatch lines from the kernel log and lptui's own actions, with times."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+from lptui.watch.kmsg import LogLine
+
+STYLES = {3: "bold red", 4: "yellow", 5: "", 6: "dim", 7: "dim"}
+
+
+class EventLog(RichLog):
+    BORDER_TITLE = "Events"
+
+    def __init__(self, **kw) -> None:
+        super().__init__(markup=False, wrap=True, max_lines=2000, **kw)
+
+    def add_kernel_lines(self, lines: list[LogLine], boot_wall: float | None) -> None:
+        for line in lines:
+            stamp = (
+                time.strftime("%H:%M:%S", time.localtime(boot_wall + line.usec / 1e6))
+                if boot_wall is not None
+                else f"+{line.usec / 1e6:9.3f}"
+            )
+            style = "bold cyan" if line.text.startswith("lptui:") else STYLES.get(line.level, "")
+            self.write(Text.assemble((stamp + " ", "dim"), (line.text, style)))
+
+    def add_note(self, text: str, wall: float, style: str = "") -> None:
+        self.write(Text.assemble((time.strftime("%H:%M:%S ", time.localtime(wall)), "dim"), (text, style)))

@@ -1,0 +1,35 @@
+"""One line about the kernel: release, livepatch support, taint, and what this session may do."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from lptui.core.model import Snapshot
+
+
+class KernelHeader(Static):
+    def show(self, snap: Snapshot, badge: str, badge_style: str) -> None:
+        k = snap.kernel
+        line = Text()
+        line.append(" lptui ", style="bold reverse")
+        line.append(f" {k.release or '?'} ", style="bold")
+        line.append(f"{k.machine or ''}  ", style="dim")
+        if k.livepatch_supported:
+            line.append("livepatch ✓", style="green")
+        else:
+            line.append("livepatch ✗ (no /sys/kernel/livepatch)", style="bold red")
+        line.append("  taint ")
+        if k.tainted is None:
+            line.append("?", style="yellow")
+        elif not k.taint_flags:
+            line.append("none", style="green")
+        else:
+            line.append(" ".join(f.letter for f in k.taint_flags), style="bold yellow")
+        line.append("  ")
+        line.append(f" {badge} ", style=badge_style)
+        self.update(line)
+        self.tooltip = "\n".join(
+            [f"Version: {k.version or '?'}", f"Tainted: {k.tainted}"]
+            + [f"  {f.letter}: {f.meaning}" for f in k.taint_flags]
+        )

@@ -1,0 +1,94 @@
+"""Tasks holding up the transition, longest-pending first, updated by row key."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from lptui.core.model import Snapshot, TaskInfo
+from lptui.tui.fmt import SHORT_REASON, duration, flag
+from lptui.watch.tracker import TransitionTracker
+
+COLUMNS = (
+    ("pid", "PID"),
+    ("tid", "TID"),
+    ("comm", "Command"),
+    ("state", "St"),
+    ("kthread", "Kthr"),
+    ("pending", "Pending"),
+    ("function", "Blocking function"),
+    ("reason", "Reason"),
+)
+
+
+class PendingTable(DataTable):
+    BORDER_TITLE = "Pending tasks"
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self._shown: dict[str, tuple] = {}
+        self._tasks: dict[str, TaskInfo] = {}
+        for key, label in COLUMNS:
+            self.add_column(label, key=key)
+
+    def selected(self) -> TaskInfo | None:
+        if not self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return self._tasks.get(key)
+
+    def reconcile(self, snap: Snapshot, tracker: TransitionTracker, now: float) -> None:
+        keep = self.selected()
+        wanted: dict[str, tuple] = {}
+        tasks = {str(t.tid): t for t in snap.pending_tasks}
+        for key, t in tasks.items():
+            # whole seconds only: a redraw per second, not per poll
+            since = tracker.pending_for(t.tid, now)
+            wanted[key] = (t.pid, t.tid, t.comm, t.state, t.kthread, int(since or 0), t.blocking_functions,
+                           t.reason_code)  # fmt: skip
+        self._tasks = tasks
+        changed = False
+        for gone in self._shown.keys() - wanted.keys():
+            self.remove_row(gone)
+            del self._shown[gone]
+            changed = True
+        for key, model in wanted.items():
+            if self._shown.get(key) == model:
+                continue
+            cells = self._cells(model)
+            if key in self._shown:
+                for (col, _), cell in zip(COLUMNS, cells, strict=True):
+                    self.update_cell(key, col, cell)
+            else:
+                self.add_row(*cells, key=key)
+                changed = True
+            self._shown[key] = model
+        if changed and self.row_count:
+            # longest-pending first, then by pid
+            self.sort("pending", "pid", key=lambda p: (-_seconds(p[0]), int(str(p[1]))))
+        if keep is not None and str(keep.tid) in self._shown:
+            self.move_cursor(row=self.get_row_index(str(keep.tid)))
+
+    @staticmethod
+    def _cells(model: tuple) -> tuple:
+        pid, tid, comm, state, kthread, since, functions, reason = model
+        return (
+            Text(str(pid), justify="right"),
+            Text(str(tid), justify="right"),
+            Text(comm or "?"),
+            Text(state or "?", style="bold red" if state == "D" else ""),
+            flag(kthread, "yes", "-"),
+            Text(duration(since), justify="right"),
+            Text(", ".join(functions), style="bold red"),
+            Text(SHORT_REASON[reason], style="yellow"),
+        )
+
+
+def _seconds(cell: object) -> int:
+    text = str(cell.plain if isinstance(cell, Text) else cell)
+    total = 0
+    for part, unit in (("h", 3600), ("m", 60), ("s", 1)):
+        if part in text:
+            value, text = text.split(part, 1)
+            total += int(value or 0) * unit
+    return total

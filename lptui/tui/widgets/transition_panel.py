@@ -1,0 +1,65 @@
+"""The transition in progress: patch, direction, elapsed time, progress, trend, signals."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import ProgressBar, Sparkline, Static
+
+from lptui.core.model import Snapshot
+from lptui.tui.fmt import duration
+from lptui.watch.tracker import TransitionTracker
+
+
+class TransitionPanel(Vertical):
+    BORDER_TITLE = "Transition"
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="transition-line")
+        with Horizontal(id="transition-progress"):
+            yield ProgressBar(id="switched", show_eta=False)
+            yield Sparkline([], id="trend")
+        yield Static(id="transition-signal")
+        yield Static(id="transition-hint")
+
+    def show(self, snap: Snapshot, tracker: TransitionTracker, now: float) -> None:
+        t = snap.transition
+        self.display = t is not None
+        if t is None:
+            return
+        total = t.tasks_total or 0
+        pending = t.tasks_pending or 0
+        switched = max(total - pending, 0)
+        line = Text()
+        line.append(t.patch, style="bold cyan")
+        line.append(f"  {t.direction}", style="bold")
+        line.append(f" (target {t.target})  ")
+        line.append(f"{duration(tracker.elapsed(now))} observed  ", style="dim")
+        line.append(f"{switched} of {total} tasks switched", style="bold")
+        if pending:
+            line.append(f"  {pending} pending", style="bold red")
+        if t.tasks_unknown:
+            line.append(f"  {t.tasks_unknown} unreadable", style="yellow")
+        self.query_one("#transition-line", Static).update(line)
+        bar = self.query_one("#switched", ProgressBar)
+        bar.update(total=max(total, 1), progress=switched)
+        self.query_one("#trend", Sparkline).data = list(tracker.history) or [0]
+        hint = Text()
+        elapsed = tracker.elapsed(now) or 0
+        if snap.features.signal:
+            hint.append("This kernel does not signal by itself: `signal` the pending tasks. ", style="yellow")
+        elif tracker.signaled:
+            hint.append("The kernel has sent its fake signal to the pending tasks. ", style="yellow")
+        elif elapsed < 15:
+            hint.append(
+                f"The kernel sends a fake signal about 15 s in ({duration(15 - elapsed)} left). ", style="dim"
+            )
+        else:
+            hint.append("The kernel has likely sent its fake signal (15 s in). ", style="dim")
+        if pending:
+            hint.append("Select a task and press Enter for why it blocks; v reverses, f forces.")
+        else:
+            for note in snap.notes:
+                hint.append(note, style="yellow")
+        self.query_one("#transition-hint", Static).update(hint)

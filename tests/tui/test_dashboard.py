@@ -1,0 +1,150 @@
+"""Pilot tests of the dashboard, drill-downs and navigation on the simulated kernel."""
+
+from lptui.tui.screens.all_tasks import AllTasksScreen
+from lptui.tui.screens.help import HelpScreen
+from lptui.tui.screens.patch_detail import PatchScreen
+from lptui.tui.screens.task_detail import TaskScreen
+from lptui.tui.widgets.event_log import EventLog
+from lptui.tui.widgets.patch_table import PatchTable
+from lptui.tui.widgets.pending_table import PendingTable
+from tests.tui.conftest import settle
+
+
+def cell_text(table, row: int, col: int) -> str:
+    return str(getattr(table.get_row_at(row)[col], "plain", table.get_row_at(row)[col]))
+
+
+async def test_stuck_dashboard_names_blockers(app_for):
+    app = app_for("stuck")
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        pending = app.screen.query_one(PendingTable)
+        assert pending.display and pending.row_count == 3
+        rows = {
+            cell_text(pending, i, 2): (cell_text(pending, i, 6), cell_text(pending, i, 7)) for i in range(3)
+        }
+        assert rows["xfsaild/dm-0"] == ("xfsaild", "kthread in patched fn")
+        assert rows["postgres"] == ("ext4_sync_file", "D-state sleep")
+        assert rows["backup-agent"][1] == "stack unreadable"
+        status = str(app.screen.query_one("#status-line").render())
+        assert "3 tasks block kpatch_cve_2026_4242" in status
+        assert app.screen.query_one("#transition").display
+        log_text = "\n".join(str(line.text) for line in app.screen.query_one(EventLog).lines)
+        assert "starting patching transition" in log_text
+
+
+async def test_idle_dashboard_hides_transition_and_dims_force(app_for):
+    app = app_for("idle")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert not app.screen.query_one(PendingTable).display
+        assert not app.screen.query_one("#transition").display
+        assert app.screen.query_one(PatchTable).row_count == 2
+        assert app.check_action("force", ()) is None  # nothing to force
+        assert app.check_action("revert", ()) is True
+        assert "No transition in progress" in str(app.screen.query_one("#status-line").render())
+
+
+async def test_task_screen_shows_stack_reason_and_remedy(app_for):
+    app = app_for("stuck")
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        app.screen.query_one(PendingTable).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, TaskScreen)
+        task = app.screen.task_info
+        assert task.comm == "xfsaild/dm-0"
+        stack = str(app.screen.query_one("#stack").render())
+        assert "▶ [<0>] xfsaild+" in stack
+        texts = " ".join(str(w.render()) for w in app.screen.query(".section"))
+        assert "Reverse the transition (v)" in texts and "Simulated task" in texts
+        await pilot.press("escape")
+        assert not isinstance(app.screen, TaskScreen)
+
+
+async def test_patch_screen_shows_overrides(app_for):
+    app = app_for("stuck")
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(PatchTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index("livepatch_cve_2026_0815"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PatchScreen)
+        functions = app.screen.query_one("#functions")
+        live = {cell_text(functions, i, 3): cell_text(functions, i, 5) for i in range(functions.row_count)}
+        assert live == {
+            "cmdline_proc_show": "overridden by kpatch_cve_2026_4242",
+            "meminfo_proc_show": "this patch",
+        }
+
+
+async def test_all_tasks_filters_by_name_and_state(app_for):
+    app = app_for("stuck")
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AllTasksScreen)
+        table = screen.query_one("#all-tasks")
+        assert table.row_count == app.snapshot.transition.tasks_total
+        screen.query_one("#name-filter").value = "xfsaild"
+        await pilot.pause()
+        assert table.row_count == 1
+        screen.query_one("#name-filter").value = ""
+        screen.query_one("#state-filter").value = "pending"
+        await pilot.pause()
+        assert table.row_count == 3
+
+
+async def test_help_screen(app_for):
+    app = app_for("idle")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_polls_never_overlap_and_module_events_refresh(app_for):
+    from lptui.tui.messages import ModuleEvent
+
+    app = app_for("idle")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        before = app.polls
+        app.poll()
+        app.poll()  # while the first is in flight: coalesced into one more, never concurrent
+        assert app._polling and app._again
+        await settle(pilot)
+        assert app.polls == before + 2 and not app._polling
+        app.post_message(ModuleEvent("add", "xfs"))
+        await settle(pilot)
+        assert app.polls == before + 3
+
+
+async def test_pending_rows_are_updated_by_key_not_rebuilt(app_for):
+    app = app_for("stuck")
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(PendingTable)
+        calls = {"add": 0, "remove": 0}
+        original_add, original_remove = table.add_row, table.remove_row
+
+        def add(*a, **k):
+            calls["add"] += 1
+            return original_add(*a, **k)
+
+        def remove(*a, **k):
+            calls["remove"] += 1
+            return original_remove(*a, **k)
+
+        table.add_row, table.remove_row = add, remove
+        app.backend.session.advance(20)  # the fake signal frees backup-agent
+        app.poll()
+        await settle(pilot)
+        assert table.row_count == 2 and calls == {"add": 0, "remove": 1}
