@@ -123,6 +123,9 @@ class LptuiApp(App[int]):
             )
         dashboard.set_class(snap.transition is None, "-idle")
         dashboard.show(snap)
+        if self.polls == 1:  # land where it matters: the blockers if a transition runs
+            target = PendingTable if snap.transition is not None else PatchTable
+            dashboard.query_one(target).focus()
         self.refresh_bindings()
         self._next(FAST_INTERVAL if snap.transition else SLOW_INTERVAL)
 

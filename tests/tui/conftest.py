@@ -36,10 +36,12 @@ def app_for():
 
 
 async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    """Workers done, messages handled, and a full repaint (DataTable sizes columns lazily)."""
+    for _ in range(2):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause(0.1)
 
 
 __all__ = ["KO", "SCENARIOS", "make_app", "settle", "sim_backend"]

@@ -18,6 +18,7 @@ ACTIONS = {"load", "revert", "force", "unload"}
 
 
 class DashboardScreen(Screen):
+    AUTO_FOCUS = None  # the app focuses a table once the first snapshot is in
     BINDINGS = [
         Binding("a", "app.all_tasks", "All tasks", id="all-tasks"),
         Binding("l", "app.load", "Load", id="load"),
@@ -42,6 +43,10 @@ class DashboardScreen(Screen):
         self.query_one("#transition").display = False
         self.query_one(PendingTable).display = False
         self.app.start_watching()
+
+    def on_resize(self) -> None:
+        # short terminals: give the rows to the pending tasks (the event log is one key away: Help)
+        self.set_class(self.size.height < 32, "-compact")
 
     def show(self, snap: Snapshot) -> None:
         app = self.app

@@ -8,15 +8,16 @@ from textual.widgets import DataTable
 from lptui.core.model import Snapshot
 from lptui.tui.fmt import flag, maybe
 
+# Fixed widths: columns do not jump as data changes (and renders are deterministic).
 COLUMNS = (
-    ("name", "Patch"),
-    ("enabled", "Enabled"),
-    ("transition", "Transition"),
-    ("replace", "Replace"),
-    ("order", "Order"),
-    ("objects", "Objects"),
-    ("funcs", "Funcs"),
-    ("refcnt", "Refcnt"),
+    ("name", "Patch", 28),
+    ("enabled", "Enabled", 8),
+    ("transition", "Transition", 13),
+    ("replace", "Replace", 7),
+    ("order", "Order", 5),
+    ("objects", "Objects", 22),
+    ("funcs", "Funcs", 5),
+    ("refcnt", "Refcnt", 6),
 )
 
 
@@ -27,8 +28,8 @@ class PatchTable(DataTable):
         self.cursor_type = "row"
         self.zebra_stripes = True
         self._shown: dict[str, tuple] = {}
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
 
     def selected_key(self) -> str | None:
         if not self.row_count:
@@ -59,7 +60,7 @@ class PatchTable(DataTable):
                 continue
             cells = self._cells(model)
             if key in self._shown:
-                for (col, _), cell in zip(COLUMNS, cells, strict=True):
+                for (col, _, _), cell in zip(COLUMNS, cells, strict=True):
                     self.update_cell(key, col, cell)
             else:
                 self.add_row(*cells, key=key)

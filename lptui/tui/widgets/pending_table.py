@@ -10,14 +10,14 @@ from lptui.tui.fmt import SHORT_REASON, duration, flag
 from lptui.watch.tracker import TransitionTracker
 
 COLUMNS = (
-    ("pid", "PID"),
-    ("tid", "TID"),
-    ("comm", "Command"),
-    ("state", "St"),
-    ("kthread", "Kthr"),
-    ("pending", "Pending"),
-    ("function", "Blocking function"),
-    ("reason", "Reason"),
+    ("pid", "PID", 7),
+    ("tid", "TID", 7),
+    ("comm", "Command", 16),
+    ("state", "St", 2),
+    ("kthread", "Kthr", 4),
+    ("pending", "Pending", 7),
+    ("function", "Blocking function", 24),
+    ("reason", "Reason", 22),
 )
 
 
@@ -28,8 +28,8 @@ class PendingTable(DataTable):
         self.cursor_type = "row"
         self._shown: dict[str, tuple] = {}
         self._tasks: dict[str, TaskInfo] = {}
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
 
     def selected(self) -> TaskInfo | None:
         if not self.row_count:
@@ -57,7 +57,7 @@ class PendingTable(DataTable):
                 continue
             cells = self._cells(model)
             if key in self._shown:
-                for (col, _), cell in zip(COLUMNS, cells, strict=True):
+                for (col, _, _), cell in zip(COLUMNS, cells, strict=True):
                     self.update_cell(key, col, cell)
             else:
                 self.add_row(*cells, key=key)

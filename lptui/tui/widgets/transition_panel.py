@@ -45,18 +45,19 @@ class TransitionPanel(Vertical):
         bar = self.query_one("#switched", ProgressBar)
         bar.update(total=max(total, 1), progress=switched)
         self.query_one("#trend", Sparkline).data = list(tracker.history) or [0]
-        hint = Text()
         elapsed = tracker.elapsed(now) or 0
         if snap.features.signal:
-            hint.append("This kernel does not signal by itself: `signal` the pending tasks. ", style="yellow")
+            signal = Text("This kernel does not signal by itself: signal the pending tasks.", style="yellow")
         elif tracker.signaled:
-            hint.append("The kernel has sent its fake signal to the pending tasks. ", style="yellow")
+            signal = Text("Fake signals: sent by the kernel to the pending tasks.", style="yellow")
         elif elapsed < 15:
-            hint.append(
-                f"The kernel sends a fake signal about 15 s in ({duration(15 - elapsed)} left). ", style="dim"
+            signal = Text(
+                f"Fake signals: the kernel sends them about 15 s in ({duration(15 - elapsed)} left)."
             )
         else:
-            hint.append("The kernel has likely sent its fake signal (15 s in). ", style="dim")
+            signal = Text("Fake signals: likely sent already (15 s in).")
+        self.query_one("#transition-signal", Static).update(signal)
+        hint = Text(style="dim")
         if pending:
             hint.append("Select a task and press Enter for why it blocks; v reverses, f forces.")
         else:
