@@ -30,6 +30,7 @@ from lptui.tui.screens.patch_detail import PatchScreen
 from lptui.tui.screens.task_detail import TaskScreen
 from lptui.tui.widgets.event_log import EventLog
 from lptui.tui.widgets.patch_table import PatchTable
+from lptui.tui.widgets.pending_table import MAX_ROWS as PENDING_ROWS
 from lptui.tui.widgets.pending_table import PendingTable
 from lptui.watch.backend import FAST_INTERVAL, SLOW_INTERVAL, Backend
 from lptui.watch.tracker import TransitionTracker
@@ -58,6 +59,7 @@ class LptuiApp(App[int]):
         self.clock = clock
         self.wall = wall
         self.snapshot: Snapshot | None = None
+        self._shown: tuple = ()
         self.tracker = TransitionTracker()
         self.polls = 0
         self._polling = False
@@ -106,23 +108,27 @@ class LptuiApp(App[int]):
         except Exception as exc:  # keep the console alive; say what broke
             self.post_message(PollFailed(f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(SnapshotReady(snap, lines, self.wall()))
+        # Linear work on 100k tasks stays here, off the UI thread. Only this worker (one at a time)
+        # writes the tracker; the handler reads it after the message arrives.
+        self.tracker.observe(snap, self.clock())
+        for line in lines:
+            self.tracker.note_log(line.text)
+        shown = self.tracker.longest_pending(snap, PENDING_ROWS, self.clock())
+        self.post_message(SnapshotReady(snap, lines, self.wall(), shown))
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         self._polling = False
         self.polls += 1
         snap = message.snapshot
         self.snapshot = snap
-        self.tracker.observe(snap, self.clock())
-        for line in message.lines:
-            self.tracker.note_log(line.text)
+        self._shown = message.shown
         dashboard = self._dashboard()
         if message.lines:
             dashboard.query_one(EventLog).add_kernel_lines(
                 message.lines, self.backend.boot_wall(message.wall)
             )
         dashboard.set_class(snap.transition is None, "-idle")
-        dashboard.show(snap)
+        dashboard.show(snap, message.shown)
         if self.polls == 1:  # land where it matters: the blockers if a transition runs
             target = PendingTable if snap.transition is not None else PatchTable
             dashboard.query_one(target).focus()
@@ -174,8 +180,9 @@ class LptuiApp(App[int]):
         t = snap.transition
         if not snap.pending_tasks:
             return Text(f"{t.patch} is {t.direction}; no visible task is pending.", style="yellow")
-        since = self.tracker.pending_since
-        first = min(snap.pending_tasks, key=lambda task: (since.get(task.tid, 0.0), task.pid))
+        first = (
+            self._shown[0] if self._shown else snap.pending_tasks[0]
+        )  # longest pending, chosen in the worker
         where = f" in {first.blocking_functions[0]}" if first.blocking_functions else ""
         n = len(snap.pending_tasks)
         return Text.assemble(

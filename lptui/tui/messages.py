@@ -9,11 +9,16 @@ from lptui.watch.kmsg import LogLine
 
 
 class SnapshotReady(Message):
-    def __init__(self, snapshot: Snapshot, lines: list[LogLine], wall: float) -> None:
+    """`shown` is the pending tasks to display (at most the table's limit), chosen in the worker."""
+
+    def __init__(
+        self, snapshot: Snapshot, lines: list[LogLine], wall: float, shown: tuple[TaskInfo, ...] | None = None
+    ) -> None:
         super().__init__()
         self.snapshot = snapshot
         self.lines = lines
         self.wall = wall
+        self.shown = snapshot.pending_tasks if shown is None else shown
 
 
 class PollFailed(Message):

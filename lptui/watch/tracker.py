@@ -39,6 +39,13 @@ class TransitionTracker:
             self.pending_since.setdefault(tid, now)
         self.history.append(t.tasks_pending or 0)
 
+    def longest_pending(self, snap: Snapshot, limit: int, now: float) -> tuple:
+        """The `limit` tasks pending longest (then by pid), in that order, without sorting them all."""
+        import heapq
+
+        since = self.pending_since
+        return tuple(heapq.nsmallest(limit, snap.pending_tasks, key=lambda t: (since.get(t.tid, now), t.pid)))
+
     def elapsed(self, now: float) -> float | None:
         return None if self.started is None else now - self.started
 

@@ -19,6 +19,10 @@ REQUIRED = {
     "test_disabled_patch_disappears_module_listed_inactive",
     "test_atomic_replace",
     "test_stalled_transition_same_on_sim_and_real",
+    "test_load_wait_then_revert_and_unload",
+    "test_force_a_stalled_patching_transition",
+    "test_unload_refused_after_forced_unpatching",
+    "test_console_shows_the_stalled_kthread_and_reverses_it",
 }
 
 

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from lptui.core.model import Snapshot
+from lptui.core.model import Snapshot, TaskInfo
 from lptui.tui.widgets.event_log import EventLog
 from lptui.tui.widgets.kernel_header import KernelHeader
 from lptui.tui.widgets.patch_table import PatchTable
@@ -48,7 +48,7 @@ class DashboardScreen(Screen):
         # short terminals: give the rows to the pending tasks (the event log is one key away: Help)
         self.set_class(self.size.height < 32, "-compact")
 
-    def show(self, snap: Snapshot) -> None:
+    def show(self, snap: Snapshot, shown: tuple[TaskInfo, ...]) -> None:
         app = self.app
         now = app.clock()
         tracker = app.tracker
@@ -60,9 +60,11 @@ class DashboardScreen(Screen):
         pending = self.query_one(PendingTable)
         pending.display = snap.transition is not None
         with app.batch_update():
-            pending.reconcile(snap, tracker, now)
+            pending.reconcile(shown, tracker, now)
             self.query_one(PatchTable).reconcile(snap)
-        pending.border_title = f"Pending tasks ({len(snap.pending_tasks)})"
+        n = len(snap.pending_tasks)
+        shown = f", {pending.shown_limit} longest-pending shown" if n > pending.shown_limit else ""
+        pending.border_title = f"Pending tasks ({n}{shown})"
         self.query_one(PatchTable).border_title = f"Patches ({len(snap.patches)})"
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

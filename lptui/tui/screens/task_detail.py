@@ -54,7 +54,11 @@ def stack_text(task: TaskInfo) -> Text:
 
 
 class TaskScreen(Screen):
-    BINDINGS = [Binding("escape,q", "app.pop_screen", "Back")]
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Back"),
+        Binding("v", "app.revert", "Reverse transition"),
+        Binding("f", "app.force", "Force transition"),
+    ]
 
     def __init__(self, task: TaskInfo, simulated: bool) -> None:
         super().__init__()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from lptui.core.model import Snapshot, TaskInfo
+from lptui.core.model import TaskInfo
 from lptui.tui.fmt import SHORT_REASON, duration, flag
 from lptui.watch.tracker import TransitionTracker
 
@@ -21,8 +21,12 @@ COLUMNS = (
 )
 
 
+MAX_ROWS = 1000  # nobody reads more; the all-tasks screen (a) lists everything
+
+
 class PendingTable(DataTable):
     BORDER_TITLE = "Pending tasks"
+    shown_limit = MAX_ROWS
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -37,35 +41,34 @@ class PendingTable(DataTable):
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         return self._tasks.get(key)
 
-    def reconcile(self, snap: Snapshot, tracker: TransitionTracker, now: float) -> None:
+    def reconcile(self, pending: tuple[TaskInfo, ...], tracker: TransitionTracker, now: float) -> None:
         keep = self.selected()
         wanted: dict[str, tuple] = {}
-        tasks = {str(t.tid): t for t in snap.pending_tasks}
+        tasks = {str(t.tid): t for t in pending}
         for key, t in tasks.items():
             # whole seconds only: a redraw per second, not per poll
             since = tracker.pending_for(t.tid, now)
             wanted[key] = (t.pid, t.tid, t.comm, t.state, t.kthread, int(since or 0), t.blocking_functions,
                            t.reason_code)  # fmt: skip
         self._tasks = tasks
-        changed = False
         for gone in self._shown.keys() - wanted.keys():
             self.remove_row(gone)
             del self._shown[gone]
-            changed = True
+        # Rows arrive longest-pending first; a newly pending task is the newest, so appending keeps
+        # the order and no re-sort is needed. Only cells whose value changed are touched.
         for key, model in wanted.items():
-            if self._shown.get(key) == model:
+            old = self._shown.get(key)
+            if old == model:
                 continue
             cells = self._cells(model)
-            if key in self._shown:
-                for (col, _, _), cell in zip(COLUMNS, cells, strict=True):
-                    self.update_cell(key, col, cell)
-            else:
+            if old is None:
                 self.add_row(*cells, key=key)
-                changed = True
+            else:
+                old_cells = self._cells(old)
+                for (col, _, _), cell, before in zip(COLUMNS, cells, old_cells, strict=True):
+                    if cell != before or cell.style != before.style:
+                        self.update_cell(key, col, cell)
             self._shown[key] = model
-        if changed and self.row_count:
-            # longest-pending first, then by pid
-            self.sort("pending", "pid", key=lambda p: (-_seconds(p[0]), int(str(p[1]))))
         if keep is not None and str(keep.tid) in self._shown:
             self.move_cursor(row=self.get_row_index(str(keep.tid)))
 
@@ -82,13 +85,3 @@ class PendingTable(DataTable):
             Text(", ".join(functions), style="bold red"),
             Text(SHORT_REASON[reason], style="yellow"),
         )
-
-
-def _seconds(cell: object) -> int:
-    text = str(cell.plain if isinstance(cell, Text) else cell)
-    total = 0
-    for part, unit in (("h", 3600), ("m", 60), ("s", 1)):
-        if part in text:
-            value, text = text.split(part, 1)
-            total += int(value or 0) * unit
-    return total

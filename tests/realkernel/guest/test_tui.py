@@ -1,0 +1,64 @@
+"""The console, headless, on the real kernel: it shows the stalled kthread and reverses through its keys."""
+
+import time
+
+from lptui.core.tree import Tree
+from lptui.tui.app import LptuiApp
+from lptui.tui.screens.confirm import ConfirmScreen
+from lptui.tui.widgets.event_log import EventLog
+from lptui.tui.widgets.pending_table import PendingTable
+from lptui.watch.backend import Backend
+from tests.realkernel.guest.kmod import LP, insmod, load_patch, pending_tids_by_kernel, pid_of, read, wait_for
+
+
+async def wait_until(pilot, predicate, timeout=90.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.2)
+
+
+def rows(table: PendingTable) -> dict[str, list[str]]:
+    out = {}
+    for i in range(table.row_count):
+        cells = [str(getattr(c, "plain", c)) for c in table.get_row_at(i)]
+        out[cells[2]] = cells
+    return out
+
+
+async def test_console_shows_the_stalled_kthread_and_reverses_it():
+    insmod("lptui_target")
+    sleeper = pid_of("lptui_sleeper")
+    wait_for(lambda: "lptui_target_sleep" in read(f"/proc/{sleeper}/stack"), what="kthread in the function")
+    load_patch("lptui_lp_target", wait=False)
+    wait_for(lambda: pending_tids_by_kernel(1) == {sleeper}, timeout=60, what="only the sleeper pending")
+
+    app = LptuiApp(Backend(Tree("/")))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one(PendingTable)
+        await wait_until(pilot, lambda: "lptui_sleeper" in rows(table), what="the sleeper in the table")
+        cells = rows(table)["lptui_sleeper"]
+        assert cells[0] == str(sleeper) and cells[6] == "lptui_target_sleep"
+        assert cells[7] == "kthread in patched fn"
+        assert "block lptui_lp_target" in str(app.screen.query_one("#status-line").render())
+
+        await pilot.press("v")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
+        await pilot.press("y")
+        await wait_until(
+            pilot, lambda: not (LP / "lptui_lp_target").exists(), what="the reversal to complete"
+        )
+        await wait_until(pilot, lambda: app.snapshot is not None and app.snapshot.transition is None,
+                         what="the console to see it")  # fmt: skip
+        log = "".join(str(line.text) for line in app.screen.query_one(EventLog).lines)
+        assert "reversed the patching transition of 'lptui_lp_target'" in log
+
+        # pyudev: a module load wakes the console at once
+        insmod("lptui_plain")
+
+        def saw_module_event() -> bool:
+            lines = app.screen.query_one(EventLog).lines
+            return "module add: lptui_plain" in "".join(str(line.text) for line in lines)
+
+        await wait_until(pilot, saw_module_event, what="the module event")
