@@ -35,7 +35,7 @@ class Audit:
         if self.kmsg:
             level = 5 if ok else 4  # notice / warning
             try:
-                fd = os.open(self.kmsg, os.O_WRONLY | os.O_NONBLOCK)
+                fd = os.open(self.kmsg, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
                 try:
                     os.write(fd, f"<{level}>{line}\n".encode())
                 finally:

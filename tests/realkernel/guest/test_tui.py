@@ -51,14 +51,14 @@ async def test_console_shows_the_stalled_kthread_and_reverses_it():
         )
         await wait_until(pilot, lambda: app.snapshot is not None and app.snapshot.transition is None,
                          what="the console to see it")  # fmt: skip
-        log = "".join(str(line.text) for line in app.screen.query_one(EventLog).lines)
-        assert "reversed the patching transition of 'lptui_lp_target'" in log
+
+        def logged(text: str):
+            return lambda: text in "".join(str(line.text) for line in app.screen.query_one(EventLog).lines)
+
+        # the audit line is written after the kernel has finished: it can arrive a poll later
+        await wait_until(pilot, logged("reversed the patching transition of 'lptui_lp_target'"),
+                         timeout=30, what="the action in the event log")  # fmt: skip
 
         # pyudev: a module load wakes the console at once
         insmod("lptui_plain")
-
-        def saw_module_event() -> bool:
-            lines = app.screen.query_one(EventLog).lines
-            return "module add: lptui_plain" in "".join(str(line.text) for line in lines)
-
-        await wait_until(pilot, saw_module_event, what="the module event")
+        await wait_until(pilot, logged("module add: lptui_plain"), what="the module event")
