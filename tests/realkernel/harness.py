@@ -254,18 +254,21 @@ def boot_and_test(kernel: Kernel, modules: Path, pytest_args: list[str] | None =
     env = dict(os.environ, PATH=f"{vng.parent}:{os.environ.get('PATH', '')}")
     cmd = [
         str(vng), "--run", str(kernel.vmlinuz), "--disable-kvm", "--memory", "1G", "--cpus", "2",
-        "--rwdir", str(out), "--exec", guest_cmd,
+        "--verbose", "--rwdir", str(out), "--exec", guest_cmd,
     ]  # fmt: skip
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=GUEST_TIMEOUT)
         vng_out = proc.stdout + proc.stderr
     except subprocess.TimeoutExpired:
         vng_out = f"guest timed out after {GUEST_TIMEOUT}s"
+    # the guest's console (kernel messages included): the evidence if the guest dies
+    (CACHE / "out" / f"{kernel.release}.console.log").write_text(vng_out)
     log_text = (out / "pytest.log").read_text() if (out / "pytest.log").exists() else ""
     junit = out / "junit.xml"
     if not junit.exists():
         raise HarnessError(
-            f"the guest on {kernel.release} wrote no results.\n--- vng ---\n{vng_out[-3000:]}\n"
+            f"the guest on {kernel.release} wrote no results.\n"
+            f"--- guest console (tail) ---\n{vng_out[-3000:]}\n"
             f"--- guest pytest ---\n{log_text[-3000:]}"
         )
     return GuestRun(kernel, parse_junit(junit), log_text)
@@ -275,7 +278,20 @@ def run_kernel(label: str, pytest_args: list[str] | None = None) -> GuestRun:
     ensure_host_tools()
     kernel = prepare_kernel(label)
     modules = build_modules(kernel)
-    return boot_and_test(kernel, modules, pytest_args)
+    try:
+        return boot_and_test(kernel, modules, pytest_args)
+    except HarnessError as first:
+        # A guest that dies without writing results (seen once under emulation) gets one more
+        # boot; failing tests are never retried. The first console is kept for the post-mortem.
+        console = CACHE / "out" / f"{kernel.release}.console.log"
+        kept = console.with_suffix(".first-attempt.log")
+        if console.exists():
+            console.replace(kept)
+        log(f"guest on {kernel.release} died without results; console kept in {kept}; booting once more")
+        try:
+            return boot_and_test(kernel, modules, pytest_args)
+        except HarnessError as second:
+            raise HarnessError(f"{second}\n(first attempt: {first})") from None
 
 
 if __name__ == "__main__":  # python tests/realkernel/harness.py 6.1 [-k expr]
