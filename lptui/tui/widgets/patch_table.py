@@ -15,7 +15,7 @@ COLUMNS = (
     ("transition", "Transition", 13),
     ("replace", "Replace", 7),
     ("order", "Order", 5),
-    ("objects", "Objects", 22),
+    ("objects", "Objects", 19),
     ("funcs", "Funcs", 5),
     ("refcnt", "Refcnt", 6),
 )
@@ -76,7 +76,7 @@ class PatchTable(DataTable):
                 Text("-", style="dim"),
                 Text("-", style="dim"),
                 Text("-", style="dim"),
-                Text("module loaded, patch gone", style="dim"),
+                Text("patch gone", style="dim"),
                 Text("-", style="dim"),
                 maybe(refcnt),
             )
