@@ -49,6 +49,13 @@ def _source_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
 def build_parser() -> Parser:
     parser = Parser(
         prog="lptui",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  sudo lptui                          the console on this kernel\n"
+        "  lptui --demo stuck                  the console on a simulated stuck transition\n"
+        "  sudo lptui tasks                    who blocks the transition, and why\n"
+        "  sudo lptui status --json            everything, for scripts\n"
+        "  sudo lptui revert NAME --wait       cancel a stuck transition (or disable a patch)\n",
         description="A console for Linux kernel live patching. "
         "Without a command, opens the interactive console.",
     )
