@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from lptui.core.klpelf import PatchPlan, plan_patch
 from lptui.core.model import Snapshot
-from lptui.core.modfile import ModuleFile, open_module
+from lptui.core.modfile import ModuleFile, ModuleFileError, open_module
 from lptui.core.patches import module_loaded
 from lptui.core.tree import Tree
 
@@ -53,9 +53,6 @@ def _verdict(mod: ModuleFile, plan: PatchPlan, snap: Snapshot | None, tree: Tree
         checks.append(Check("error", f"built for {mod.vermagic_release}, but this kernel is {release}"))
     else:
         checks.append(Check("ok", f"built for this kernel ({release})"))
-    machine = snap.kernel.machine
-    if machine and mod.machine != machine:
-        checks.append(Check("error", f"built for {mod.machine}, but this machine is {machine}"))
     if not snap.kernel.livepatch_supported:
         checks.append(
             Check("error", "this kernel has no livepatch support (/sys/kernel/livepatch is missing)")
@@ -100,6 +97,9 @@ def _verdict(mod: ModuleFile, plan: PatchPlan, snap: Snapshot | None, tree: Tree
 def inspect_file(path: str, snap: Snapshot | None, tree: Tree | None = None) -> Inspection:
     """Raises ModuleFileError for files that cannot be a module at all."""
     mod = open_module(path)
+    machine = snap.kernel.machine if snap is not None else None
+    if machine and mod.machine != machine:  # not for this machine at all: as malformed as a 32-bit ELF
+        raise ModuleFileError(f"{path}: built for {mod.machine}, but this machine is {machine}")
     plan = plan_patch(mod) if mod.is_livepatch else PatchPlan("unknown", notes=("not a livepatch module",))
     return Inspection(path, mod, plan, tuple(_verdict(mod, plan, snap, tree)))
 

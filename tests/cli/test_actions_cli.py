@@ -40,6 +40,16 @@ def test_every_bad_file_is_one_line_exit_1(capsys, tmp_path):
         assert code == 1 and err.count("\n") == 1, name
 
 
+def test_wrong_machine_exits_1(capsys, tmp_path):
+    import struct
+
+    raw = (KO / "lptui_lp_cmdline.ko").read_bytes()
+    arm = tmp_path / "arm.ko"
+    arm.write_bytes(raw[:18] + struct.pack("<H", 183) + raw[20:])
+    code, out, err = run(capsys, "inspect", str(arm), "--demo", "idle")
+    assert code == 1 and out == "" and "built for aarch64, but this machine is x86_64" in err
+
+
 def test_actions_refused_on_a_read_only_root(capsys, fake):
     code, _, err = run(capsys, "revert", "x", "--root", str(fake.root))
     assert code == 1 and "read-only" in err

@@ -123,7 +123,7 @@ def test_every_bad_file_gives_one_clear_line(tmp_path):
         assert "\n" not in message and str(path) in message, name
 
 
-def test_wrong_machine_is_readable_but_flagged(tmp_path):
+def test_wrong_machine_is_one_line(tmp_path):
     from lptui.core.inspect import inspect_file
     from lptui.core.snapshot import read_snapshot
     from lptui.core.tree import Tree
@@ -133,8 +133,9 @@ def test_wrong_machine_is_readable_but_flagged(tmp_path):
     path.write_bytes(_patch(GOOD.read_bytes(), 18, struct.pack("<H", 183)))  # EM_AARCH64
     fk = FakeKernel(tmp_path / "root").kernel(release="6.1.0-56-amd64")
     fk.write("proc/sys/kernel/arch", "x86_64\n")
-    ins = inspect_file(str(path), read_snapshot(Tree(fk.root)), Tree(fk.root))
-    assert not ins.loadable and any("built for aarch64" in e for e in ins.errors)
+    with pytest.raises(ModuleFileError, match="built for aarch64, but this machine is x86_64"):
+        inspect_file(str(path), read_snapshot(Tree(fk.root)), Tree(fk.root))
+    assert open_module(str(path)).machine == "aarch64"  # readable on its own, refused for this machine
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
