@@ -102,17 +102,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     from lptui.core.jsonify import tasks_json
-    from lptui.core.scan import read_all_tasks
-    from lptui.core.snapshot import livepatch_module_names, read_snapshot
+    from lptui.core.snapshot import read_all_tasks_of, read_snapshot
 
     with open_source(args.root, args.demo) as source:
         snap = read_snapshot(source.tree)
-        if args.all:
-            patch = snap.patch(snap.transition.patch) if snap.transition else None
-            names = livepatch_module_names(snap.patches, snap.inactive_modules)
-            tasks = read_all_tasks(source.tree, snap.transition, patch, names)
-        else:
-            tasks = snap.pending_tasks
+        tasks = read_all_tasks_of(source.tree, snap) if args.all else snap.pending_tasks
         if args.json:
             _print_json(tasks_json(snap, tasks))
             return EXIT_OK

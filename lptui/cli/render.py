@@ -6,6 +6,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from lptui.core.blockers import SHORT_REASON
 from lptui.core.model import PatchInfo, Reason, Snapshot, TaskInfo
 
 UNKNOWN = Text("?", style="bold yellow")
@@ -144,19 +145,6 @@ def status_renderable(snap: Snapshot, source_label: str) -> Group:
     return Group(*parts)
 
 
-SHORT_REASONS = {
-    Reason.STACK_UNREADABLE: "stack unreadable",
-    Reason.UNINTERRUPTIBLE: "D-state sleep",
-    Reason.KTHREAD_IN_PATCHED: "kthread in patched fn",
-    Reason.SLEEPING_IN_PATCHED: "sleeping in patched fn",
-    Reason.RUNNING: "running",
-    Reason.KTHREAD: "kernel thread",
-    Reason.WAITING: "waiting for retry",
-    Reason.NOT_PENDING: "",
-    Reason.UNKNOWN_STATE: "patch_state unreadable",
-}
-
-
 def tasks_table(tasks: tuple[TaskInfo, ...], *, all_tasks: bool) -> Table:
     table = Table(title="All threads" if all_tasks else "Pending threads", title_justify="left")
     table.add_column("PID", justify="right")
@@ -176,7 +164,7 @@ def tasks_table(tasks: tuple[TaskInfo, ...], *, all_tasks: bool) -> Table:
             yes_no(t.kthread, "yes", "-"),
             num(t.patch_state),
             ", ".join(t.blocking_functions),
-            Text(SHORT_REASONS[t.reason_code], style="yellow" if t.pending else "dim"),
+            Text(SHORT_REASON[t.reason_code], style="yellow" if t.pending else "dim"),
         )
     return table
 

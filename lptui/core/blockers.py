@@ -66,6 +66,20 @@ def blocking_functions(
     return tuple(dict.fromkeys(found))
 
 
+# One short label per reason, for tables (the CLI's and the console's).
+SHORT_REASON = {
+    Reason.STACK_UNREADABLE: "stack unreadable",
+    Reason.UNINTERRUPTIBLE: "D-state sleep",
+    Reason.KTHREAD_IN_PATCHED: "kthread in patched fn",
+    Reason.SLEEPING_IN_PATCHED: "sleeping in patched fn",
+    Reason.RUNNING: "running",
+    Reason.KTHREAD: "kernel thread",
+    Reason.WAITING: "waiting for retry",
+    Reason.NOT_PENDING: "",
+    Reason.UNKNOWN_STATE: "state unreadable",
+}
+
+
 def explain(raw: RawTask, blockers: tuple[str, ...], transition: TransitionInfo) -> tuple[Reason, str]:
     if raw.stack is None and raw.stack_error is not None:
         hint = "; run lptui as root to see it" if raw.stack_error == "permission denied" else ""

@@ -59,10 +59,6 @@ class ObjectInfo:
     patched: bool | None
     functions: tuple[FunctionInfo, ...]
 
-    @property
-    def is_vmlinux(self) -> bool:
-        return self.name == "vmlinux"
-
 
 @dataclass(frozen=True, slots=True)
 class ModuleInfo:

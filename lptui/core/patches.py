@@ -137,15 +137,24 @@ def read_patches(tree: Tree) -> tuple[PatchInfo, ...]:
     return tuple(sorted(patches, key=lambda p: (p.stack_order is None, p.stack_order or 0, p.name)))
 
 
-def read_inactive_modules(tree: Tree, patch_names: set[str]) -> tuple[ModuleInfo, ...]:
-    """Livepatch modules (module taint K) still loaded whose patch directory is gone."""
-    inactive = []
+def livepatch_modules(tree: Tree) -> frozenset[str]:
+    """Loaded modules whose taint has K (set at load for every livepatch module)."""
+    names = []
     for name in tree.subdirs("sys/module"):
-        if name in patch_names:
-            continue
         taint = tree.read(f"sys/module/{name}/taint")
-        if not taint.ok or "K" not in (taint.text or ""):
-            continue
+        if taint.ok and "K" in (taint.text or ""):
+            names.append(name)
+    return frozenset(names)
+
+
+def read_inactive_modules(
+    tree: Tree, patch_names: set[str], candidates: frozenset[str] | None = None
+) -> tuple[ModuleInfo, ...]:
+    """Livepatch modules (module taint K) still loaded whose patch directory is gone."""
+    if candidates is None:
+        candidates = livepatch_modules(tree)
+    inactive = []
+    for name in sorted(candidates - patch_names):
         module = read_module(tree, name)
         if module.loaded:
             inactive.append(module)

@@ -24,7 +24,6 @@ class ScanResult:
     threads_total: int
     pending: tuple[TaskInfo, ...]
     unknown: int = 0
-    full: bool = False
 
 
 def _sort_key(task: TaskInfo) -> tuple[int, int]:
@@ -122,7 +121,6 @@ class TaskScanner:
             threads_total=total,
             pending=tuple(sorted(pending, key=_sort_key)),
             unknown=unknown,
-            full=full,
         )
 
 

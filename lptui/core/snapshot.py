@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from lptui.core.kernel import LIVEPATCH_DIR, probe_features, read_kernel
-from lptui.core.model import Direction, PatchInfo, Snapshot, TransitionInfo
-from lptui.core.patches import read_inactive_modules, read_patches
-from lptui.core.scan import TaskScanner
+from lptui.core.model import Direction, PatchInfo, Snapshot, TaskInfo, TransitionInfo
+from lptui.core.patches import livepatch_modules, read_inactive_modules, read_patches
+from lptui.core.scan import TaskScanner, read_all_tasks
 from lptui.core.tree import Tree, parse_bool01
 
 
@@ -37,6 +37,17 @@ class SnapshotReader:
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
         self.scanner = TaskScanner()
+        # Which modules are livepatch modules changes only when modules come or go: re-read the
+        # taint of every module only when the listing of /sys/module changes.
+        self._module_listing: list[str] | None = None
+        self._livepatch_modules: frozenset[str] = frozenset()
+
+    def _livepatch_module_candidates(self) -> frozenset[str]:
+        listing = self.tree.listdir("sys/module")
+        if listing != self._module_listing:
+            self._module_listing = listing
+            self._livepatch_modules = livepatch_modules(self.tree)
+        return self._livepatch_modules
 
     def read(self) -> Snapshot:
         snap = self._read_once()
@@ -51,7 +62,7 @@ class SnapshotReader:
         tree = self.tree
         kernel = read_kernel(tree)
         patches = read_patches(tree)
-        inactive = read_inactive_modules(tree, {p.name for p in patches})
+        inactive = read_inactive_modules(tree, {p.name for p in patches}, self._livepatch_module_candidates())
         features = probe_features(tree, patches)
         transition = find_transition(patches)
         patch = next((p for p in patches if transition and p.name == transition.patch), None)
@@ -82,6 +93,14 @@ class SnapshotReader:
             threads_total=result.threads_total,
             notes=tuple(notes),
         )
+
+
+def read_all_tasks_of(tree: Tree, snap: Snapshot) -> tuple[TaskInfo, ...]:
+    """Every thread, analysed against the snapshot's transition (`tasks --all`, the all-tasks screen)."""
+    patch = snap.patch(snap.transition.patch) if snap.transition else None
+    return read_all_tasks(
+        tree, snap.transition, patch, livepatch_module_names(snap.patches, snap.inactive_modules)
+    )
 
 
 def read_snapshot(tree: Tree) -> Snapshot:

@@ -262,7 +262,7 @@ class SimKernel:
         patch = self._require_patch(tr.patch)
         tr.target = 1 - tr.target
         patch.enabled = bool(tr.target)
-        tr.signals_cnt, tr.signaled = 0, False
+        tr.signals_cnt = 0
         for task in self.tasks.values():
             task.dirty = True
         self._log(
@@ -309,10 +309,6 @@ class SimKernel:
         self.ftrace_enabled = value
         self._changed()
 
-    def set_param(self, module: str, param: str, value: str) -> None:
-        self.modules[module].params[param] = value
-        self._changed()
-
     # ----- time -----
     def advance(self, seconds: float) -> None:
         """Move simulated time forward, running each ~1 s retry the kernel would."""
@@ -357,7 +353,6 @@ class SimKernel:
         assert tr is not None
         if tr.signals_cnt == SIGNALS_TIMEOUT:
             self._log(5, "livepatch: signaling remaining tasks")
-        tr.signaled = True
         for task in self._pending():
             if task.kthread or task.state == "D":
                 continue  # kthreads are only woken (they sleep again); D state is not woken

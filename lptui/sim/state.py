@@ -100,5 +100,3 @@ class Transition:
     started_at: float
     next_try: float
     signals_cnt: int = 0
-    signaled: bool = False
-    complete_at_next_try: bool = False

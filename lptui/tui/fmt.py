@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from lptui.core.blockers import SHORT_REASON
 from lptui.core.model import Reason
 
-SHORT_REASON = {
-    Reason.STACK_UNREADABLE: "stack unreadable",
-    Reason.UNINTERRUPTIBLE: "D-state sleep",
-    Reason.KTHREAD_IN_PATCHED: "kthread in patched fn",
-    Reason.SLEEPING_IN_PATCHED: "sleeping in patched fn",
-    Reason.RUNNING: "running",
-    Reason.KTHREAD: "kernel thread",
-    Reason.WAITING: "waiting for retry",
-    Reason.NOT_PENDING: "",
-    Reason.UNKNOWN_STATE: "state unreadable",
-}
+__all__ = ["SHORT_REASON", "WHAT_TO_DO", "duration", "flag", "maybe"]
 
 WHAT_TO_DO = {
     Reason.KTHREAD_IN_PATCHED: "Waiting helps only if the thread leaves the function by itself; signals "

@@ -15,8 +15,7 @@ from lptui.core.actions import LIVE_LOCK, Actions
 from lptui.core.audit import Audit
 from lptui.core.control import LiveControl, SimControl
 from lptui.core.model import Snapshot, TaskInfo
-from lptui.core.scan import read_all_tasks
-from lptui.core.snapshot import SnapshotReader, livepatch_module_names
+from lptui.core.snapshot import SnapshotReader, read_all_tasks_of
 from lptui.core.tree import Tree
 from lptui.sim.session import SimSession
 from lptui.watch.kmsg import KmsgReader, LogLine
@@ -84,9 +83,7 @@ class Backend:
 
     def all_tasks(self, snap: Snapshot) -> tuple[TaskInfo, ...]:
         with self.lock:
-            patch = snap.patch(snap.transition.patch) if snap.transition else None
-            names = livepatch_module_names(snap.patches, snap.inactive_modules)
-            return read_all_tasks(self.tree, snap.transition, patch, names)
+            return read_all_tasks_of(self.tree, snap)
 
     def module_dirs(self, release: str | None) -> list[Path]:
         """Where patch modules usually live, then the current directory."""

@@ -12,7 +12,6 @@ from lptui.core.model import Snapshot
 class TransitionTracker:
     """Fed every snapshot with the time it was read; `now` comes from the caller (tests freeze it)."""
 
-    history_len: int = 120
     key: tuple[str, int] | None = None
     started: float | None = None
     pending_since: dict[int, float] = field(default_factory=dict)  # tid -> first seen pending

@@ -135,3 +135,18 @@ def test_new_threads_inherit_their_creators_state(fake):
     touched = {tuple(r.split("/")[1:4:2]) for r in tree.task_reads()}
     assert touched == {("200", "200"), ("200", "201")}
     assert [(t.pid, t.tid) for t in snap.pending_tasks] == [(200, 200), (200, 201)]
+
+
+def test_module_taints_reread_only_when_modules_change(fake):
+    fake.patch("lp")
+    for name in ("xfs", "ext4", "nfsd"):
+        fake.module(name)
+    fake.module("lp_old", refcnt="0", taint="OEK")
+    tree = CountingTree(fake.root)
+    reader = SnapshotReader(tree)
+    assert [m.name for m in reader.read().inactive_modules] == ["lp_old"]
+    tree.reads.clear()
+    reader.read()
+    assert not [r for r in tree.reads if r.endswith("/taint") and "/xfs/" in r]  # unchanged: not re-read
+    fake.module("lp_new", refcnt="0", taint="OEK")  # a module came: listing changed, re-derive
+    assert [m.name for m in reader.read().inactive_modules] == ["lp_new", "lp_old"]
