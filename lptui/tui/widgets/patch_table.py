@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from lptui.core.model import Snapshot
 from lptui.tui.fmt import flag, maybe
+from lptui.tui.widgets.keyed_table import KeyedTable
 
 # Fixed widths: columns do not jump as data changes (and renders are deterministic).
 COLUMNS = (
@@ -21,20 +21,12 @@ COLUMNS = (
 )
 
 
-class PatchTable(DataTable):
+class PatchTable(KeyedTable):
     BORDER_TITLE = "Patches"
+    COLUMNS = COLUMNS
 
     def on_mount(self) -> None:
-        self.cursor_type = "row"
         self.zebra_stripes = True
-        self._shown: dict[str, tuple] = {}
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
-
-    def selected_key(self) -> str | None:
-        if not self.row_count:
-            return None
-        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
     def reconcile(self, snap: Snapshot) -> None:
         wanted: dict[str, tuple] = {}
@@ -52,22 +44,9 @@ class PatchTable(DataTable):
             )
         for m in snap.inactive_modules:
             wanted[m.name] = ("inactive", m.name, None, None, None, None, "", 0, m.refcnt)
-        for gone in self._shown.keys() - wanted.keys():
-            self.remove_row(gone)
-            del self._shown[gone]
-        for key, model in wanted.items():
-            if self._shown.get(key) == model:
-                continue
-            cells = self._cells(model)
-            if key in self._shown:
-                for (col, _, _), cell in zip(COLUMNS, cells, strict=True):
-                    self.update_cell(key, col, cell)
-            else:
-                self.add_row(*cells, key=key)
-            self._shown[key] = model
+        self.apply(wanted)
 
-    @staticmethod
-    def _cells(model: tuple) -> tuple:
+    def cells(self, model: tuple) -> tuple:
         kind, name, enabled, transition, replace, order, objects, funcs, refcnt = model
         if kind == "inactive":
             return (
