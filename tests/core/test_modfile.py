@@ -3,9 +3,9 @@
 import gzip
 import lzma
 import os
+import random
 import shutil
 import struct
-import sys
 from pathlib import Path
 
 import pytest
@@ -70,16 +70,37 @@ def _rename_section(data: bytes, old: bytes, new: bytes) -> bytes:
     return data.replace(old + b"\x00", new + b"\x00", 1)
 
 
+def _shared_object() -> bytes:
+    """A complete little ELF64 shared object (ET_DYN), built here byte by byte: one PT_LOAD program
+    header, a null section and .shstrtab. Never a file of the machine's, whose layout varies."""
+    shstrtab = b"\x00.shstrtab\x00"
+    ehsize, phentsize, shentsize = 64, 56, 64
+    phoff = ehsize
+    strtab_off = phoff + phentsize
+    shoff = strtab_off + len(shstrtab) + (-(strtab_off + len(shstrtab)) % 8)
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)  # ELFCLASS64, little-endian, version 1
+    header = ident + struct.pack(
+        "<HHIQQQIHHHHHH", 3, 62, 1, 0x1000, phoff, shoff, 0, ehsize, phentsize, 1, shentsize, 2, 1
+    )
+    phdr = struct.pack("<IIQQQQQQ", 1, 5, 0, 0, 0, shoff, shoff, 0x1000)  # PT_LOAD, R+X
+    body = header + phdr + shstrtab
+    body += bytes(shoff - len(body))
+    null = bytes(shentsize)
+    strtab_hdr = struct.pack("<IIQQQQIIQQ", 1, 3, 0, 0, strtab_off, len(shstrtab), 0, 0, 1, 0)  # SHT_STRTAB
+    return body + null + strtab_hdr
+
+
 def bad_corpus(tmp: Path) -> dict[str, tuple[Path, str]]:
-    """name -> (path, words the error must contain)."""
+    """name -> (path, words the error must contain). Every input is built here, deterministically."""
     raw = GOOD.read_bytes()
+    noise = random.Random(8).randbytes
     files: dict[str, tuple[bytes | None, str]] = {
         "empty": (b"", "empty file"),
         "text": (b"hello, I am not a module\n", "not an ELF"),
         "elf_magic_only": (b"\x7fELF", "truncated or corrupt"),
         "truncated_64": (raw[:64], "truncated or corrupt"),
         "truncated_half": (raw[: len(raw) // 2], "truncated or corrupt"),
-        "random_after_magic": (b"\x7fELF" + os.urandom(2000), "corrupt"),
+        "random_after_magic": (b"\x7fELF" + noise(2000), "corrupt"),
         "class32": (_patch(raw, 4, b"\x01"), "32-bit"),
         "exec_type": (_patch(raw, 16, struct.pack("<H", 2)), "not a relocatable object"),
         "shoff_beyond_end": (_patch(raw, 0x28, struct.pack("<Q", len(raw) * 4)), "corrupt"),
@@ -88,11 +109,11 @@ def bad_corpus(tmp: Path) -> dict[str, tuple[Path, str]]:
             _rename_section(raw, b".gnu.linkonce.this_module", b".gnu.linkonce.this_modulX"),
             "not a kernel module",
         ),
-        "corrupt_xz": (b"\xfd7zXZ\x00" + os.urandom(100), "corrupt compressed"),
-        "corrupt_gzip": (b"\x1f\x8b\x08\x00" + os.urandom(100), "corrupt compressed"),
-        "zstd": (b"\x28\xb5\x2f\xfd" + os.urandom(100), "zstd"),
+        "corrupt_xz": (b"\xfd7zXZ\x00" + noise(100), "corrupt compressed"),
+        "corrupt_gzip": (b"\x1f\x8b\x08\x00" + noise(100), "corrupt compressed"),
+        "zstd": (b"\x28\xb5\x2f\xfd" + noise(100), "zstd"),
         "signature_only": (SIGNATURE_MARKER, "not an ELF"),
-        "shared_library": (Path(sys.executable).resolve().read_bytes()[:2_000_000], "not a relocatable"),
+        "shared_library": (_shared_object(), "ELF type ET_DYN, not a relocatable"),
     }
     out = {}
     for name, (data, words) in files.items():
