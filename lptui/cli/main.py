@@ -119,7 +119,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
             if not args.all:
                 for line in reasons_list(tasks):
                     console.print(line)
-        elif snap.transition is None and not args.all:
+        elif snap.transition is None and not args.all and snap.kernel.livepatch_supported:
             console.print("Nothing is pending: with no transition every thread reads patch_state -1.")
         for note in snap.notes:
             console.print(note, style="yellow")

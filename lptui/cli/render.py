@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
+from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from lptui.core.blockers import SHORT_REASON
-from lptui.core.model import PatchInfo, Reason, Snapshot, TaskInfo
+from lptui.core.model import ModuleInfo, PatchInfo, Reason, Snapshot, TaskInfo
 
 UNKNOWN = Text("?", style="bold yellow")
+# Wide enough that no table of ours is ever narrowed when nothing limits the width (a pipe, a file).
+UNLIMITED_WIDTH = 4096
+
+
+def new_table(title: str | None = None) -> Table:
+    """A table whose cells never lose characters: columns made with `add` wrap or fold, never "…"."""
+    return Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
+
+
+def add(table: Table, header: str, *, number: bool = False, **kwargs) -> None:
+    """Numbers never wrap (they are narrow); everything else folds when the width runs out, so a
+    name is split across lines rather than cut."""
+    if number:
+        table.add_column(header, justify="right", no_wrap=True, **kwargs)
+    else:
+        table.add_column(header, overflow="fold", **kwargs)
 
 
 def yes_no(value: bool | None, yes: str = "yes", no: str = "no") -> Text:
@@ -67,17 +89,16 @@ def transition_line(snap: Snapshot) -> Text:
     )
     if t.tasks_unknown:
         line.append(f", {t.tasks_unknown} unreadable", style="yellow")
-    line.append("  — `lptui tasks` shows why", style="dim")
     return line
 
 
 def patches_table(patches: tuple[PatchInfo, ...]) -> Table:
-    table = Table(title="Patches", title_justify="left")
-    table.add_column("Name", style="bold", no_wrap=True)
+    table = new_table("Patches")
+    add(table, "Name", style="bold")
     for col in ("Enabled", "Transition", "Replace"):
-        table.add_column(col)
-    for col in ("Stack", "Objects", "Funcs", "Refcnt"):
-        table.add_column(col, justify="right")
+        add(table, col)
+    for col in ("Stack", "Objects", "Funcs"):
+        add(table, col, number=True)
     for p in patches:
         table.add_row(
             p.name,
@@ -87,29 +108,56 @@ def patches_table(patches: tuple[PatchInfo, ...]) -> Table:
             num(p.stack_order) if p.stack_order is not None else Text("n/a", style="dim"),
             str(len(p.objects)),
             str(p.function_count),
-            num(p.module.refcnt) if p.module.loaded else Text("no module", style="red"),
         )
     return table
 
 
+def modules_table(patches: tuple[PatchInfo, ...], inactive: tuple[ModuleInfo, ...]) -> Table:
+    """The module behind each patch, and livepatch modules whose patch is gone."""
+    table = new_table("Modules")
+    add(table, "Module", style="bold")
+    add(table, "Refcnt", number=True)
+    add(table, "Taint")
+    add(table, "Srcversion")
+    add(table, "Patch")
+    rows = [(p.module, Text("present", style="green")) for p in patches]
+    rows += [(m, Text("gone (inactive module)", style="yellow")) for m in inactive]
+    for m, patch_state in rows:
+        if not m.loaded:
+            table.add_row(m.name, Text("-", style="dim"), Text("not loaded", style="red"), "", patch_state)
+            continue
+        table.add_row(
+            m.name, num(m.refcnt), text_or_unknown(m.taint), text_or_unknown(m.srcversion), patch_state
+        )
+    return table
+
+
+def text_or_unknown(value: str | None) -> Text:
+    return UNKNOWN if value is None else Text(value)
+
+
 def functions_table(patches: tuple[PatchInfo, ...]) -> Table:
-    table = Table(title="Patched functions", title_justify="left")
-    table.add_column("Patch", style="bold")
-    table.add_column("Object")
-    table.add_column("Function")
-    table.add_column("Sympos", justify="right")
+    table = new_table("Patched functions")
+    add(table, "Patch", style="bold")
+    add(table, "Object")
+    add(table, "Function")
+    add(table, "Sympos", number=True)
     for p in patches:
+        first_of_patch = True
         for o in p.objects:
             state = "" if o.loaded else " (not loaded)"
             if o.patched is False and o.loaded:
                 state = " (not patched)"
+            obj = Text(o.name + state, style="" if o.loaded else "dim")
+            patch_cell = p.name if first_of_patch else ""
+            first_of_patch = False
+            if not o.functions:
+                # An object may carry only callbacks (the selftests' callbacks_demo does): sysfs
+                # lists it with no function directory.
+                table.add_row(patch_cell, obj, Text("callbacks only", style="dim"), "")
+                continue
             for i, fn in enumerate(o.functions):
-                table.add_row(
-                    p.name if i == 0 and o is p.objects[0] else "",
-                    Text(o.name + state, style="" if o.loaded else "dim") if i == 0 else "",
-                    fn.name,
-                    str(fn.sympos),
-                )
+                table.add_row(patch_cell if i == 0 else "", obj if i == 0 else "", fn.name, str(fn.sympos))
     return table
 
 
@@ -125,15 +173,17 @@ def problems_list(snap: Snapshot) -> list[str]:
 
 def status_renderable(snap: Snapshot, source_label: str) -> Group:
     parts: list = [kernel_block(snap), Text(""), transition_line(snap)]
+    if snap.transition is not None:
+        parts.append(Text("`lptui tasks` shows which threads hold it up, and why.", style="dim"))
     if snap.patches:
         parts.append(patches_table(snap.patches))
         parts.append(functions_table(snap.patches))
-    else:
+    elif snap.kernel.livepatch_supported:
         parts.append(Text("No livepatch is loaded.", style="dim"))
+    if snap.patches or snap.inactive_modules:
+        parts.append(modules_table(snap.patches, snap.inactive_modules))
     if snap.inactive_modules:
-        names = ", ".join(
-            f"{m.name} (refcnt {m.refcnt if m.refcnt is not None else '?'})" for m in snap.inactive_modules
-        )
+        names = ", ".join(m.name for m in snap.inactive_modules)
         parts.append(Text(f"Inactive livepatch modules (patch gone, module loaded): {names}", style="yellow"))
     problems = problems_list(snap)
     if problems:
@@ -146,21 +196,21 @@ def status_renderable(snap: Snapshot, source_label: str) -> Group:
 
 
 def tasks_table(tasks: tuple[TaskInfo, ...], *, all_tasks: bool) -> Table:
-    table = Table(title="All threads" if all_tasks else "Pending threads", title_justify="left")
-    table.add_column("PID", justify="right")
-    table.add_column("TID", justify="right")
-    table.add_column("Command", max_width=20, overflow="ellipsis", no_wrap=True)
-    table.add_column("St")
-    table.add_column("Kthr")
-    table.add_column("PS", justify="right")
-    table.add_column("Blocking function", style="bold red")
-    table.add_column("Reason", no_wrap=True)
+    table = new_table("All threads" if all_tasks else "Pending threads")
+    add(table, "PID", number=True)
+    add(table, "TID", number=True)
+    add(table, "Command")
+    add(table, "St", no_wrap=True)
+    add(table, "Kthr", no_wrap=True)
+    add(table, "PS", number=True)
+    add(table, "Function", style="bold red")
+    add(table, "Reason")
     for t in tasks:
         table.add_row(
             str(t.pid),
             str(t.tid),
-            t.comm or "?",
-            t.state or "?",
+            text_or_unknown(t.comm),
+            text_or_unknown(t.state),
             yes_no(t.kthread, "yes", "-"),
             num(t.patch_state),
             ", ".join(t.blocking_functions),
@@ -180,4 +230,10 @@ def reasons_list(tasks: tuple[TaskInfo, ...]) -> list[Text]:
 
 
 def make_console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    """On a terminal, or with COLUMNS set, that width governs (tables wrap, never cut). Into a pipe or
+    a file with no COLUMNS, nothing is narrowed: Rich would otherwise assume 80 columns."""
+    stream = sys.stderr if stderr else sys.stdout
+    width = None
+    if not os.environ.get("COLUMNS") and not stream.isatty():
+        width = UNLIMITED_WIDTH
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)

@@ -129,14 +129,25 @@ def read_all_tasks(
     transition: TransitionInfo | None,
     patch: PatchInfo | None,
     livepatch_modules: frozenset[str],
+    *,
+    has_patch_state: bool = True,
 ) -> tuple[TaskInfo, ...]:
-    """Every thread with its state (asked for explicitly: `lptui tasks --all`)."""
+    """Every thread with its state (asked for explicitly: `lptui tasks --all`), by pid then tid.
+
+    `has_patch_state` is False on a kernel built without CONFIG_LIVEPATCH: there /proc has no
+    patch_state file at all (fs/proc/base.c adds it under that option), so its absence is no
+    per-task problem and is not looked for.
+    """
     out = []
     for pid, tid in iter_thread_ids(tree):
-        state, problem = read_patch_state(tree, pid, tid)
+        if has_patch_state:
+            state, problem = read_patch_state(tree, pid, tid)
+        else:
+            state, problem = None, None
         wants_stack = transition is not None and state is not None and state not in (-1, transition.target)
         raw = read_task_details(tree, pid, tid, state, problem, with_stack=wants_stack)
         if raw is None:
             continue
         out.append(analyse(raw, transition, patch, livepatch_modules))
+    out.sort(key=lambda t: (t.pid, t.tid))
     return tuple(out)

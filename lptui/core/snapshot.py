@@ -68,6 +68,8 @@ class SnapshotReader:
         patch = next((p for p in patches if transition and p.name == transition.patch), None)
         result = self.scanner.scan(tree, transition, patch, livepatch_module_names(patches, inactive))
         notes: list[str] = []
+        if not kernel.livepatch_supported:
+            notes.append(NO_LIVEPATCH_NOTE)
         if transition is not None:
             transition = TransitionInfo(
                 patch=transition.patch,
@@ -99,8 +101,18 @@ def read_all_tasks_of(tree: Tree, snap: Snapshot) -> tuple[TaskInfo, ...]:
     """Every thread, analysed against the snapshot's transition (`tasks --all`, the all-tasks screen)."""
     patch = snap.patch(snap.transition.patch) if snap.transition else None
     return read_all_tasks(
-        tree, snap.transition, patch, livepatch_module_names(snap.patches, snap.inactive_modules)
+        tree,
+        snap.transition,
+        patch,
+        livepatch_module_names(snap.patches, snap.inactive_modules),
+        has_patch_state=snap.kernel.livepatch_supported,
     )
+
+
+NO_LIVEPATCH_NOTE = (
+    "This kernel has no live patching (no /sys/kernel/livepatch: built without CONFIG_LIVEPATCH), "
+    "so no thread has a patch_state."
+)
 
 
 def read_snapshot(tree: Tree) -> Snapshot:
