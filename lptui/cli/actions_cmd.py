@@ -8,7 +8,7 @@ import sys
 from rich.table import Table
 from rich.text import Text
 
-from lptui.cli.render import make_console, reasons_list, tasks_table
+from lptui.cli.render import add, make_console, new_table, reasons_list, tasks_table
 from lptui.cli.source import Source, SourceError, open_source
 from lptui.core.actions import LIVE_LOCK, Actions, Outcome, WaitTimeout
 from lptui.core.audit import Audit
@@ -16,6 +16,8 @@ from lptui.core.control import LiveControl, SimControl
 from lptui.core.errors import ActionError
 from lptui.core.inspect import Inspection, inspection_json
 from lptui.core.model import Snapshot
+
+EXIT_NOT_LOADABLE = 4  # `inspect`: the file was read, and lptui load would refuse it
 
 
 def make_actions(source: Source, *, for_writing: bool = True) -> Actions:
@@ -57,27 +59,30 @@ def _print_inspection(ins: Inspection) -> None:
     console.print(grid)
     plan = ins.plan
     if plan.objects:
-        table = Table(title=f"Will patch (from {plan.source})", title_justify="left")
-        for col in ("Object", "Function", "Sympos", "Replacement"):
-            table.add_column(col)
+        table = new_table(f"Will patch (from {plan.source})")
+        for col in ("Object", "Function"):
+            add(table, col)
+        add(table, "Sympos", number=True)
+        add(table, "Replacement")
         for obj in plan.objects:
+            if not obj.functions:
+                table.add_row(obj.name, Text("callbacks only", style="dim"), "", "")
             for i, fn in enumerate(obj.functions):
                 table.add_row(obj.name if i == 0 else "", fn.name, str(fn.sympos), fn.new_func or "?")
         console.print(table)
         if plan.replace is not None:
             console.print(f"Cumulative (replace): {'yes' if plan.replace else 'no'}")
+        if plan.states:
+            states = ", ".join(f"id {st.id} version {st.version}" for st in plan.states)
+            console.print(f"System states (klp_state): {states}")
     for note in plan.notes:
         console.print(Text(note, style="dim"))
-    marks = {"ok": ("✓", "green"), "warn": ("!", "yellow"), "error": ("✗", "red")}
+    marks = {"ok": ("✓", "green"), "warn": ("!", "yellow"), "unknown": ("?", "yellow"), "error": ("✗", "red")}
     for check in ins.checks:
         mark, style = marks[check.level]
         console.print(Text(f" {mark} {check.text}", style=style))
-    console.print(
-        Text(
-            "Loadable." if ins.loadable else "Not loadable: lptui load refuses it.",
-            style="bold green" if ins.loadable else "bold red",
-        )
-    )
+    style = "bold red" if not ins.loadable else "bold green" if ins.certain else "bold yellow"
+    console.print(Text(ins.verdict, style=style))
 
 
 def _done(outcome: Outcome) -> int:
@@ -104,7 +109,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             sys.stdout.write(json.dumps(inspection_json(ins), indent=2) + "\n")
         else:
             _print_inspection(ins)
-    return 0
+    return 0 if ins.loadable else EXIT_NOT_LOADABLE
 
 
 def cmd_load(args: argparse.Namespace) -> int:

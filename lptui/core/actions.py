@@ -21,6 +21,7 @@ from lptui.core.control import Control
 from lptui.core.errors import ActionError
 from lptui.core.inspect import Inspection, inspect_file
 from lptui.core.kernel import LIVEPATCH_DIR
+from lptui.core.kmsg import KmsgReader
 from lptui.core.model import Direction, Snapshot, TaskInfo
 from lptui.core.modfile import ModuleFileError
 from lptui.core.patches import read_module
@@ -41,6 +42,12 @@ class WaitTimeout(ActionError):
         super().__init__(message, code=EXIT_TIMEOUT)
         self.pending = pending
         self.snapshot = snapshot
+
+
+def kernel_lines_about(log: KmsgReader, module: str) -> list[str]:
+    """The kernel's log lines naming `module` since `log` was opened (a failed load's own words,
+    e.g. "livepatch: Livepatch patch (x) is not compatible with the already installed livepatches.")."""
+    return [line.text.strip() for line in log.read_new(keep=lambda line: module in line.text)]
 
 
 @dataclass(frozen=True)
@@ -166,14 +173,20 @@ class Actions:
             name = ins.module.name or Path(path).name
             if not ins.loadable:
                 raise ActionError(f"refusing to load {name}: " + "; ".join(ins.errors))
+            log = KmsgReader(str(Path(self.control.root) / "dev/kmsg"))
+            log.skip_to_end()
             try:
                 self.control.load_module(path)
             except ModuleFileError as exc:
                 raise ActionError(str(exc)) from None
             except OSError as exc:
-                raise ActionError(
-                    f"loading {name} failed: {errors.explain(errors.LOAD, exc.errno)}", errno_value=exc.errno
-                ) from None
+                said = kernel_lines_about(log, name)
+                why = errors.load_failure(
+                    exc.errno, checked_livepatch=ins.module.is_livepatch, kernel_said=said
+                )
+                raise ActionError(f"loading {name} failed: {why}", errno_value=exc.errno) from None
+            finally:
+                log.close()
             snap = self.snapshot()
             if ins.module.is_livepatch and wait:
                 snap = self._follow(name, timeout, progress)

@@ -105,7 +105,11 @@ class SimControl:
                 for o in plan.objects
             )
             spec = PatchSpec(
-                name, objects, replace=bool(plan.replace), srcversion=mod.info("srcversion") or ""
+                name,
+                objects,
+                replace=bool(plan.replace),
+                srcversion=mod.info("srcversion") or "",
+                states=tuple((st.id, st.version) for st in plan.states or ()),
             )
         taint = "" if mod.info("intree") == "Y" else "O"
         taint += "" if mod.signed else "E"

@@ -73,6 +73,31 @@ UNLOAD = {
 }
 
 
+# EINVAL from a livepatch load that lptui has already checked (marked livepatch=Y, built for this
+# kernel): the causes left are klp_enable_patch()'s (kernel/livepatch/core.c): system states not
+# compatible with the installed patches (klp_is_patch_compatible), or a malformed klp_patch
+# (klp_init_patch_early: an object without funcs, a function without a name); or the module's own
+# init or parameters.
+LIVEPATCH_EINVAL = (
+    "the kernel refused the patch: its system states (klp_state) are not compatible with the "
+    "installed livepatches, its klp_patch structure is malformed, or its own init or parameters "
+    "failed"
+)
+
+
+def load_failure(code: int | None, *, checked_livepatch: bool, kernel_said: list[str]) -> str:
+    """Why a load failed, in plain words: the kernel's own log lines for the module first (they name
+    the real cause), then the errno's causes that are still possible after lptui's own checks."""
+    if code == errno.EINVAL and checked_livepatch:
+        words = f"{LIVEPATCH_EINVAL} (EINVAL)"
+    else:
+        words = explain(LOAD, code)
+    if kernel_said:
+        quoted = " | ".join(kernel_said[-3:])
+        return f"the kernel said: {quoted} — {words}"
+    return words
+
+
 def explain(table: dict[int, str], code: int | None) -> str:
     if code is None:
         return "failed"

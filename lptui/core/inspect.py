@@ -16,7 +16,7 @@ MODINFO_KEYS = ("name", "vermagic", "livepatch", "license", "srcversion", "depen
 
 @dataclass(frozen=True)
 class Check:
-    level: str  # "ok", "warn", "error"
+    level: str  # "ok", "warn", "error", or "unknown" (lptui cannot tell)
     text: str
 
 
@@ -30,6 +30,19 @@ class Inspection:
     @property
     def loadable(self) -> bool:
         return not any(c.level == "error" for c in self.checks)
+
+    @property
+    def certain(self) -> bool:
+        """False when a check could not be made (a "cannot tell" warning): no promise then."""
+        return not any(c.level == "unknown" for c in self.checks)
+
+    @property
+    def verdict(self) -> str:
+        if not self.loadable:
+            return "Not loadable: lptui load refuses it."
+        if not self.certain:
+            return "No problem found, but lptui cannot tell whether the kernel accepts it (see above)."
+        return "Loadable: no problem found."
 
     @property
     def errors(self) -> list[str]:
@@ -88,10 +101,37 @@ def _verdict(mod: ModuleFile, plan: PatchPlan, snap: Snapshot | None, tree: Tree
     if plan.replace and snap.patches:
         names = ", ".join(p.name for p in snap.patches)
         checks.append(Check("warn", f"cumulative patch: replaces every loaded patch ({names})"))
+    checks.extend(_states_check(plan, snap))
     if snap.transition is not None:
         busy = snap.transition.patch
         checks.append(Check("error", f"patch {busy!r} is in transition: the kernel would refuse it (EBUSY)"))
     return checks
+
+
+def _states_check(plan: PatchPlan, snap: Snapshot) -> list[Check]:
+    """klp_is_patch_compatible() (kernel/livepatch/state.c): every system state an installed patch
+    carries must be carried by the new patch at the same or a higher version; a non-cumulative patch
+    may leave a state out. The installed patches' states are not in sysfs, so with patches loaded
+    lptui cannot tell unless the new patch neither replaces nor declares any state."""
+    declared = ", ".join(f"id {st.id} version {st.version}" for st in plan.states or ())
+    if not snap.patches:
+        return (
+            [Check("ok", f"system states ({declared}): no patch is installed to conflict")]
+            if declared
+            else []
+        )
+    if not plan.replace and not plan.states:
+        return []
+    why = "it is cumulative" if plan.replace else f"it declares system states ({declared})"
+    if plan.replace and declared:
+        why += f" and declares system states ({declared})"
+    return [
+        Check(
+            "unknown",
+            f"{why}: the kernel refuses it (EINVAL) if an installed patch carries a system state it does "
+            "not carry at the same or a higher version; lptui cannot read the installed patches' states",
+        )
+    ]
 
 
 def inspect_file(path: str, snap: Snapshot | None, tree: Tree | None = None) -> Inspection:
@@ -117,6 +157,8 @@ def inspection_json(ins: Inspection) -> dict:
         "patches": {
             "source": ins.plan.source,
             "replace": ins.plan.replace,
+            "states": None if ins.plan.states is None
+            else [{"id": st.id, "version": st.version} for st in ins.plan.states],
             "objects": [
                 {"name": o.name, "functions": [{"name": f.name, "sympos": f.sympos, "new_func": f.new_func}
                                                for f in o.functions]}
@@ -126,4 +168,6 @@ def inspection_json(ins: Inspection) -> dict:
         },
         "checks": [{"level": c.level, "text": c.text} for c in ins.checks],
         "loadable": ins.loadable,
+        "certain": ins.certain,
+        "verdict": ins.verdict,
     }  # fmt: skip

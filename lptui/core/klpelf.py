@@ -3,9 +3,11 @@
 Hand-written modules (samples, selftests, vendor sources) hold static `klp_patch`, `klp_object`
 and `klp_func` arrays whose pointer fields are filled by relocations, so the struct sizes (which
 vary by kernel version and config) never matter:
-  klp_patch  { mod -> __this_module; objs -> klp_object[] ; ... }
-  klp_object { name -> string or NULL (vmlinux); funcs -> klp_func[] ; callbacks ... }
+  klp_patch  { mod -> __this_module; objs -> klp_object[]; states -> klp_state[] (5.5+); replace ... }
+  klp_object { name -> string or NULL (vmlinux); funcs -> klp_func[] (may be just the `{}` end
+               marker: an object with callbacks only, as in the selftests' callbacks_demo); callbacks }
   klp_func   { old_name -> string; new_func -> code; old_sympos (u64) ; ... }
+  klp_state  { id (unsigned long); version (unsigned int); data (pointer) }: 24 bytes, ends at id 0
 kpatch-build modules carry `.kpatch.funcs` instead: 56-byte entries whose name (+40) and object
 name (+48) point into `.kpatch.strings`.
 """
@@ -37,11 +39,24 @@ class PlannedObject:
 
 
 @dataclass(frozen=True)
+class PlannedState:
+    """A system state the patch declares (include/linux/livepatch.h `struct klp_state`)."""
+
+    id: int
+    version: int
+
+
+@dataclass(frozen=True)
 class PatchPlan:
     source: str  # "klp_patch", "kpatch.funcs", or "unknown"
     objects: tuple[PlannedObject, ...] = ()
     replace: bool | None = None
     notes: tuple[str, ...] = field(default=())
+    states: tuple[PlannedState, ...] | None = None  # None: not known (kpatch-build, pre-5.5 layouts)
+
+    @property
+    def function_count(self) -> int:
+        return sum(len(o.functions) for o in self.objects)
 
 
 @dataclass(frozen=True)
@@ -82,12 +97,10 @@ class _Relocs:
     def is_code(self, t: _Target) -> bool:
         return t.shndx is not None and bool(self.flags(t.shndx) & SHF_EXECINSTR)
 
-    def is_data(self, t: _Target) -> bool:
-        return (
-            t.shndx is not None
-            and not self.is_code(t)
-            and self.sections[t.shndx]["sh_type"] == "SHT_PROGBITS"
-        )
+    def is_data(self, t: _Target, *, zeroed_too: bool = False) -> bool:
+        """Initialised data; with `zeroed_too`, .bss as well (where an all-zero array lands)."""
+        kinds = ("SHT_PROGBITS", "SHT_NOBITS") if zeroed_too else ("SHT_PROGBITS",)
+        return t.shndx is not None and not self.is_code(t) and self.sections[t.shndx]["sh_type"] in kinds
 
     def string(self, t: _Target) -> str | None:
         if t.shndx is None or self.is_code(t):
@@ -108,11 +121,22 @@ class _Relocs:
             return t.symbol or None
         return self.funcs_at.get((t.shndx, t.offset)) or (t.symbol if t.symbol else None)
 
-    def u64(self, shndx: int, offset: int) -> int | None:
+    def u64(self, shndx: int, offset: int, size: int = 8) -> int | None:
         data = self.sections[shndx].data()
-        if offset + 8 > len(data):
+        if offset + size > len(data):
             return None
-        return int.from_bytes(data[offset : offset + 8], "little")
+        return int.from_bytes(data[offset : offset + size], "little")
+
+    def is_empty_func_array(self, t: _Target) -> bool:
+        """A `klp_func[]` holding only its `{}` end marker: zero bytes where old_name would be, and
+        no relocation there (the sentinel the kernel's klp_for_each_func() stops at)."""
+        if t.shndx is None:
+            return False
+        if self.sections[t.shndx]["sh_type"] == "SHT_NOBITS":
+            return True  # .bss: all zeros, nothing relocated
+        if t.offset in self.by_section.get(t.shndx, {}):
+            return False
+        return self.u64(t.shndx, t.offset) == 0
 
 
 def _release_tuple(release: str | None) -> tuple[int, int]:
@@ -158,13 +182,17 @@ def _walk_patch(mod: ModuleFile, r: _Relocs, pshndx: int, poff: int, objs: _Targ
     assert sec is not None
     relocs = r.by_section.get(sec, {})
     # funcs pointers: relocations at or after the object array that point at other data
-    candidates = [(o, t) for o, t in sorted(relocs.items()) if o >= objs.offset + 8 and r.is_data(t)]
+    candidates = [
+        (o, t) for o, t in sorted(relocs.items()) if o >= objs.offset + 8 and r.is_data(t, zeroed_too=True)
+    ]
     starts = {t.offset for _, t in candidates if t.shndx == sec} | ({poff} if pshndx == sec else set())
     bound = min((s for s in starts if s > objs.offset), default=len(r.sections[sec].data()))
     objects = []
     for off, funcs_t in candidates:
         if off >= bound or (off - 8 - objs.offset) < 0:
             break
+        if r.string(funcs_t) is not None:
+            continue  # a pointer to a string: the next object's name, not a funcs array
         name_t = relocs.get(off - 8)
         name = r.string(name_t) if name_t is not None else "vmlinux"
         if name is None:
@@ -174,18 +202,35 @@ def _walk_patch(mod: ModuleFile, r: _Relocs, pshndx: int, poff: int, objs: _Targ
         fstarts = {t.offset for _, t in candidates if t.shndx == fsec} | {objs.offset} | {poff}
         fstop = min((s for s in fstarts if s > funcs_t.offset), default=len(r.sections[fsec].data()))
         funcs = _func_entries(r, fsec, funcs_t.offset, fstop)
-        if funcs:
+        if funcs or r.is_empty_func_array(funcs_t):
             objects.append(PlannedObject(name, tuple(funcs)))
     replace = None
+    states = None
     major_minor = _release_tuple(mod.vermagic_release)
     notes = []
     if major_minor >= (5, 5):
         replace = bool(r.sections[pshndx].data()[poff + 24 : poff + 25] == b"\x01")
+        states = _states(r, r.by_section.get(pshndx, {}).get(poff + 16))
     elif major_minor >= (5, 1):
         replace = bool(r.sections[pshndx].data()[poff + 16 : poff + 17] == b"\x01")
     if replace is not None:
         notes.append("replace read from the static klp_patch (a module may still set it at init)")
-    return PatchPlan("klp_patch", tuple(objects), replace, tuple(notes))
+    return PatchPlan("klp_patch", tuple(objects), replace, tuple(notes), states)
+
+
+def _states(r: _Relocs, states_t: _Target | None) -> tuple[PlannedState, ...]:
+    """The `klp_state[]` a klp_patch points at, up to its id-0 end marker; () when it has none."""
+    if states_t is None or states_t.shndx is None:
+        return ()
+    out = []
+    for entry in range(64):  # far more states than any patch declares
+        base = states_t.offset + 24 * entry
+        state_id = r.u64(states_t.shndx, base)
+        version = r.u64(states_t.shndx, base + 8, 4)
+        if not state_id or version is None:
+            break
+        out.append(PlannedState(state_id, version))
+    return tuple(out)
 
 
 def _from_kpatch_funcs(r: _Relocs) -> PatchPlan | None:

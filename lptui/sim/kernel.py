@@ -157,6 +157,11 @@ class SimKernel:
                 self._log(3, f"livepatch: module {name} is not marked as a livepatch module")
                 self._changed()
                 raise kernel_error(errno.EINVAL, "not marked as a livepatch module")
+            if not self._states_compatible(patch):
+                self._log(3, f"livepatch: Livepatch patch ({name}) is not compatible with the already "
+                             "installed livepatches.")  # fmt: skip
+                self._changed()
+                raise kernel_error(errno.EINVAL, "not compatible with the installed livepatches")
             if self.transition is not None:
                 self._changed()
                 raise kernel_error(errno.EBUSY, f"patch '{self.transition.patch}' is in transition")
@@ -194,6 +199,20 @@ class SimKernel:
         del self.modules[name]
         self._changed()
 
+    def _states_compatible(self, spec: PatchSpec) -> bool:
+        """klp_is_patch_compatible() (kernel/livepatch/state.c), checked in klp_enable_patch() before
+        the transition check: every state of every installed patch must be carried by the new patch
+        at the same or a higher version; a non-cumulative patch may leave a state out."""
+        new = dict(spec.states)
+        for old in self.patches:
+            for state_id, version in old.states.items():
+                if state_id not in new:
+                    if spec.replace:
+                        return False
+                elif new[state_id] < version:
+                    return False
+        return True
+
     def _enable(self, spec: PatchSpec) -> None:
         objects = [
             SimObject(
@@ -203,7 +222,7 @@ class SimKernel:
             )
             for o in spec.objects
         ]
-        patch = SimPatch(spec.name, objects, spec.replace)
+        patch = SimPatch(spec.name, objects, spec.replace, states=dict(spec.states))
         if spec.replace:
             self._add_nops(patch)
         self._log(5, f"livepatch: enabling patch '{spec.name}'")

@@ -31,6 +31,7 @@ class PatchSpec:
     replace: bool = False
     srcversion: str = "0123456789ABCDEF0123456"
     version: str | None = None
+    states: tuple[tuple[int, int], ...] = ()  # klp_state (id, version) pairs
 
 
 @dataclass
@@ -56,6 +57,7 @@ class SimPatch:
     replace: bool
     enabled: bool = False
     forced: bool = False
+    states: dict[int, int] = field(default_factory=dict)  # klp_state id -> version
 
     def functions(self) -> list[tuple[str, SimFunc]]:
         return [(o.name, f) for o in self.objects for f in o.funcs]

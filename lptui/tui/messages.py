@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from lptui.core.kmsg import LogLine
 from lptui.core.model import Snapshot, TaskInfo
-from lptui.watch.kmsg import LogLine
 
 
 class SnapshotReady(Message):

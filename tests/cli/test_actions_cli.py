@@ -16,7 +16,8 @@ def run(capsys, *argv):
 def test_inspect_json(capsys):
     code, out, _ = run(capsys, "inspect", str(KO / "lptui_lp_target.ko"), "--demo", "idle", "--json")
     data = json.loads(out)
-    assert code == 0 and data["livepatch"] is True and data["modinfo"]["name"] == "lptui_lp_target"
+    # exit 4: read fine, and not loadable (built for 6.1.0-56-amd64, the demo kernel is another release)
+    assert code == 4 and data["livepatch"] is True and data["modinfo"]["name"] == "lptui_lp_target"
     assert data["patches"]["objects"] == [
         {"name": "lptui_target", "functions": [{"name": "lptui_target_sleep", "sympos": 1,
                                                 "new_func": "lptui_lp_target_sleep"}]}
@@ -27,7 +28,7 @@ def test_inspect_json(capsys):
 
 def test_inspect_human(capsys):
     code, out, _ = run(capsys, "inspect", str(KO / "lptui_lp_replace.ko"), "--demo", "idle")
-    assert code == 0 and "cmdline_proc_show" in out and "Cumulative (replace): yes" in out
+    assert code == 4 and "cmdline_proc_show" in out and "Cumulative (replace): yes" in out
     assert "already changed by livepatch_cve_2026_0815: replaces them" in " ".join(out.split())
 
 
@@ -83,3 +84,14 @@ def test_wait_timeout_exits_3_with_pending_tasks(capsys):
     assert code == 3
     assert "lptui: timeout: patch 'livepatch_tcp_fix' is still patching after 3s" in err
     assert "kworker/u8:7+flush" in out and "tcp_sendmsg" in out
+
+
+def test_inspect_exit_code_tells_the_verdict(capsys, tmp_path):
+    from lptui.cli.main import main
+
+    # built for 6.1.0-56-amd64: the demo kernel is another release, so not loadable
+    assert main(["inspect", str(KO / "lptui_lp_callbacks.ko"), "--demo", "idle"]) == 4
+    out = capsys.readouterr().out
+    assert "Not loadable" in out and "callbacks only" in out
+    assert "lptui_plain is not loaded" in out  # the function-less object is checked too
+    assert main(["inspect", str(tmp_path / "missing.ko"), "--demo", "idle"]) == 1

@@ -221,3 +221,33 @@ def test_one_action_at_a_time(env):
         os.close(fd)
     assert control.loads == []
     actions.load(str(KO / "lptui_lp_cmdline.ko"))
+
+
+def test_incompatible_states_quote_the_kernel(env):
+    """The selftests' "incompatible cumulative livepatches": state version 2 installed, version 1
+    refused with EINVAL; the message quotes the kernel's own line and no longer blames the marking."""
+    actions, sim, control, _ = env
+    actions.load(str(KO / "lptui_lp_state2.ko"), wait=True, timeout=5)
+    ins = actions.inspect(str(KO / "lptui_lp_state1.ko"))
+    assert ins.loadable and not ins.certain and "cannot tell" in ins.verdict
+    with pytest.raises(ActionError) as info:
+        actions.load(str(KO / "lptui_lp_state1.ko"))
+    message = str(info.value)
+    assert info.value.errno == errno.EINVAL
+    assert "not compatible with the already installed livepatches" in message
+    assert "(EINVAL)" in message and "not marked as a livepatch" not in message
+    assert "\n" not in message
+    assert [p.name for p in actions.snapshot().patches] == ["lptui_lp_state2"]  # nothing changed
+
+
+def test_compatible_newer_state_replaces(env):
+    actions, sim, _, _ = env
+    actions.load(str(KO / "lptui_lp_state1.ko"), wait=True, timeout=5)
+    actions.load(str(KO / "lptui_lp_state2.ko"), wait=True, timeout=5)
+    assert [p.name for p in actions.snapshot().patches] == ["lptui_lp_state2"]
+
+
+def test_inspect_with_no_patch_loaded_is_certain(env):
+    actions, _, _, _ = env
+    ins = actions.inspect(str(KO / "lptui_lp_state1.ko"))
+    assert ins.loadable and ins.certain and ins.verdict.startswith("Loadable")

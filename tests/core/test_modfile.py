@@ -183,3 +183,25 @@ def test_unreadable_file(tmp_path):
     os.waitpid(pid, 0)
     message = os.read(read_end, 4096).decode()
     assert message.endswith("permission denied"), message
+
+
+def test_objects_without_functions_are_kept():
+    """Like the selftests' test_klp_callbacks_demo: objects with callbacks and an empty klp_func[]."""
+    plan = plan_patch(open_module(str(KO / "lptui_lp_callbacks.ko")))
+    assert plan.source == "klp_patch" and plan.replace is False
+    assert [(o.name, [f.name for f in o.functions]) for o in plan.objects] == [
+        ("vmlinux", []),
+        ("lptui_plain", []),
+        ("lptui_target", ["lptui_target_sleep"]),
+    ]
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_callbacks_only_cumulative_patch_with_states(version):
+    """Like test_klp_state/test_klp_state2: a klp_patch with one function-less object, replace and
+    a system state; it is a patch, not "no klp_patch structure found"."""
+    plan = plan_patch(open_module(str(KO / f"lptui_lp_state{version}.ko")))
+    assert plan.source == "klp_patch" and plan.replace is True
+    assert [(o.name, o.functions) for o in plan.objects] == [("vmlinux", ())]
+    assert [(st.id, st.version) for st in plan.states] == [(1, version)]
+    assert plan_patch(open_module(str(KO / "lptui_lp_replace.ko"))).states == ()

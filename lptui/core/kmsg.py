@@ -1,7 +1,8 @@
-"""The livepatch lines of the kernel log: records from /dev/kmsg (or a rendered demo log)."""
+"""The kernel log: records from /dev/kmsg (or a rendered demo log), the livepatch lines by default."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from dataclasses import dataclass
@@ -54,7 +55,18 @@ class KmsgReader:
         except OSError as exc:
             self.error = f"cannot read {path}: {exc.strerror}"
 
-    def read_new(self, limit: int = 5000) -> list[LogLine]:
+    def skip_to_end(self) -> None:
+        """Forget what is already logged: later calls return only newer records."""
+        if self.fd is None:
+            return
+        if self._is_device:
+            with contextlib.suppress(OSError):  # devkmsg_llseek: SEEK_END moves past the last record
+                os.lseek(self.fd, 0, os.SEEK_END)
+        else:
+            self.read_new(keep=lambda line: False)
+
+    def read_new(self, limit: int = 5000, keep=interesting) -> list[LogLine]:
+        """New records since the last call that `keep` accepts (by default the livepatch lines)."""
         if self.fd is None:
             return []
         out: list[LogLine] = []
@@ -85,7 +97,7 @@ class KmsgReader:
             if line is None or line.seq <= self.last_seq:
                 continue
             self.last_seq = line.seq
-            if interesting(line):
+            if keep(line):
                 out.append(line)
         return out
 
