@@ -59,7 +59,9 @@ class Outcome:
 def force_consequences(snap: Snapshot, name: str) -> str:
     t = snap.transition
     pending = snap.pending_tasks
-    who = ", ".join(f"{p.comm}({p.pid})" for p in pending[:5]) + (" …" if len(pending) > 5 else "")
+    who = ", ".join(f"{p.comm}({p.pid})" for p in pending[:5])
+    if len(pending) > 5:
+        who += f" and {len(pending) - 5} more"
     removed: list[str] = []
     patch = snap.patch(name)
     if t is not None and t.direction is Direction.UNPATCHING:
@@ -77,9 +79,9 @@ def force_consequences(snap: Snapshot, name: str) -> str:
             "never be unloaded until reboot."
         )
     lines.append(
-        f"Prefer reversing the transition (`lptui revert {name}`). Use force only with clearance from"
+        f"Prefer reversing the transition (`lptui revert {name}`). Use force only with clearance from the "
+        "patch's vendor, and plan a reboot."
     )
-    lines.append("the patch's vendor, and plan a reboot.")
     return "\n".join(lines)
 
 

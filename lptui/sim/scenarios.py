@@ -100,10 +100,19 @@ def build_stuck() -> SimKernel:
             *SYSCALL_TAIL,
         ],
     )[0]
+    # Waiting for the pipe's mutex inside pipe_read (__pipe_lock is a plain mutex_lock): D state,
+    # so the kernel's fake signal does not move it and the demo keeps three blockers however long
+    # one watches. Its stack is hidden from lptui, as for a user without root.
     hidden = pop.process(
         "backup-agent",
-        stack=[("pipe_read", None), ("vfs_read", None), ("ksys_read", None), *SYSCALL_TAIL],
-        wakes_on_signal=True,
+        state="D",
+        stack=[
+            ("__mutex_lock", None),
+            ("pipe_read", None),
+            ("vfs_read", None),
+            ("ksys_read", None),
+            *SYSCALL_TAIL,
+        ],
     )[0]
     hidden.stack_readable = False
     for task in (xfsaild, fsync, hidden):

@@ -161,7 +161,7 @@ class LptuiApp(App[int]):
     # ----- what the header says -----
     def badge(self) -> tuple[str, str]:
         if self.backend.session is not None:
-            return "DEMO (simulated kernel)", "bold black on yellow"
+            return "DEMO", "bold black on yellow"  # short: the header must fit 80 columns
         if self.backend.read_only:
             return "READ-ONLY", "bold white on blue"
         if self.backend.can_act:
@@ -185,7 +185,7 @@ class LptuiApp(App[int]):
         )  # longest pending, chosen in the worker
         where = f" in {first.blocking_functions[0]}" if first.blocking_functions else ""
         n = len(snap.pending_tasks)
-        return Text.assemble(
+        return Text.assemble(  # two lines at most (80 columns): the status line's max-height
             (f"{n} task{'s' if n != 1 else ''} block {t.patch}. ", "bold yellow"),
             f"First: {first.comm} ({first.pid}){where}: {SHORT_REASON[first.reason_code]}.",
         )
@@ -204,6 +204,18 @@ class LptuiApp(App[int]):
         if action == "revert":
             return True if snap is not None and snap.patches else None
         return True
+
+    def why_disabled(self, action: str) -> str | None:
+        """One line saying why a dimmed action does nothing (None when it is available)."""
+        if self.check_action(action, ()):
+            return None
+        if not self.backend.can_act:
+            return f"{action}: " + (self.backend.why_read_only or "actions are not available here")
+        return {
+            "force": "force: no transition is in progress",
+            "unload": "unload: no inactive livepatch module is loaded (disable a patch first: v)",
+            "revert": "revert: no patch is loaded",
+        }.get(action, f"{action}: not available now")
 
     def _require_actions(self) -> bool:
         if not self.backend.can_act or self.backend.actions is None:

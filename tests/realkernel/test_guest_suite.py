@@ -23,6 +23,9 @@ REQUIRED = {
     "test_force_a_stalled_patching_transition",
     "test_unload_refused_after_forced_unpatching",
     "test_console_shows_the_stalled_kthread_and_reverses_it",
+    "test_function_less_objects_match_sysfs",
+    "test_callbacks_only_cumulative_patch_is_read",
+    "test_incompatible_states_refused_with_the_kernels_words",
 }
 
 

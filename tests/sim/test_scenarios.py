@@ -24,11 +24,15 @@ def test_stuck_has_three_kinds_of_holdouts():
     assert kthread.blocking_functions == ("xfsaild",)
 
 
-def test_stuck_progresses_with_time_and_signal():
+def test_stuck_keeps_its_three_blockers_through_the_fake_signal():
+    """README and --help promise three blockers: the demo shows them however long one looks."""
     with SimSession.from_scenario("stuck", speed=0) as session:
-        session.advance(10)
-        s = read_snapshot(Tree(session.root))
-        assert {t.reason_code for t in s.pending_tasks} == {Reason.KTHREAD_IN_PATCHED, Reason.UNINTERRUPTIBLE}
+        before = {t.tid for t in read_snapshot(Tree(session.root)).pending_tasks}
+        for _ in range(6):
+            session.advance(100)
+            s = read_snapshot(Tree(session.root))
+            assert {t.tid for t in s.pending_tasks} == before and len(before) == 3
+        assert any("signaling remaining tasks" in r.text for r in session.sim.log)
 
 
 def test_replace_in_progress_then_done():

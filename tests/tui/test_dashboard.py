@@ -144,7 +144,10 @@ async def test_pending_rows_are_updated_by_key_not_rebuilt(app_for):
             return original_remove(*a, **k)
 
         table.add_row, table.remove_row = add, remove
-        app.backend.session.advance(20)  # the fake signal frees backup-agent
+        sim = app.backend.session.sim
+        # xfsaild leaves the patched function: the next retry (about 1 s) switches it
+        next(t for t in sim.tasks.values() if t.comm == "xfsaild/dm-0").stack = [("kthread", None)]
+        app.backend.session.advance(3)
         app.poll()
         await settle(pilot)
         assert table.row_count == 2 and calls == {"add": 0, "remove": 1}

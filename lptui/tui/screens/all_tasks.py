@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, LoadingIndicator, Select
 
 from lptui.core.model import TaskInfo
-from lptui.tui.fmt import SHORT_REASON, flag
+from lptui.tui.fmt import SHORT_REASON, flag, maybe
 from lptui.tui.messages import AllTasksReady
 
 STATES = [
@@ -82,8 +82,9 @@ class AllTasksScreen(Screen):
         table.clear()
         for t in rows[:MAX_ROWS]:
             table.add_row(
-                str(t.pid), str(t.tid), t.comm or "?", t.state or "?", flag(t.kthread, "yes", "-"),
-                Text(str(t.patch_state), style="bold red" if t.pending else ""),
+                str(t.pid), str(t.tid), maybe(t.comm), maybe(t.state), flag(t.kthread, "yes", "-"),
+                Text("?", style="bold yellow") if t.patch_state is None
+                else Text(str(t.patch_state), style="bold red" if t.pending else ""),
                 Text(SHORT_REASON[t.reason_code], style="yellow"), key=str(t.tid),
             )  # fmt: skip
         shown = (

@@ -54,7 +54,8 @@ class ForceScreen(ModalScreen[bool]):
             yield Label(f"Force the transition of {self.patch}?", classes="dialog-title")
             yield Static(self.consequences, classes="dialog-body")
             yield Label(f"Type {self.patch} to confirm:")
-            yield Input(placeholder=self.patch, id="force-name")
+            # An empty field with a neutral hint: the patch name as placeholder looked filled in.
+            yield Input(placeholder="type the patch name", id="force-name")
             with Horizontal(classes="buttons"):
                 yield Button("Force", id="confirm", variant="error", disabled=True)
                 yield Button("Cancel", id="cancel")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -10,6 +11,7 @@ from textual.widgets import DataTable, Footer, Static
 from lptui.core.model import Snapshot, TaskInfo
 from lptui.tui.widgets.event_log import EventLog
 from lptui.tui.widgets.kernel_header import KernelHeader
+from lptui.tui.widgets.keyed_table import NARROW_BELOW, KeyedTable
 from lptui.tui.widgets.patch_table import PatchTable
 from lptui.tui.widgets.pending_table import PendingTable
 from lptui.tui.widgets.transition_panel import TransitionPanel
@@ -47,6 +49,10 @@ class DashboardScreen(Screen):
     def on_resize(self) -> None:
         # short terminals: give the rows to the pending tasks (the event log is one key away: Help)
         self.set_class(self.size.height < 32, "-compact")
+        narrow = self.size.width < NARROW_BELOW
+        self.set_class(narrow, "-narrow")
+        for table in self.query(KeyedTable):
+            table.set_narrow(narrow)
 
     def show(self, snap: Snapshot, shown: tuple[TaskInfo, ...]) -> None:
         app = self.app
@@ -66,6 +72,16 @@ class DashboardScreen(Screen):
         shown = f", {pending.shown_limit} longest-pending shown" if n > pending.shown_limit else ""
         pending.border_title = f"Pending tasks ({n}{shown})"
         self.query_one(PatchTable).border_title = f"Patches ({len(snap.patches)})"
+
+    def on_key(self, event: events.Key) -> None:
+        # A dimmed binding does not run its action and its key arrives here: say why, in one line.
+        for binding in self.BINDINGS:
+            action = binding.action.removeprefix("app.")
+            if binding.key == event.key and action in ACTIONS:
+                why = self.app.why_disabled(action)
+                if why:
+                    event.stop()
+                    self.app.notify(why, severity="warning")
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if isinstance(event.data_table, PendingTable):

@@ -36,6 +36,8 @@ on their stack and why they block. **Enter** opens a task: its stack, process fa
 | `q` | quit |
 
 Actions need root (or `--demo`); with `--root` the console is read-only.
+
+*Esc, q or ? closes this help; the arrow keys and PgUp/PgDn scroll it.*
 """
 
 
@@ -43,5 +45,10 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "Close")]
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog wide"):
+        with VerticalScroll(classes="dialog wide", id="help-body") as body:
+            body.border_title = "Help"
+            body.border_subtitle = "Esc closes · ↑↓ PgUp PgDn scroll"
             yield Markdown(HELP)
+
+    def on_mount(self) -> None:
+        self.query_one("#help-body").focus()  # so the arrow keys scroll it at once

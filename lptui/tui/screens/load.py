@@ -16,7 +16,12 @@ from textual.widgets.option_list import Option
 from lptui.core.errors import ActionError
 from lptui.core.inspect import Inspection
 
-MARKS = {"ok": ("✓ ", "green"), "warn": ("! ", "yellow"), "error": ("✗ ", "bold red")}
+MARKS = {
+    "ok": ("✓ ", "green"),
+    "warn": ("! ", "yellow"),
+    "unknown": ("? ", "yellow"),
+    "error": ("✗ ", "bold red"),
+}
 
 
 def find_modules(dirs: list[Path], limit: int = 200) -> list[Path]:
@@ -36,7 +41,10 @@ def inspection_text(ins: Inspection) -> Text:
     text.append(f"{mod.name or '?'}", style="bold")
     text.append(f"  vermagic {mod.vermagic_release or '?'}  {'signed' if mod.signed else 'unsigned'}\n")
     for obj in ins.plan.objects:
-        funcs = ", ".join(f.name + (f",{f.sympos}" if f.sympos != 1 else "") for f in obj.functions)
+        funcs = (
+            ", ".join(f.name + (f",{f.sympos}" if f.sympos != 1 else "") for f in obj.functions)
+            or "callbacks only"
+        )
         text.append(f"  {obj.name}: ", style="cyan")
         text.append(funcs + "\n")
     if ins.plan.replace:

@@ -9,15 +9,16 @@ from lptui.tui.fmt import flag, maybe
 from lptui.tui.widgets.keyed_table import KeyedTable
 
 # Fixed widths: columns do not jump as data changes (and renders are deterministic).
+# Narrow (80 columns): the object list and refcnt give way (the patch's detail screen has both).
 COLUMNS = (
-    ("name", "Patch", 28),
-    ("enabled", "Enabled", 8),
-    ("transition", "Transition", 13),
-    ("replace", "Replace", 7),
-    ("order", "Order", 5),
-    ("objects", "Objects", 19),
-    ("funcs", "Funcs", 5),
-    ("refcnt", "Refcnt", 6),
+    ("name", "Patch", 28, 24),
+    ("enabled", "Enabled", 8, 8),
+    ("transition", "Transition", 13, 13),
+    ("replace", "Replace", 7, 7),
+    ("order", "Order", 5, 5),
+    ("objects", "Objects", 19, 0),
+    ("funcs", "Funcs", 5, 5),
+    ("refcnt", "Refcnt", 6, 0),
 )
 
 

@@ -9,15 +9,17 @@ from lptui.tui.fmt import SHORT_REASON, duration, flag
 from lptui.tui.widgets.keyed_table import KeyedTable
 from lptui.watch.tracker import TransitionTracker
 
+# Narrow (80 columns): state and kernel-thread flag give way (the reason says both: "D-state
+# sleep", "kthread in patched fn"); 76 cells wide with padding, room for the vertical scrollbar.
 COLUMNS = (
-    ("pid", "PID", 7),
-    ("tid", "TID", 7),
-    ("comm", "Command", 16),
-    ("state", "St", 2),
-    ("kthread", "Kthr", 4),
-    ("pending", "Pending", 7),
-    ("function", "Blocking function", 24),
-    ("reason", "Reason", 22),
+    ("pid", "PID", 7, 6),
+    ("tid", "TID", 7, 6),
+    ("comm", "Command", 16, 9),
+    ("state", "St", 2, 0),
+    ("kthread", "Kthr", 4, 0),
+    ("pending", "Pending", 7, 7),
+    ("function", "Blocking function", 24, 14),
+    ("reason", "Reason", 22, 22),
 )
 
 
@@ -27,6 +29,7 @@ MAX_ROWS = 1000  # nobody reads more; the all-tasks screen (a) lists everything
 class PendingTable(KeyedTable):
     BORDER_TITLE = "Pending tasks"
     COLUMNS = COLUMNS
+    NARROW_LABELS = {"function": "Function"}
     shown_limit = MAX_ROWS
 
     def on_mount(self) -> None:

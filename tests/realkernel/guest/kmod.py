@@ -15,6 +15,9 @@ from lptui.cli.main import main
 MODULES = Path(os.environ.get("LPTUI_GUEST_MODULES", "/nonexistent"))
 LP = Path("/sys/kernel/livepatch")
 TEST_MODULES = (
+    "lptui_lp_callbacks",
+    "lptui_lp_state1",
+    "lptui_lp_state2",
     "lptui_lp_replace",
     "lptui_lp_cmdline",
     "lptui_lp_target",
