@@ -22,3 +22,34 @@ def test_readme_has_exactly_two_setup_commands():
 def test_ci_runs_readme_test_command():
     ci = (ROOT / ".ci/run").read_text()
     assert setup_commands()[1] in ci.splitlines()
+
+
+def test_fresh_debian_job_reads_the_same_commands():
+    """.ci/fresh_debian.py takes the commands from README.md, never retyped."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fresh_debian", ROOT / ".ci/fresh_debian.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    commands = module.readme_commands(ROOT / "README.md")
+    assert [commands["demo"], commands["test"]] == setup_commands()
+    assert "/usr/local/bin/lptui" in commands["install"]
+    assert set(commands["packages"].split()) >= {"git", "python3-venv", "sudo"}
+    assert ".ci/fresh_debian.py" in (ROOT / ".ci/run").read_text()
+
+
+def test_readme_tables_are_whole():
+    """A blank line inside a Markdown table splits it and the rest renders as raw `|` text."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    for i in range(1, len(lines) - 1):
+        if not lines[i].strip():
+            above, below = lines[i - 1].lstrip(), lines[i + 1].lstrip()
+            assert not (above.startswith("|") and below.startswith("|")), (
+                f"README line {i + 1} splits a table"
+            )
+
+
+def test_readme_never_calls_bare_python():
+    """Debian has no `python` command: every command README shows names python3 or a venv's python."""
+    text = (ROOT / "README.md").read_text()
+    assert not re.findall(r"(?<![/\w])python (?!3)\S+\.py", text)
