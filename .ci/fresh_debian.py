@@ -30,14 +30,11 @@ CACHE = Path(os.environ.get("LPTUI_CI_CACHE", "/var/cache/lptui-ci"))
 USER = "newcomer"
 SUITE = "bookworm"
 STEP_TIMEOUT = 15 * 60
-# Copied from the host when present, so the root reaches the registries the way the host does.
-HOST_FILES = (
-    "/etc/resolv.conf",
-    "/etc/pip.conf",
-    "/etc/xdg/pip",
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/apt/apt.conf.d/99artifact-registry",
-)
+# Copied from the host when present, so the root reaches the registries the way the host does:
+# what apt needs before the packages go in, then pip's settings and the CA store after them (the
+# ca-certificates package would otherwise rebuild the bundle without the host's own authorities).
+HOST_FILES_FOR_APT = ("/etc/resolv.conf", "/etc/apt/apt.conf.d/99artifact-registry")
+HOST_FILES_FOR_PIP = ("/etc/pip.conf", "/etc/xdg/pip", "/etc/ssl/certs/ca-certificates.crt")
 
 
 class StepFailed(Exception):
@@ -134,7 +131,10 @@ class Root:
         self.mount("--rbind", "/sys", target="/sys")
         self.mount("--rbind", "/dev", target="/dev")
         self.mount("--bind", "-o", "ro", str(REPO), target="/mnt/lptui-src")
-        for name in HOST_FILES:
+        self.copy_from_host(HOST_FILES_FOR_APT)
+
+    def copy_from_host(self, names: tuple[str, ...]) -> None:
+        for name in names:
             src = Path(name)
             if not src.exists():
                 continue
@@ -182,7 +182,9 @@ def demo_in_tmux(root: Root, command: str) -> float:
     outer = f"chroot {shlex.quote(str(root.path))} su - {USER} -c {shlex.quote(inner)}"
     session = "lptui-fresh"
     subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-    run("demo: start tmux", ["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", outer])
+    # remain-on-exit: a command that dies early leaves its last screen to report
+    run("demo: start tmux", ["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", outer,
+                             ";", "set-option", "-w", "-t", session, "remain-on-exit", "on"])  # fmt: skip
     start = time.monotonic()
     screen = ""
     try:
@@ -190,8 +192,10 @@ def demo_in_tmux(root: Root, command: str) -> float:
             screen = run("demo: read screen", ["tmux", "capture-pane", "-p", "-t", session]).stdout
             if "Transition" in screen and "xfsaild" in screen and "Pending tasks" in screen:
                 break
-            if status.exists():
-                raise StepFailed(f"demo: exited ({status.read_text().strip()}) before showing the transition")
+            if status.exists() or "Pane is dead" in screen:
+                code = status.read_text().strip() if status.exists() else "?"
+                last = " | ".join(line.strip() for line in screen.splitlines() if line.strip())[-400:]
+                raise StepFailed(f"demo: exited ({code}) before showing the transition; screen: {last}")
             time.sleep(1)
         else:
             last = " | ".join(line.strip() for line in screen.splitlines() if line.strip())[-300:]
@@ -228,6 +232,7 @@ def main() -> int:
         log(f"apt-get install -y {commands['packages']} (README's Set up)")
         root.chroot("apt-get update", "apt-get update -q")
         root.chroot("install README's packages", f"apt-get install -y -q {commands['packages']}")
+        root.copy_from_host(HOST_FILES_FOR_PIP)
         root.chroot("add the user", f"useradd -m -s /bin/bash {USER}")
         clone = "git config --global --add safe.directory '*' && git clone -q /mnt/lptui-src lptui"
         root.chroot("clone", clone, user=USER)
