@@ -1,6 +1,6 @@
 """Render the console's main screens from the demo scenarios as SVG and PNG.
 
-    python screenshots/make.py          (from the repository root, with the [screenshots] extra)
+    .venv/bin/python screenshots/make.py   (from the repository root, with the [screenshots] extra)
 
 Runs the app headless on the simulated kernel with time frozen, so the pictures are repeatable.
 """
