@@ -12,10 +12,11 @@ from lptui.cli.render import add, make_console, new_table, reasons_list, tasks_t
 from lptui.cli.source import Source, SourceError, open_source
 from lptui.core.actions import LIVE_LOCK, Actions, Outcome, WaitTimeout
 from lptui.core.audit import Audit
-from lptui.core.control import LiveControl, SimControl
+from lptui.core.control import LiveControl
 from lptui.core.errors import ActionError
-from lptui.core.inspect import Inspection, inspection_json
 from lptui.core.model import Snapshot
+from lptui.core.preflight import Inspection, inspection_json
+from lptui.sim.control import SimControl
 
 EXIT_NOT_LOADABLE = 4  # `inspect`: the file was read, and lptui load would refuse it
 

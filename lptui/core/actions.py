@@ -19,12 +19,12 @@ from lptui.core import errors
 from lptui.core.audit import Audit
 from lptui.core.control import Control
 from lptui.core.errors import ActionError
-from lptui.core.inspect import Inspection, inspect_file
 from lptui.core.kernel import LIVEPATCH_DIR
 from lptui.core.kmsg import KmsgReader
 from lptui.core.model import Direction, Snapshot, TaskInfo
 from lptui.core.modfile import ModuleFileError
 from lptui.core.patches import read_module
+from lptui.core.preflight import Inspection, inspect_file
 from lptui.core.snapshot import SnapshotReader
 from lptui.core.tree import Tree, parse_int
 

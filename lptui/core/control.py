@@ -1,7 +1,8 @@
 """The one place that changes kernel state: sysfs writes and module (un)loading.
 
-`LiveControl` talks to the running kernel; `SimControl` to the simulated one. Both raise
-OSError carrying the kernel's errno, so the actions above them map errors the same way.
+`LiveControl` talks to the running kernel; the simulator implements the same `Control` protocol
+(`lptui.sim.control.SimControl`). Both raise OSError carrying the kernel's errno, so the actions
+above them map errors the same way.
 """
 
 from __future__ import annotations
@@ -67,62 +68,3 @@ class LiveControl:
 
     def settle(self, seconds: float) -> None:
         time.sleep(seconds)
-
-
-class SimControl:
-    """Actions against a `SimSession`: the simulated kernel answers with the real kernel's errno."""
-
-    simulated = True
-
-    def __init__(self, session) -> None:
-        self.session = session
-        self.root = session.root
-
-    def write_attr(self, patch: str, attr: str, value: str) -> None:
-        sim = self.session.sim
-        writer = {"enabled": sim.write_enabled, "force": sim.write_force, "signal": sim.write_signal}.get(
-            attr
-        )
-        if writer is None:
-            raise OSError(errno.EACCES, f"{attr} is not writable")
-        try:
-            writer(patch, value)
-        finally:
-            self.session.render()
-
-    def load_module(self, path: str) -> None:
-        from lptui.core.klpelf import plan_patch
-        from lptui.core.modfile import open_module
-        from lptui.sim.state import FuncSpec, ObjectSpec, PatchSpec
-
-        mod = open_module(path)
-        name = mod.name or Path(path).name.split(".")[0].replace("-", "_")
-        spec = None
-        if mod.is_livepatch:
-            plan = plan_patch(mod)
-            objects = tuple(
-                ObjectSpec(o.name, tuple(FuncSpec(f.name, f.sympos, f.new_func) for f in o.functions))
-                for o in plan.objects
-            )
-            spec = PatchSpec(
-                name,
-                objects,
-                replace=bool(plan.replace),
-                srcversion=mod.info("srcversion") or "",
-                states=tuple((st.id, st.version) for st in plan.states or ()),
-            )
-        taint = "" if mod.info("intree") == "Y" else "O"
-        taint += "" if mod.signed else "E"
-        try:
-            self.session.sim.load_module(name, patch=spec, livepatch=mod.is_livepatch, taint=taint)
-        finally:
-            self.session.render()
-
-    def unload_module(self, name: str) -> None:
-        try:
-            self.session.sim.unload_module(name)
-        finally:
-            self.session.render()
-
-    def settle(self, seconds: float) -> None:
-        self.session.advance(seconds)

@@ -14,49 +14,16 @@ name (+48) point into `.kpatch.strings`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from elftools.elf.relocation import RelocationSection
 from elftools.elf.sections import SymbolTableSection
 
+from lptui.core.declared import PatchPlan, PlannedFunction, PlannedObject, PlannedState
 from lptui.core.modfile import ModuleFile
 
 SHF_EXECINSTR = 0x4
 SHF_WRITE = 0x1
-
-
-@dataclass(frozen=True)
-class PlannedFunction:
-    name: str
-    sympos: int  # as sysfs shows it: 0 ("unique") reads as 1
-    new_func: str | None = None
-
-
-@dataclass(frozen=True)
-class PlannedObject:
-    name: str  # "vmlinux" or a module name
-    functions: tuple[PlannedFunction, ...]
-
-
-@dataclass(frozen=True)
-class PlannedState:
-    """A system state the patch declares (include/linux/livepatch.h `struct klp_state`)."""
-
-    id: int
-    version: int
-
-
-@dataclass(frozen=True)
-class PatchPlan:
-    source: str  # "klp_patch", "kpatch.funcs", or "unknown"
-    objects: tuple[PlannedObject, ...] = ()
-    replace: bool | None = None
-    notes: tuple[str, ...] = field(default=())
-    states: tuple[PlannedState, ...] | None = None  # None: not known (kpatch-build, pre-5.5 layouts)
-
-    @property
-    def function_count(self) -> int:
-        return sum(len(o.functions) for o in self.objects)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lptui.core.taint import TAINT_LIVEPATCH_BIT
-from lptui.sim.rules import RETRY_INTERVAL, SIGNALS_TIMEOUT, kernel_error, kstrtobool
+from lptui.sim.primitives import RETRY_INTERVAL, SIGNALS_TIMEOUT, kernel_error, kstrtobool
 from lptui.sim.state import PatchSpec, SimFunc, SimModule, SimObject, SimPatch, SimTask, Transition
 
 ALL_FEATURES = frozenset({"transition", "force", "replace", "stack_order", "object_patched"})
@@ -166,7 +166,11 @@ class SimKernel:
                 self._changed()
                 raise kernel_error(errno.EBUSY, f"patch '{self.transition.patch}' is in transition")
             if not self.ftrace_enabled:
-                func = patch.objects[0].funcs[0].name if patch.objects and patch.objects[0].funcs else "?"
+                func = (
+                    patch.objects[0].functions[0].name
+                    if patch.objects and patch.objects[0].functions
+                    else "?"
+                )
                 self._log(3, f"livepatch: failed to register ftrace handler for function '{func}' (-16)")
                 self._log(4, f"livepatch: failed to patch object '{patch.objects[0].name}'")
                 self._log(4, f"livepatch: failed to enable patch '{name}'")
@@ -203,7 +207,7 @@ class SimKernel:
         """klp_is_patch_compatible() (kernel/livepatch/state.c), checked in klp_enable_patch() before
         the transition check: every state of every installed patch must be carried by the new patch
         at the same or a higher version; a non-cumulative patch may leave a state out."""
-        new = dict(spec.states)
+        new = {st.id: st.version for st in spec.states}
         for old in self.patches:
             for state_id, version in old.states.items():
                 if state_id not in new:
@@ -217,12 +221,12 @@ class SimKernel:
         objects = [
             SimObject(
                 o.name,
-                [SimFunc(f.name, f.sympos, f.replacement) for f in o.funcs],
+                [SimFunc(f.name, f.sympos, f.new_func or f"livepatch_{f.name}") for f in o.functions],
                 patched=False,
             )
             for o in spec.objects
         ]
-        patch = SimPatch(spec.name, objects, spec.replace, states=dict(spec.states))
+        patch = SimPatch(spec.name, objects, spec.replace, states={st.id: st.version for st in spec.states})
         if spec.replace:
             self._add_nops(patch)
         self._log(5, f"livepatch: enabling patch '{spec.name}'")

@@ -5,43 +5,48 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lptui.core.declared import PlannedFunction, PlannedObject
 from lptui.sim.kernel import ALL_FEATURES, SimKernel
 from lptui.sim.population import SYSCALL_TAIL, Population
-from lptui.sim.state import FuncSpec, ObjectSpec, PatchSpec, SimTask
+from lptui.sim.state import PatchSpec, SimTask
 
 CVE_PATCH = PatchSpec(
     "livepatch_cve_2026_0815",
-    (ObjectSpec("vmlinux", (FuncSpec("cmdline_proc_show"), FuncSpec("meminfo_proc_show"))),),
+    (PlannedObject("vmlinux", (PlannedFunction("cmdline_proc_show"), PlannedFunction("meminfo_proc_show"))),),
     srcversion="A1B2C3D4E5F60718293A4B5",
 )
 NFSD_PATCH = PatchSpec(
     "livepatch_nfsd_fix",
     (
-        ObjectSpec("nfsd", (FuncSpec("nfsd4_process_open2"), FuncSpec("nfsd_setattr"))),
-        ObjectSpec("btrfs", (FuncSpec("btrfs_sync_file"),)),
+        PlannedObject("nfsd", (PlannedFunction("nfsd4_process_open2"), PlannedFunction("nfsd_setattr"))),
+        PlannedObject("btrfs", (PlannedFunction("btrfs_sync_file"),)),
     ),
     srcversion="0F1E2D3C4B5A69788796A5B",
 )
 STUCK_PATCH = PatchSpec(
     "kpatch_cve_2026_4242",
     (
-        ObjectSpec(
-            "vmlinux", (FuncSpec("pipe_read"), FuncSpec("cmdline_proc_show", new_name="cmdline_proc_show"))
+        PlannedObject(
+            "vmlinux",
+            (
+                PlannedFunction("pipe_read"),
+                PlannedFunction("cmdline_proc_show", new_func="cmdline_proc_show"),
+            ),
         ),
-        ObjectSpec("xfs", (FuncSpec("xfsaild", new_name="xfsaild"),)),
-        ObjectSpec("ext4", (FuncSpec("ext4_sync_file", new_name="ext4_sync_file"),)),
+        PlannedObject("xfs", (PlannedFunction("xfsaild", new_func="xfsaild"),)),
+        PlannedObject("ext4", (PlannedFunction("ext4_sync_file", new_func="ext4_sync_file"),)),
     ),
     srcversion="5E6F7A8B9C0D1E2F3A4B5C6",
 )
 CUMULATIVE_PATCH = PatchSpec(
     "livepatch_cumulative_3",
-    (ObjectSpec("vmlinux", (FuncSpec("cmdline_proc_show"), FuncSpec("do_sys_openat2"))),),
+    (PlannedObject("vmlinux", (PlannedFunction("cmdline_proc_show"), PlannedFunction("do_sys_openat2"))),),
     replace=True,
     srcversion="C0FFEE0123456789ABCDEF0",
 )
 TCP_PATCH = PatchSpec(
     "livepatch_tcp_fix",
-    (ObjectSpec("vmlinux", (FuncSpec("tcp_recvmsg"), FuncSpec("tcp_sendmsg"))),),
+    (PlannedObject("vmlinux", (PlannedFunction("tcp_recvmsg"), PlannedFunction("tcp_sendmsg"))),),
     srcversion="7CA7CA7CA7CA7CA7CA7CA7C",
 )
 

@@ -4,22 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class FuncSpec:
-    name: str
-    sympos: int = 1
-    new_name: str | None = None  # the replacement's symbol in the patch module
-
-    @property
-    def replacement(self) -> str:
-        return self.new_name or f"livepatch_{self.name}"
-
-
-@dataclass(frozen=True)
-class ObjectSpec:
-    name: str  # "vmlinux" or a module name
-    funcs: tuple[FuncSpec, ...]
+from lptui.core.declared import PlannedObject, PlannedState
 
 
 @dataclass(frozen=True)
@@ -27,11 +12,11 @@ class PatchSpec:
     """A livepatch module as built: what `klp_enable_patch` gets from its `module_init`."""
 
     name: str
-    objects: tuple[ObjectSpec, ...]
+    objects: tuple[PlannedObject, ...]
     replace: bool = False
     srcversion: str = "0123456789ABCDEF0123456"
     version: str | None = None
-    states: tuple[tuple[int, int], ...] = ()  # klp_state (id, version) pairs
+    states: tuple[PlannedState, ...] = ()
 
 
 @dataclass

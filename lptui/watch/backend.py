@@ -13,11 +13,12 @@ from pathlib import Path
 
 from lptui.core.actions import LIVE_LOCK, Actions
 from lptui.core.audit import Audit
-from lptui.core.control import LiveControl, SimControl
+from lptui.core.control import LiveControl
 from lptui.core.kmsg import KmsgReader, LogLine
 from lptui.core.model import Snapshot, TaskInfo
 from lptui.core.snapshot import SnapshotReader, read_all_tasks_of
 from lptui.core.tree import Tree
+from lptui.sim.control import SimControl
 from lptui.sim.session import SimSession
 
 FAST_INTERVAL = 0.5  # while a transition runs

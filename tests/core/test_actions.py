@@ -9,9 +9,9 @@ import pytest
 
 from lptui.core.actions import Actions, WaitTimeout
 from lptui.core.audit import Audit
-from lptui.core.control import SimControl
 from lptui.core.errors import ActionError
 from lptui.core.tree import Tree
+from lptui.sim.control import SimControl
 from lptui.sim.kernel import PROFILES, SimKernel
 from lptui.sim.session import SimSession
 from lptui.sim.state import SimTask

@@ -145,7 +145,7 @@ def test_every_bad_file_gives_one_clear_line(tmp_path):
 
 
 def test_wrong_machine_is_one_line(tmp_path):
-    from lptui.core.inspect import inspect_file
+    from lptui.core.preflight import inspect_file
     from lptui.core.snapshot import read_snapshot
     from lptui.core.tree import Tree
     from tests.faketree import FakeKernel

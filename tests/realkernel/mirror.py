@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from lptui.core.declared import PlannedFunction, PlannedObject
 from lptui.sim.kernel import PROFILES, SimKernel
 from lptui.sim.population import Population
-from lptui.sim.state import FuncSpec, ObjectSpec, PatchSpec, SimTask
+from lptui.sim.state import PatchSpec, SimTask
 
 LP_TARGET = PatchSpec(
     "lptui_lp_target",
-    (ObjectSpec("lptui_target", (FuncSpec("lptui_target_sleep", new_name="lptui_lp_target_sleep"),)),),
+    (
+        PlannedObject(
+            "lptui_target", (PlannedFunction("lptui_target_sleep", new_func="lptui_lp_target_sleep"),)
+        ),
+    ),
 )
-LP_CMDLINE = PatchSpec("lptui_lp_cmdline", (ObjectSpec("vmlinux", (FuncSpec("cmdline_proc_show"),)),))
+LP_CMDLINE = PatchSpec(
+    "lptui_lp_cmdline", (PlannedObject("vmlinux", (PlannedFunction("cmdline_proc_show"),)),)
+)
 
 
 def base(profile: str) -> tuple[SimKernel, SimTask]:
@@ -54,7 +61,9 @@ def replaced(profile: str) -> SimKernel:
     sleeper.stack = [("msleep", None), ("lptui_sleeper_fn", "lptui_target"), ("kthread", None)]
     sim.load_module("lptui_lp_cmdline", patch=LP_CMDLINE)
     sim.load_module("lptui_lp_target", patch=LP_TARGET)
-    replace = P("lptui_lp_replace", (ObjectSpec("vmlinux", (FuncSpec("cmdline_proc_show"),)),), replace=True)
+    replace = P(
+        "lptui_lp_replace", (PlannedObject("vmlinux", (PlannedFunction("cmdline_proc_show"),)),), replace=True
+    )
     sim.load_module("lptui_lp_replace", patch=replace)
     sim.advance(2.0)
     return sim

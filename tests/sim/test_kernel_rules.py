@@ -4,19 +4,20 @@ import errno
 
 import pytest
 
+from lptui.core.declared import PlannedFunction, PlannedObject
 from lptui.core.model import Direction
 from lptui.core.snapshot import read_snapshot
 from lptui.core.tree import Tree
 from lptui.sim.kernel import SimKernel
-from lptui.sim.rules import kstrtobool
+from lptui.sim.primitives import kstrtobool
 from lptui.sim.session import SimSession
-from lptui.sim.state import FuncSpec, ObjectSpec, PatchSpec, SimTask
+from lptui.sim.state import PatchSpec, SimTask
 
-A = PatchSpec("lp_a", (ObjectSpec("vmlinux", (FuncSpec("cmdline_proc_show"),)),))
-B = PatchSpec("lp_b", (ObjectSpec("vmlinux", (FuncSpec("meminfo_proc_show"),)),))
-R = PatchSpec("lp_r", (ObjectSpec("vmlinux", (FuncSpec("cmdline_proc_show"),)),), replace=True)
+A = PatchSpec("lp_a", (PlannedObject("vmlinux", (PlannedFunction("cmdline_proc_show"),)),))
+B = PatchSpec("lp_b", (PlannedObject("vmlinux", (PlannedFunction("meminfo_proc_show"),)),))
+R = PatchSpec("lp_r", (PlannedObject("vmlinux", (PlannedFunction("cmdline_proc_show"),)),), replace=True)
 TARGET_FN = [("sleeper_fn", "target"), ("kthread", None)]
-STALL = PatchSpec("lp_stall", (ObjectSpec("target", (FuncSpec("sleeper_fn"),)),))
+STALL = PatchSpec("lp_stall", (PlannedObject("target", (PlannedFunction("sleeper_fn"),)),))
 
 
 @pytest.fixture
@@ -202,7 +203,7 @@ def test_forked_task_inherits_parent_state(session):
 
 def test_target_module_load_and_unload_patch_object(session):
     sim = session.sim
-    spec = PatchSpec("lp_m", (ObjectSpec("later", (FuncSpec("later_fn"),)),))
+    spec = PatchSpec("lp_m", (PlannedObject("later", (PlannedFunction("later_fn"),)),))
     sim.load_module("lp_m", patch=spec)
     assert snap(session).patches[0].objects[0].patched is False
     sim.load_module("later", taint="")

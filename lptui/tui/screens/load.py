@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from lptui.core.errors import ActionError
-from lptui.core.inspect import Inspection
+from lptui.core.preflight import Inspection
 
 MARKS = {
     "ok": ("✓ ", "green"),

@@ -1,4 +1,4 @@
-"""`lptui inspect`: what a module file is, what it will patch, and whether it fits this kernel."""
+"""Before a load: what a module file is, what it will patch, and whether this kernel would take it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Small kernel rules the simulator shares: `kstrtobool` and errno-carrying errors."""
+"""Kernel primitives the simulator shares: `kstrtobool`, errno-carrying errors, transition timings."""
 
 from __future__ import annotations
 

@@ -1,0 +1,42 @@
+"""What a livepatch module declares: its objects, their functions, its system states, whether it
+replaces. One model for both sides: read from a module file (`klpelf`) and loaded into the
+simulated kernel (`sim`), so what inspect shows is what the simulator patches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PlannedFunction:
+    name: str
+    sympos: int = 1  # as sysfs shows it: 0 ("unique") reads as 1
+    new_func: str | None = None  # the replacement's symbol in the patch module
+
+
+@dataclass(frozen=True)
+class PlannedObject:
+    name: str  # "vmlinux" or a module name
+    functions: tuple[PlannedFunction, ...] = ()  # empty: an object with callbacks only
+
+
+@dataclass(frozen=True)
+class PlannedState:
+    """A system state the patch declares (include/linux/livepatch.h `struct klp_state`)."""
+
+    id: int
+    version: int
+
+
+@dataclass(frozen=True)
+class PatchPlan:
+    source: str  # "klp_patch", "kpatch.funcs", or "unknown"
+    objects: tuple[PlannedObject, ...] = ()
+    replace: bool | None = None
+    notes: tuple[str, ...] = field(default=())
+    states: tuple[PlannedState, ...] | None = None  # None: not known (kpatch-build, pre-5.5 layouts)
+
+    @property
+    def function_count(self) -> int:
+        return sum(len(o.functions) for o in self.objects)

@@ -1,0 +1,63 @@
+"""The simulated kernel behind the core's `Control` protocol (lptui.core.control): writes and module
+loads answer with the errno the real kernel gives."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+from lptui.core.klpelf import plan_patch
+from lptui.core.modfile import open_module
+from lptui.sim.state import PatchSpec
+
+
+class SimControl:
+    """Actions against a `SimSession`: the simulated kernel answers with the real kernel's errno."""
+
+    simulated = True
+
+    def __init__(self, session) -> None:
+        self.session = session
+        self.root = session.root
+
+    def write_attr(self, patch: str, attr: str, value: str) -> None:
+        sim = self.session.sim
+        writer = {"enabled": sim.write_enabled, "force": sim.write_force, "signal": sim.write_signal}.get(
+            attr
+        )
+        if writer is None:
+            raise OSError(errno.EACCES, f"{attr} is not writable")
+        try:
+            writer(patch, value)
+        finally:
+            self.session.render()
+
+    def load_module(self, path: str) -> None:
+        """finit_module of a real module file: the patch it declares, as inspect reads it."""
+        mod = open_module(path)
+        name = mod.name or Path(path).name.split(".")[0].replace("-", "_")
+        spec = None
+        if mod.is_livepatch:
+            plan = plan_patch(mod)
+            spec = PatchSpec(
+                name,
+                plan.objects,
+                replace=bool(plan.replace),
+                srcversion=mod.info("srcversion") or "",
+                states=plan.states or (),
+            )
+        taint = "" if mod.info("intree") == "Y" else "O"
+        taint += "" if mod.signed else "E"
+        try:
+            self.session.sim.load_module(name, patch=spec, livepatch=mod.is_livepatch, taint=taint)
+        finally:
+            self.session.render()
+
+    def unload_module(self, name: str) -> None:
+        try:
+            self.session.sim.unload_module(name)
+        finally:
+            self.session.render()
+
+    def settle(self, seconds: float) -> None:
+        self.session.advance(seconds)
