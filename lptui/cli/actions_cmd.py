@@ -9,27 +9,13 @@ from rich.table import Table
 from rich.text import Text
 
 from lptui.cli.render import add, make_console, new_table, reasons_list, tasks_table
-from lptui.cli.source import Source, SourceError, open_source
-from lptui.core.actions import LIVE_LOCK, Actions, Outcome, WaitTimeout
-from lptui.core.audit import Audit
-from lptui.core.control import LiveControl
+from lptui.core.actions import Outcome, WaitTimeout
 from lptui.core.errors import ActionError
 from lptui.core.model import Snapshot
 from lptui.core.preflight import Inspection, inspection_json
-from lptui.sim.control import SimControl
+from lptui.source import SourceError, opened
 
 EXIT_NOT_LOADABLE = 4  # `inspect`: the file was read, and lptui load would refuse it
-
-
-def make_actions(source: Source, *, for_writing: bool = True) -> Actions:
-    if source.session is not None:
-        sim = source.session.sim
-        audit = Audit(kmsg=None, use_syslog=False, echo=sim.user_log)
-        return Actions(source.tree, SimControl(source.session), audit,
-                       lock_path=source.session.root / "lptui.lock", require_root=False)  # fmt: skip
-    if source.read_only and for_writing:
-        raise ActionError(f"--root {source.tree.root} is read-only: actions need the live kernel (or --demo)")
-    return Actions(source.tree, LiveControl(source.tree.root), Audit(), lock_path=LIVE_LOCK)
 
 
 def _progress_printer():
@@ -104,8 +90,8 @@ def _timeout(exc: WaitTimeout) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     import json
 
-    with open_source(args.root, args.demo) as source:
-        ins = make_actions(source, for_writing=False).inspect(args.file)
+    with opened(args.root, args.demo) as source:
+        ins = source.inspect(args.file)
         if args.json:
             sys.stdout.write(json.dumps(inspection_json(ins), indent=2) + "\n")
         else:
@@ -114,8 +100,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    with open_source(args.root, args.demo) as source:
-        actions = make_actions(source)
+    with opened(args.root, args.demo) as source:
+        actions = source.actions()
         try:
             outcome = actions.load(
                 args.file, wait=args.wait, timeout=args.timeout, progress=_progress_printer()
@@ -126,8 +112,8 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_revert(args: argparse.Namespace) -> int:
-    with open_source(args.root, args.demo) as source:
-        actions = make_actions(source)
+    with opened(args.root, args.demo) as source:
+        actions = source.actions()
         try:
             outcome = actions.revert(
                 args.name,
@@ -142,18 +128,18 @@ def cmd_revert(args: argparse.Namespace) -> int:
 
 
 def cmd_force(args: argparse.Namespace) -> int:
-    with open_source(args.root, args.demo) as source:
-        return _done(make_actions(source).force(args.name, yes=args.yes))
+    with opened(args.root, args.demo) as source:
+        return _done(source.actions().force(args.name, yes=args.yes))
 
 
 def cmd_unload(args: argparse.Namespace) -> int:
-    with open_source(args.root, args.demo) as source:
-        return _done(make_actions(source).unload(args.name))
+    with opened(args.root, args.demo) as source:
+        return _done(source.actions().unload(args.name))
 
 
 def cmd_signal(args: argparse.Namespace) -> int:
-    with open_source(args.root, args.demo) as source:
-        return _done(make_actions(source).signal(args.name))
+    with opened(args.root, args.demo) as source:
+        return _done(source.actions().signal(args.name))
 
 
 def add_parsers(sub, source_options) -> dict:

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from lptui import __version__
-from lptui.cli.source import SourceError, open_source
 from lptui.core.errors import ActionError
 from lptui.sim.scenarios import SCENARIOS
+from lptui.source import SourceError, open_source, opened
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -89,7 +89,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from lptui.core.jsonify import status_json
     from lptui.core.snapshot import read_snapshot
 
-    with open_source(args.root, args.demo) as source:
+    with opened(args.root, args.demo) as source:
         snap = read_snapshot(source.tree)
         if args.json:
             _print_json(status_json(snap))
@@ -104,7 +104,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     from lptui.core.jsonify import tasks_json
     from lptui.core.snapshot import read_all_tasks_of, read_snapshot
 
-    with open_source(args.root, args.demo) as source:
+    with opened(args.root, args.demo) as source:
         snap = read_snapshot(source.tree)
         tasks = read_all_tasks_of(source.tree, snap) if args.all else snap.pending_tasks
         if args.json:
@@ -130,26 +130,14 @@ def run_console(args: argparse.Namespace) -> int:
     """`lptui` with no command: the interactive console (the only place Textual is imported)."""
     if not sys.stdout.isatty() and not os.environ.get("LPTUI_FORCE_TUI"):
         raise SourceError("the console needs a terminal; for scripts use `lptui status` or `lptui tasks`")
-    from lptui.core.tree import Tree
-    from lptui.sim.session import UnknownScenario
     from lptui.tui.app import LptuiApp
-    from lptui.watch.backend import Backend
 
-    if args.root is not None and args.demo is not None:
-        raise SourceError("--root and --demo cannot be used together")
-    if args.demo is not None:
-        try:
-            backend = Backend.demo(args.demo)
-        except UnknownScenario as exc:
-            raise SourceError(str(exc)) from None
-    elif args.root is not None:
-        with open_source(args.root, None):  # validates the directory
-            pass
-        backend = Backend(Tree(args.root), read_only=True, label=args.root)
-    else:
-        backend = Backend(Tree("/"))
-    app = LptuiApp(backend)
-    app.run()
+    source = open_source(args.root, args.demo, speed=1.0)
+    try:
+        app = LptuiApp(source)
+        app.run()
+    finally:
+        source.close()
     return app.return_code or 0
 
 

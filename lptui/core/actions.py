@@ -106,7 +106,8 @@ class Actions:
 
     # ----- plumbing -----
     def snapshot(self) -> Snapshot:
-        return self.reader.read()
+        with self.control.reading():
+            return self.reader.read()
 
     @contextmanager
     def _guard(self, what: str) -> Iterator[None]:
@@ -163,7 +164,9 @@ class Actions:
     # ----- inspect / load -----
     def inspect(self, path: str) -> Inspection:
         try:
-            return inspect_file(path, self.snapshot(), self.tree)
+            snap = self.snapshot()
+            with self.control.reading():
+                return inspect_file(path, snap, self.tree)
         except ModuleFileError as exc:
             raise ActionError(str(exc)) from None
 
@@ -278,7 +281,8 @@ class Actions:
 
     # ----- unload -----
     def _refcnt(self, name: str) -> int | None:
-        return parse_int(self.tree.read(f"sys/module/{name}/refcnt")).value  # type: ignore[return-value]
+        with self.control.reading():
+            return parse_int(self.tree.read(f"sys/module/{name}/refcnt")).value  # type: ignore[return-value]
 
     def _unload_now(self, name: str) -> None:
         deadline = self.clock() + 5.0  # module_put after unpatching is asynchronous
@@ -286,7 +290,8 @@ class Actions:
             self.control.settle(0.1)
         refcnt = self._refcnt(name)
         if refcnt:
-            holders = self.tree.listdir(f"sys/module/{name}/holders")
+            with self.control.reading():
+                holders = self.tree.listdir(f"sys/module/{name}/holders")
             if holders:
                 raise ActionError(f"module {name!r} is in use by {', '.join(holders)}")
             raise ActionError(
@@ -327,7 +332,9 @@ class Actions:
             snap = self.snapshot()
             if snap.patch(name) is None:
                 raise ActionError(f"no patch named {name!r}")
-            if not self.tree.exists(f"{LIVEPATCH_DIR}/{name}/signal"):
+            with self.control.reading():
+                has_signal = self.tree.exists(f"{LIVEPATCH_DIR}/{name}/signal")
+            if not has_signal:
                 raise ActionError("this kernel has no signal attribute: since 5.1 the kernel sends a fake "
                                   "signal to the remaining tasks by itself every 15 seconds")  # fmt: skip
             t = snap.transition

@@ -7,10 +7,12 @@ above them map errors the same way.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
@@ -26,6 +28,11 @@ class Control(Protocol):
     root: Path
     simulated: bool
 
+    def reading(self) -> AbstractContextManager[object]:
+        """Held while reading the kernel's files: the simulated kernel rewrites them, the real one
+        needs nothing."""
+        ...
+
     def write_attr(self, patch: str, attr: str, value: str) -> None: ...
     def load_module(self, path: str) -> None: ...
     def unload_module(self, name: str) -> None: ...
@@ -37,6 +44,9 @@ class LiveControl:
 
     def __init__(self, root: str | Path = "/") -> None:
         self.root = Path(root)
+
+    def reading(self) -> AbstractContextManager[object]:
+        return contextlib.nullcontext()
 
     def write_attr(self, patch: str, attr: str, value: str) -> None:
         path = self.root / LIVEPATCH_DIR / patch / attr

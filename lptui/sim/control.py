@@ -20,6 +20,10 @@ class SimControl:
         self.session = session
         self.root = session.root
 
+    def reading(self):
+        """The session's one lock: no render (by a poll, an advance or another action) meanwhile."""
+        return self.session.lock
+
     def write_attr(self, patch: str, attr: str, value: str) -> None:
         sim = self.session.sim
         writer = {"enabled": sim.write_enabled, "force": sim.write_force, "signal": sim.write_signal}.get(
@@ -27,10 +31,11 @@ class SimControl:
         )
         if writer is None:
             raise OSError(errno.EACCES, f"{attr} is not writable")
-        try:
-            writer(patch, value)
-        finally:
-            self.session.render()
+        with self.session.lock:
+            try:
+                writer(patch, value)
+            finally:
+                self.session.render()
 
     def load_module(self, path: str) -> None:
         """finit_module of a real module file: the patch it declares, as inspect reads it."""
@@ -48,16 +53,18 @@ class SimControl:
             )
         taint = "" if mod.info("intree") == "Y" else "O"
         taint += "" if mod.signed else "E"
-        try:
-            self.session.sim.load_module(name, patch=spec, livepatch=mod.is_livepatch, taint=taint)
-        finally:
-            self.session.render()
+        with self.session.lock:
+            try:
+                self.session.sim.load_module(name, patch=spec, livepatch=mod.is_livepatch, taint=taint)
+            finally:
+                self.session.render()
 
     def unload_module(self, name: str) -> None:
-        try:
-            self.session.sim.unload_module(name)
-        finally:
-            self.session.render()
+        with self.session.lock:
+            try:
+                self.session.sim.unload_module(name)
+            finally:
+                self.session.render()
 
     def settle(self, seconds: float) -> None:
-        self.session.advance(seconds)
+        self.session.settle(seconds)

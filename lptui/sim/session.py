@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,9 @@ class SimSession:
 
     `sync()` advances simulated time by the wall-clock time since the last sync times `speed`
     (tests pass `speed=0` and call `advance()` themselves).
+
+    `lock` is the simulated kernel's one lock: every read of the rendered tree, every advance,
+    render and action takes it, so no thread reads files another is rewriting.
     """
 
     def __init__(
@@ -42,6 +46,7 @@ class SimSession:
         self.speed = speed
         self._clock = clock
         self._last = clock()
+        self.lock = threading.RLock()
         self.renderer.render()
 
     @classmethod
@@ -52,18 +57,30 @@ class SimSession:
         return cls(scenario.build(), root, **kw)
 
     def sync(self) -> None:
-        now = self._clock()
-        elapsed, self._last = now - self._last, now
-        if self.speed and elapsed > 0:
-            self.sim.advance(elapsed * self.speed)
-        self.renderer.render()
+        with self.lock:
+            now = self._clock()
+            elapsed, self._last = now - self._last, now
+            if self.speed and elapsed > 0:
+                self.sim.advance(elapsed * self.speed)
+            self.renderer.render()
 
     def advance(self, seconds: float) -> None:
-        self.sim.advance(seconds)
-        self.renderer.render()
+        with self.lock:
+            self.sim.advance(seconds)
+            self.renderer.render()
+
+    def settle(self, seconds: float) -> None:
+        """Let `seconds` of kernel time pass for an action that waits: in real time when the
+        session runs on the clock (a poll elsewhere may sync meanwhile), at once when it does not."""
+        if self.speed:
+            time.sleep(seconds / self.speed)
+            self.sync()
+        else:
+            self.advance(seconds)
 
     def render(self) -> None:
-        self.renderer.render()
+        with self.lock:
+            self.renderer.render()
 
     def close(self) -> None:
         if self._own_root:

@@ -1,29 +1,31 @@
-"""Messages from worker threads to the UI (post_message is thread-safe)."""
+"""Messages between worker threads, screens and the App (post_message is thread-safe)."""
 
 from __future__ import annotations
 
 from textual.message import Message
 
-from lptui.core.kmsg import LogLine
-from lptui.core.model import Snapshot, TaskInfo
+from lptui.core.model import TaskInfo
+from lptui.watch.poller import View
 
 
-class SnapshotReady(Message):
-    """`shown` is the pending tasks to display (at most the table's limit), chosen in the worker."""
+class ViewReady(Message):
+    """A poll's view: the App stores it in its one reactive, and the screens render it."""
 
-    def __init__(
-        self, snapshot: Snapshot, lines: list[LogLine], wall: float, shown: tuple[TaskInfo, ...] | None = None
-    ) -> None:
+    def __init__(self, view: View) -> None:
         super().__init__()
-        self.snapshot = snapshot
-        self.lines = lines
-        self.wall = wall
-        self.shown = snapshot.pending_tasks if shown is None else shown
+        self.view = view
 
 
 class PollFailed(Message):
     def __init__(self, error: str) -> None:
         super().__init__()
+        self.error = error
+
+
+class WorkerFailed(Message):
+    def __init__(self, worker: str, error: str) -> None:
+        super().__init__()
+        self.worker = worker
         self.error = error
 
 
@@ -45,3 +47,24 @@ class AllTasksReady(Message):
     def __init__(self, tasks: tuple[TaskInfo, ...]) -> None:
         super().__init__()
         self.tasks = tasks
+
+
+class ActionRequested(Message):
+    """From the dashboard: revert/force/unload/load, with the row selected there (None: none)."""
+
+    def __init__(self, action: str, target: str | None) -> None:
+        super().__init__()
+        self.action = action
+        self.target = target
+
+
+class TaskChosen(Message):
+    def __init__(self, task: TaskInfo) -> None:
+        super().__init__()
+        self.task = task
+
+
+class PatchChosen(Message):
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name

@@ -168,7 +168,7 @@ def test_no_subcommand_opens_the_console_or_says_why(capsys, monkeypatch):
 
     started = []
     monkeypatch.setenv("LPTUI_FORCE_TUI", "1")
-    monkeypatch.setattr(tui_app.LptuiApp, "run", lambda self: started.append(self.backend.label))
+    monkeypatch.setattr(tui_app.LptuiApp, "run", lambda self: started.append(self.source.label))
     assert run(capsys, "--demo", "stuck")[0] == 0
     assert started == ["demo:stuck"]
     code, _, err = run(capsys, "--root", "/nonexistent")

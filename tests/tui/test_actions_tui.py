@@ -8,17 +8,17 @@ from lptui.core.model import Direction
 from lptui.core.tree import Tree
 from lptui.sim.kernel import PROFILES, SimKernel
 from lptui.sim.state import SimTask
+from lptui.source import Source
 from lptui.tui.screens.confirm import ConfirmScreen, ForceScreen
 from lptui.tui.screens.load import LoadScreen
 from lptui.tui.widgets.event_log import EventLog
 from lptui.tui.widgets.patch_table import PatchTable
-from lptui.watch.backend import Backend
-from tests.tui.conftest import KO, make_app, settle, sim_backend
+from tests.tui.helpers import KO, make_app, settle, sim_source
 
 
 async def test_reverse_needs_confirmation_and_cancel_changes_nothing(app_for):
     app = app_for("stuck")
-    sim = app.backend.session.sim
+    sim = app.source.session.sim
     async with app.run_test(size=(110, 36)) as pilot:
         await settle(pilot)
         await pilot.press("v")
@@ -38,7 +38,7 @@ async def test_reverse_needs_confirmation_and_cancel_changes_nothing(app_for):
 
 async def test_force_requires_typing_the_patch_name(app_for):
     app = app_for("stuck")
-    sim = app.backend.session.sim
+    sim = app.source.session.sim
     async with app.run_test(size=(110, 40)) as pilot:
         await settle(pilot)
         await pilot.press("f")
@@ -65,9 +65,9 @@ async def test_force_requires_typing_the_patch_name(app_for):
 
 async def test_unload_inactive_module(app_for):
     app = app_for("replace")
-    sim = app.backend.session.sim
+    sim = app.source.session.sim
     async with app.run_test(size=(110, 36)) as pilot:
-        app.backend.session.advance(30)  # the cumulative patch completes; old modules stay loaded
+        app.source.session.advance(30)  # the cumulative patch completes; old modules stay loaded
         app.poll()
         await settle(pilot)
         table = app.screen.query_one(PatchTable)
@@ -91,9 +91,9 @@ def fixture_kernel() -> SimKernel:
 
 
 async def test_load_picker_inspects_then_loads(monkeypatch):
-    backend = sim_backend(fixture_kernel())
-    monkeypatch.setattr(backend, "module_dirs", lambda release: [KO])
-    app = make_app(backend)
+    source = sim_source(fixture_kernel())
+    app = make_app(source)
+    monkeypatch.setattr(app, "module_dirs", lambda release: [KO])
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("l")
@@ -111,7 +111,7 @@ async def test_load_picker_inspects_then_loads(monkeypatch):
         assert "not marked as a livepatch" in str(screen.query_one("#inspection").render())
         # cancel loads nothing
         await pilot.press("escape")
-        assert "lptui_lp_cmdline" not in backend.session.sim.modules
+        assert "lptui_lp_cmdline" not in source.session.sim.modules
         await pilot.press("l")
         screen = app.screen
         screen._inspect(str(KO / "lptui_lp_cmdline.ko"))
@@ -119,16 +119,16 @@ async def test_load_picker_inspects_then_loads(monkeypatch):
         assert "cmdline_proc_show" in str(screen.query_one("#inspection").render())
         await pilot.click("#confirm")
         await settle(pilot)
-        assert "lptui_lp_cmdline" in backend.session.sim.modules
+        assert "lptui_lp_cmdline" in source.session.sim.modules
         assert app.snapshot.patch("lptui_lp_cmdline") is not None
 
 
 async def test_load_error_arrives_as_a_notification(monkeypatch, tmp_path):
-    backend = sim_backend(fixture_kernel())
-    app = make_app(backend)
+    source = sim_source(fixture_kernel())
+    app = make_app(source)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        app.start_action("load x", lambda: backend.actions.load(str(tmp_path / "missing.ko")))
+        app.start_action("load x", lambda: source.actions().load(str(tmp_path / "missing.ko")))
         await settle(pilot)
         messages = [n.message for n in app._notifications]
         assert any("no such file" in m for m in messages)
@@ -137,7 +137,7 @@ async def test_load_error_arrives_as_a_notification(monkeypatch, tmp_path):
 async def test_read_only_root_disables_actions(fake):
     fake.patch("lp_fix", transition="1")
     fake.task(5, comm="worker", patch_state="0")
-    app = make_app(Backend(Tree(fake.root), read_only=True, label=str(fake.root)))
+    app = make_app(Source(Tree(fake.root), str(fake.root), read_only=True))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         for action in ("load", "revert", "force", "unload"):
@@ -146,12 +146,12 @@ async def test_read_only_root_disables_actions(fake):
         await pilot.press("f")
         assert not isinstance(app.screen, (ConfirmScreen, ForceScreen))
         assert "read-only" in str(app.screen.query_one("#status-line").render())
-        assert app.badge()[0] == "READ-ONLY"
+        assert app.view.badge == "READ-ONLY"
 
 
 async def test_not_root_on_a_live_kernel(fake, monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    app = make_app(Backend(Tree(fake.root), label="/"))
+    app = make_app(Source(Tree(fake.root), "/", read_only=False))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert app.check_action("load", ()) is None

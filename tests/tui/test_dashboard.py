@@ -7,7 +7,7 @@ from lptui.tui.screens.task_detail import TaskScreen
 from lptui.tui.widgets.event_log import EventLog
 from lptui.tui.widgets.patch_table import PatchTable
 from lptui.tui.widgets.pending_table import PendingTable
-from tests.tui.conftest import settle
+from tests.tui.helpers import settle
 
 
 def cell_text(table, row: int, col: int) -> str:
@@ -119,9 +119,9 @@ async def test_polls_never_overlap_and_module_events_refresh(app_for):
         before = app.polls
         app.poll()
         app.poll()  # while the first is in flight: coalesced into one more, never concurrent
-        assert app._polling and app._again
+        assert app.poller.running and app.poller.again
         await settle(pilot)
-        assert app.polls == before + 2 and not app._polling
+        assert app.polls == before + 2 and not app.poller.running
         app.post_message(ModuleEvent("add", "xfs"))
         await settle(pilot)
         assert app.polls == before + 3
@@ -144,10 +144,10 @@ async def test_pending_rows_are_updated_by_key_not_rebuilt(app_for):
             return original_remove(*a, **k)
 
         table.add_row, table.remove_row = add, remove
-        sim = app.backend.session.sim
+        sim = app.source.session.sim
         # xfsaild leaves the patched function: the next retry (about 1 s) switches it
         next(t for t in sim.tasks.values() if t.comm == "xfsaild/dm-0").stack = [("kthread", None)]
-        app.backend.session.advance(3)
+        app.source.session.advance(3)
         app.poll()
         await settle(pilot)
         assert table.row_count == 2 and calls == {"add": 0, "remove": 1}

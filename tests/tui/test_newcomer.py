@@ -6,13 +6,13 @@ import os
 
 from lptui.core.model import Reason, TaskInfo
 from lptui.core.tree import Tree
+from lptui.source import Source
 from lptui.tui.screens.all_tasks import AllTasksScreen
 from lptui.tui.screens.confirm import ForceScreen
 from lptui.tui.screens.help import HelpScreen
 from lptui.tui.widgets.patch_table import PatchTable
 from lptui.tui.widgets.pending_table import PendingTable
-from lptui.watch.backend import Backend
-from tests.tui.conftest import make_app, settle
+from tests.tui.helpers import make_app, settle
 
 
 async def test_80x24_shows_function_reason_badge_and_status(app_for):
@@ -57,7 +57,7 @@ def notifications(app) -> list[str]:
 async def test_dimmed_actions_say_why_when_pressed(fake, monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     fake.patch("lp_fix")
-    app = make_app(Backend(Tree(fake.root), label="/"))
+    app = make_app(Source(Tree(fake.root), "/", read_only=False))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         for key in ("v", "u", "l", "f"):

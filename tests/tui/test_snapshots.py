@@ -11,11 +11,11 @@ import os
 
 import pytest
 
-from tests.tui.conftest import KO, demo_backend, make_app, settle
+from tests.tui.helpers import KO, demo_source, make_app, settle
 
 
 def app(scenario: str):
-    return make_app(demo_backend(scenario))
+    return make_app(demo_source(scenario))
 
 
 async def ready(pilot) -> None:
@@ -83,8 +83,8 @@ def test_help_modal(snap_compare):
 
 def test_load_modal(snap_compare, monkeypatch):
     monkeypatch.chdir(KO)
-    backend = demo_backend("idle")
-    monkeypatch.setattr(backend, "module_dirs", lambda release: [type(KO)(".")])
+    app = make_app(demo_source("idle"))
+    monkeypatch.setattr(app, "module_dirs", lambda release: [type(KO)(".")])
 
     async def run(pilot) -> None:
         await settle(pilot)
@@ -93,7 +93,7 @@ def test_load_modal(snap_compare, monkeypatch):
         pilot.app.screen._inspect("lptui_lp_replace.ko")
         await settle(pilot)
 
-    assert snap_compare(make_app(backend), terminal_size=(110, 40), run_before=run)
+    assert snap_compare(app, terminal_size=(110, 40), run_before=run)
 
 
 def test_no_color(snap_compare, monkeypatch):

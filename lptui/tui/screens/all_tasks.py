@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, LoadingIndicator, Select
 
 from lptui.core.model import TaskInfo
+from lptui.tui.failures import ShowsWorkerFailures
 from lptui.tui.fmt import SHORT_REASON, flag, maybe
 from lptui.tui.messages import AllTasksReady
 
@@ -25,7 +26,7 @@ STATES = [
 MAX_ROWS = 5000
 
 
-class AllTasksScreen(Screen):
+class AllTasksScreen(ShowsWorkerFailures, Screen):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("ctrl+f", "focus_filter", "Filter")]
 
     def __init__(self, load) -> None:
@@ -51,6 +52,13 @@ class AllTasksScreen(Screen):
     @work(thread=True, exclusive=True, group="all-tasks", exit_on_error=False)
     def _read(self) -> None:
         self.post_message(AllTasksReady(self.load()))
+
+    def worker_failed(self, name: str, message: str) -> None:
+        """The spinner never waits forever: the failure takes its place."""
+        self.query_one(LoadingIndicator).display = False
+        table = self.query_one("#all-tasks", DataTable)
+        table.display = True
+        table.border_title = f"Cannot list the threads: {message}"
 
     def on_all_tasks_ready(self, message: AllTasksReady) -> None:
         self.tasks = message.tasks

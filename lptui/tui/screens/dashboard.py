@@ -1,36 +1,51 @@
-"""The main screen: kernel header, transition panel, pending tasks, patches, event log."""
+"""The main screen: kernel header, transition panel, pending tasks, patches, event log.
+
+Bound to the App's `view` (data_bind): every poll's View arrives in `watch_view` and is rendered,
+nothing else is read. Keys that act post `ActionRequested` with the row selected here; choosing a
+row posts `TaskChosen` / `PatchChosen`. The App never queries these widgets.
+"""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from lptui.core.model import Snapshot, TaskInfo
+from lptui.tui.availability import ACTIONS, why_unavailable
+from lptui.tui.messages import ActionRequested, PatchChosen, TaskChosen
 from lptui.tui.widgets.event_log import EventLog
 from lptui.tui.widgets.kernel_header import KernelHeader
 from lptui.tui.widgets.keyed_table import NARROW_BELOW, KeyedTable
 from lptui.tui.widgets.patch_table import PatchTable
 from lptui.tui.widgets.pending_table import PendingTable
 from lptui.tui.widgets.transition_panel import TransitionPanel
+from lptui.watch.poller import View
 
-ACTIONS = {"load", "revert", "force", "unload"}
+__all__ = ["ACTIONS", "DashboardScreen"]
 
 
 class DashboardScreen(Screen):
-    AUTO_FOCUS = None  # the app focuses a table once the first snapshot is in
+    AUTO_FOCUS = None  # a table is focused once the first view is in
     BINDINGS = [
         Binding("a", "app.all_tasks", "All tasks", id="all-tasks"),
-        Binding("l", "app.load", "Load", id="load"),
-        Binding("v", "app.revert", "Revert", id="revert"),
-        Binding("f", "app.force", "Force", id="force"),
-        Binding("u", "app.unload", "Unload", id="unload"),
+        Binding("l", "act('load')", "Load", id="load"),
+        Binding("v", "act('revert')", "Revert", id="revert"),
+        Binding("f", "act('force')", "Force", id="force"),
+        Binding("u", "act('unload')", "Unload", id="unload"),
         Binding("r", "app.refresh", "Refresh", id="refresh"),
         Binding("question_mark", "app.help", "Help", id="help"),
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
+
+    view: reactive[View | None] = reactive(None, always_update=True)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._views = 0
 
     def compose(self) -> ComposeResult:
         yield KernelHeader(id="kernel")
@@ -44,7 +59,8 @@ class DashboardScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#transition").display = False
         self.query_one(PendingTable).display = False
-        self.app.start_watching()
+        if self.view is not None:  # a view that arrived before the widgets existed
+            self.watch_view(self.view)
 
     def on_resize(self) -> None:
         # short terminals: give the rows to the pending tasks (the event log is one key away: Help)
@@ -54,37 +70,59 @@ class DashboardScreen(Screen):
         for table in self.query(KeyedTable):
             table.set_narrow(narrow)
 
-    def show(self, snap: Snapshot, shown: tuple[TaskInfo, ...]) -> None:
-        app = self.app
-        now = app.clock()
-        tracker = app.tracker
-        self.query_one(KernelHeader).show(snap, *app.badge())
-        status = self.query_one("#status-line", Static)
-        status.update(app.status_text(snap))
-        panel = self.query_one(TransitionPanel)
-        panel.show(snap, tracker, now)
+    def watch_view(self, view: View | None) -> None:
+        if view is None or not self.is_mounted:
+            return
+        self._views += 1
+        snap = view.snapshot
+        events_log = self.query_one(EventLog)
+        if view.lines:
+            events_log.add_kernel_lines(view.lines, view.boot_wall)
+        for note in view.notes:
+            events_log.add_note(note.text, view.wall, note.style)
+        self.set_class(snap.transition is None, "-idle")
+        self.query_one(KernelHeader).show(snap, view.badge, view.badge_style)
+        self.query_one("#status-line", Static).update(Text.assemble(*view.status))
+        self.query_one(TransitionPanel).show(view)
         pending = self.query_one(PendingTable)
         pending.display = snap.transition is not None
-        with app.batch_update():
-            pending.reconcile(shown, tracker, now)
+        with self.app.batch_update():
+            pending.reconcile(view.rows, view.pending_for)
             self.query_one(PatchTable).reconcile(snap)
         n = len(snap.pending_tasks)
-        shown = f", {pending.shown_limit} longest-pending shown" if n > pending.shown_limit else ""
-        pending.border_title = f"Pending tasks ({n}{shown})"
+        more = f", {len(view.rows)} longest-pending shown" if n > len(view.rows) else ""
+        pending.border_title = f"Pending tasks ({n}{more})"
         self.query_one(PatchTable).border_title = f"Patches ({len(snap.patches)})"
+        if self._views == 1:  # land where it matters: the blockers if a transition runs
+            (pending if snap.transition is not None else self.query_one(PatchTable)).focus()
+        self.refresh_bindings()
+
+    # ----- keys -----
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "act" and parameters and why_unavailable(str(parameters[0]), self.view):
+            return None  # dimmed in the footer; pressing it says why (on_key)
+        return True
+
+    def action_act(self, action: str) -> None:
+        self.post_message(ActionRequested(action, self.query_one(PatchTable).selected_key()))
 
     def on_key(self, event: events.Key) -> None:
         # A dimmed binding does not run its action and its key arrives here: say why, in one line.
         for binding in self.BINDINGS:
-            action = binding.action.removeprefix("app.")
-            if binding.key == event.key and action in ACTIONS:
-                why = self.app.why_disabled(action)
-                if why:
-                    event.stop()
-                    self.app.notify(why, severity="warning")
+            if binding.key != event.key or not binding.action.startswith("act("):
+                continue
+            action = binding.action[len("act('") : -len("')")]
+            why = why_unavailable(action, self.view)
+            if action in ACTIONS and why:
+                event.stop()
+                self.notify(why, severity="warning")
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if isinstance(event.data_table, PendingTable):
-            self.app.action_task_details()
+            task = event.data_table.selected()
+            if task is not None:
+                self.post_message(TaskChosen(task))
         elif isinstance(event.data_table, PatchTable):
-            self.app.action_patch_details()
+            name = event.data_table.selected_key()
+            if name is not None:
+                self.post_message(PatchChosen(name))

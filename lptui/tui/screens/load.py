@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from lptui.core.errors import ActionError
 from lptui.core.preflight import Inspection
+from lptui.tui.failures import ShowsWorkerFailures
 
 MARKS = {
     "ok": ("✓ ", "green"),
@@ -57,7 +58,7 @@ def inspection_text(ins: Inspection) -> Text:
     return text
 
 
-class LoadScreen(ModalScreen[str | None]):
+class LoadScreen(ShowsWorkerFailures, ModalScreen[str | None]):
     """Returns the path to load, or None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -108,6 +109,9 @@ class LoadScreen(ModalScreen[str | None]):
         button = self.query_one("#confirm", Button)
         button.disabled = not ins.loadable
         button.label = "Load" if ins.loadable else "Not loadable"
+
+    def worker_failed(self, name: str, message: str) -> None:
+        self._show_error(f"cannot inspect it: {message}")
 
     def _show_error(self, message: str) -> None:
         self.chosen = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -13,28 +14,30 @@ from textual.widgets import Footer, Static
 
 from lptui.core.blockers import parse_frame
 from lptui.core.model import TaskInfo
+from lptui.core.procfacts import ProcessFacts, read_process_facts
+from lptui.core.tree import Tree
+from lptui.tui.failures import ShowsWorkerFailures
 from lptui.tui.fmt import WHAT_TO_DO
 
 
-def process_facts(pid: int, simulated: bool) -> Text:
-    if simulated:
-        return Text("Simulated task: no process details.", style="dim")
-    try:
-        import psutil
-
-        proc = psutil.Process(pid)
-        with proc.oneshot():
-            user = proc.username()
-            cmdline = " ".join(proc.cmdline()) or f"[{proc.name()}]"
-            parent = proc.ppid()
-            started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(proc.create_time()))
-        parent_name = psutil.Process(parent).name() if parent else "-"
-    except Exception as exc:  # gone, or not permitted
-        return Text(f"Process details unavailable ({type(exc).__name__}).", style="dim")
+def facts_text(facts: ProcessFacts) -> Text:
+    if facts.problem:
+        return Text(f"Process details: {facts.problem}.", style="dim")
+    user = f"{facts.user} ({facts.uid})" if facts.user else str(facts.uid) if facts.uid is not None else "?"
+    cmdline = (
+        facts.cmdline if facts.cmdline else "[kernel thread: no command line]" if facts.cmdline == "" else "?"
+    )
+    parent = f"{facts.ppid} ({facts.parent_comm or '?'})" if facts.ppid is not None else "?"
+    if facts.started_wall is not None:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(facts.started_wall))
+    elif facts.started_after_boot is not None:
+        started = f"{facts.started_after_boot:.0f} s after boot"
+    else:
+        started = "?"
     return Text.assemble(
         ("User     ", "bold"), f"{user}\n",
         ("Command  ", "bold"), f"{cmdline}\n",
-        ("Parent   ", "bold"), f"{parent} ({parent_name})\n",
+        ("Parent   ", "bold"), f"{parent}\n",
         ("Started  ", "bold"), started,
     )  # fmt: skip
 
@@ -53,16 +56,17 @@ def stack_text(task: TaskInfo) -> Text:
     return out
 
 
-class TaskScreen(Screen):
+class TaskScreen(ShowsWorkerFailures, Screen):
     BINDINGS = [
         Binding("escape,q", "app.pop_screen", "Back"),
         Binding("v", "app.revert", "Reverse transition"),
         Binding("f", "app.force", "Force transition"),
     ]
 
-    def __init__(self, task: TaskInfo, simulated: bool) -> None:
+    def __init__(self, task: TaskInfo, tree: Tree, *, simulated: bool) -> None:
         super().__init__()
         self.task_info = task
+        self.source_tree = tree
         self.simulated = simulated
 
     def compose(self) -> ComposeResult:
@@ -80,5 +84,27 @@ class TaskScreen(Screen):
             )
             yield Static(Text("Stack (patched frames marked ▶)", style="bold"), classes="section-title")
             yield Static(stack_text(t), id="stack", classes="section")
-            yield Static(process_facts(t.pid, self.simulated), classes="section")
+            yield Static(Text("Reading process details…", style="dim"), id="facts", classes="section")
         yield Footer()
+
+    def on_mount(self) -> None:
+        if self.simulated:  # the simulated kernel renders no status or cmdline
+            self.query_one("#facts", Static).update(Text("Simulated task: no process details.", style="dim"))
+        else:
+            self._read_facts()
+
+    @work(thread=True, exclusive=True, group="facts", exit_on_error=False)
+    def _read_facts(self) -> None:
+        """Through the source's tree, off the UI thread: a saved tree shows its own facts."""
+        facts = read_process_facts(
+            self.source_tree, self.task_info.pid, live=str(self.source_tree.root) == "/"
+        )
+        self.app.call_from_thread(self._show_facts, facts)
+
+    def _show_facts(self, facts: ProcessFacts) -> None:
+        self.query_one("#facts", Static).update(facts_text(facts))
+
+    def worker_failed(self, name: str, message: str) -> None:
+        self.query_one("#facts", Static).update(
+            Text(f"Process details unavailable: {message}", style="yellow")
+        )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.text import Text
 
 from lptui.core.model import TaskInfo
 from lptui.tui.fmt import SHORT_REASON, duration, flag
 from lptui.tui.widgets.keyed_table import KeyedTable
-from lptui.watch.tracker import TransitionTracker
 
 # Narrow (80 columns): state and kernel-thread flag give way (the reason says both: "D-state
 # sleep", "kthread in patched fn"); 76 cells wide with padding, room for the vertical scrollbar.
@@ -39,14 +40,14 @@ class PendingTable(KeyedTable):
         key = self.selected_key()
         return None if key is None else self._tasks.get(key)
 
-    def reconcile(self, pending: tuple[TaskInfo, ...], tracker: TransitionTracker, now: float) -> None:
+    def reconcile(self, pending: tuple[TaskInfo, ...], pending_for: Mapping[int, float]) -> None:
         """`pending` comes longest-pending first; a newly pending task is the newest, so appending
         keeps the order and no re-sort is needed."""
         keep = self.selected()
         self._tasks = {str(t.tid): t for t in pending}
         wanted = {
             # whole seconds only: a redraw per second, not per poll
-            key: (t.pid, t.tid, t.comm, t.state, t.kthread, int(tracker.pending_for(t.tid, now) or 0),
+            key: (t.pid, t.tid, t.comm, t.state, t.kthread, int(pending_for.get(t.tid, 0.0)),
                   t.blocking_functions, t.reason_code)
             for key, t in self._tasks.items()
         }  # fmt: skip

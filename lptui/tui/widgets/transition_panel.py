@@ -7,9 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Sparkline, Static
 
-from lptui.core.model import Snapshot
 from lptui.tui.fmt import duration
-from lptui.watch.tracker import TransitionTracker
+from lptui.watch.poller import View
 
 
 class TransitionPanel(Vertical):
@@ -23,7 +22,8 @@ class TransitionPanel(Vertical):
         yield Static(id="transition-signal")
         yield Static(id="transition-hint")
 
-    def show(self, snap: Snapshot, tracker: TransitionTracker, now: float) -> None:
+    def show(self, view: View) -> None:
+        snap = view.snapshot
         t = snap.transition
         self.display = t is not None
         if t is None:
@@ -35,7 +35,7 @@ class TransitionPanel(Vertical):
         line.append(t.patch, style="bold cyan")
         line.append(f"  {t.direction}", style="bold")
         line.append(f" (target {t.target})  ")
-        line.append(f"{duration(tracker.elapsed(now))} observed  ", style="dim")
+        line.append(f"{duration(view.elapsed)} observed  ", style="dim")
         line.append(f"{switched} of {total} tasks switched", style="bold")
         if pending:
             line.append(f"  {pending} pending", style="bold red")
@@ -44,11 +44,11 @@ class TransitionPanel(Vertical):
         self.query_one("#transition-line", Static).update(line)
         bar = self.query_one("#switched", ProgressBar)
         bar.update(total=max(total, 1), progress=switched)
-        self.query_one("#trend", Sparkline).data = list(tracker.history) or [0]
-        elapsed = tracker.elapsed(now) or 0
+        self.query_one("#trend", Sparkline).data = list(view.history) or [0]
+        elapsed = view.elapsed or 0
         if snap.features.signal:
             signal = Text("This kernel does not signal by itself: signal the pending tasks.", style="yellow")
-        elif tracker.signaled:
+        elif view.signal_seen:
             signal = Text("Fake signals: sent by the kernel to the pending tasks.", style="yellow")
         elif elapsed < 15:
             signal = Text(

@@ -2,12 +2,11 @@
 
 import time
 
-from lptui.core.tree import Tree
+from lptui.source import open_source
 from lptui.tui.app import LptuiApp
 from lptui.tui.screens.confirm import ConfirmScreen
 from lptui.tui.widgets.event_log import EventLog
 from lptui.tui.widgets.pending_table import PendingTable
-from lptui.watch.backend import Backend
 from tests.realkernel.guest.kmod import LP, insmod, load_patch, pending_tids_by_kernel, pid_of, read, wait_for
 
 
@@ -34,7 +33,7 @@ async def test_console_shows_the_stalled_kthread_and_reverses_it():
     load_patch("lptui_lp_target", wait=False)
     wait_for(lambda: pending_tids_by_kernel(1) == {sleeper}, timeout=60, what="only the sleeper pending")
 
-    app = LptuiApp(Backend(Tree("/")))
+    app = LptuiApp(open_source())
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one(PendingTable)
         await wait_until(pilot, lambda: "lptui_sleeper" in rows(table), what="the sleeper in the table")

@@ -1,0 +1,175 @@
+"""Where lptui reads the kernel from, and whether and how it may write: the one way to open a source.
+
+Three kinds, one shape: the live kernel (`/`, actions through `LiveControl` under the system-wide
+lock), a saved tree (`--root DIR`, read-only) and a simulated kernel (`--demo SCENARIO`, actions
+through the simulator under the session's lock). The CLI, the console's poller and the tests all
+open sources here. No Textual, no Rich.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lptui.core.errors import ActionError
+from lptui.core.tree import Tree
+
+if TYPE_CHECKING:
+    from lptui.core.actions import Actions
+    from lptui.core.preflight import Inspection
+    from lptui.sim.session import SimSession
+
+
+class SourceError(Exception):
+    """A one-line, user-facing problem with --root or --demo."""
+
+
+@dataclass
+class Source:
+    tree: Tree
+    label: str
+    read_only: bool
+    session: SimSession | None = None
+    _actions: Actions | None = field(default=None, repr=False)
+
+    @property
+    def simulated(self) -> bool:
+        return self.session is not None
+
+    def reading(self) -> AbstractContextManager[object]:
+        """Hold while reading the tree: the simulated kernel's lock (its files are rewritten by
+        advances and actions from other threads); nothing for a real or saved tree."""
+        return self.session.lock if self.session is not None else contextlib.nullcontext()
+
+    def sync(self) -> None:
+        """Bring a real-time simulated kernel up to now (a no-op elsewhere)."""
+        if self.session is not None:
+            self.session.sync()
+
+    @property
+    def kmsg_path(self) -> str | None:
+        """The kernel log to follow: /dev/kmsg, the demo's rendered log, or none for a saved tree."""
+        if self.session is not None:
+            return str(self.session.root / "dev/kmsg")
+        return None if self.read_only else "/dev/kmsg"
+
+    @property
+    def why_read_only(self) -> str | None:
+        if self.read_only:
+            return f"reading a saved tree ({self.label}): read-only"
+        if self.session is None and os.geteuid() != 0:
+            return "not root: actions are disabled and per-task state is hidden (run with sudo)"
+        return None
+
+    @property
+    def can_act(self) -> bool:
+        return self.why_read_only is None
+
+    def boot_wall(self, wall_now: float) -> float | None:
+        """Wall-clock time of boot, to turn kernel-log timestamps into times of day."""
+        if self.session is not None:
+            return wall_now - self.session.sim.now
+        read = self.tree.read("proc/uptime")
+        try:
+            return wall_now - float((read.text or "").split()[0])
+        except (IndexError, ValueError):
+            return None
+
+    def inspect(self, path: str) -> Inspection:
+        """A module file against this kernel, without loading it (any source, read-only ones too)."""
+        from lptui.core.modfile import ModuleFileError
+        from lptui.core.preflight import inspect_file
+        from lptui.core.snapshot import read_snapshot
+
+        try:
+            with self.reading():
+                return inspect_file(path, read_snapshot(self.tree), self.tree)
+        except ModuleFileError as exc:
+            raise ActionError(str(exc)) from None
+
+    def actions(self) -> Actions:
+        """The actions on this source, with the right control, audit and lock (built once)."""
+        if self.read_only:
+            raise ActionError(
+                f"--root {self.tree.root} is read-only: actions need the live kernel (or --demo)"
+            )
+        if self._actions is None:
+            from lptui.core.actions import LIVE_LOCK, Actions
+            from lptui.core.audit import Audit
+
+            if self.session is not None:
+                from lptui.sim.control import SimControl
+
+                session = self.session
+
+                def echo(line: str, ok: bool) -> None:
+                    with session.lock:  # the simulated kernel log is the session's too
+                        session.sim.user_log(line, ok)
+
+                audit = Audit(kmsg=None, use_syslog=False, echo=echo)
+                self._actions = Actions(
+                    self.tree,
+                    SimControl(session),
+                    audit,
+                    lock_path=session.root / "lptui.lock",
+                    require_root=False,
+                )
+            else:
+                from lptui.core.control import LiveControl
+
+                self._actions = Actions(self.tree, LiveControl(self.tree.root), Audit(), lock_path=LIVE_LOCK)
+        return self._actions
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_source(root: str | None = None, demo: str | None = None, *, speed: float = 0.0) -> Source:
+    """The live kernel (neither given), a saved tree or a demo scenario; SourceError says why not.
+
+    `speed` runs a demo on the clock (the console: 1.0); commands read it frozen (0)."""
+    if root is not None and demo is not None:
+        raise SourceError("--root and --demo cannot be used together")
+    if demo is not None:
+        from lptui.sim.session import SimSession, UnknownScenario
+
+        try:
+            session = SimSession.from_scenario(demo, speed=speed)
+        except UnknownScenario as exc:
+            raise SourceError(str(exc)) from None
+        return Source(Tree(session.root), f"demo:{demo}", read_only=False, session=session)
+    if root is None:
+        return Source(Tree("/"), "/", read_only=False)
+    path = Path(root)
+    if not path.exists():
+        raise SourceError(f"--root {root}: no such directory")
+    if not path.is_dir():
+        raise SourceError(f"--root {root}: not a directory")
+    if not (path / "proc").is_dir() and not (path / "sys").is_dir():
+        raise SourceError(
+            f"--root {root}: holds neither proc/ nor sys/ (expected a copy of a kernel's / tree)"
+        )
+    # A saved tree is read-only even when it is the real root under another name: writes to a
+    # copy would change nothing, and writes through a path the user gave as "saved" must not happen.
+    return Source(Tree(path), str(path), read_only=True)
+
+
+@contextlib.contextmanager
+def opened(root: str | None = None, demo: str | None = None, *, speed: float = 0.0) -> Iterator[Source]:
+    source = open_source(root, demo, speed=speed)
+    try:
+        yield source
+    finally:
+        source.close()

@@ -1,0 +1,26 @@
+"""Whether an action can be taken now, from the view alone: the dashboard dims keys with it and the
+App refuses with the same one-line reason."""
+
+from __future__ import annotations
+
+from lptui.watch.poller import View
+
+ACTIONS = ("load", "revert", "force", "unload")
+
+
+def why_unavailable(action: str, view: View | None) -> str | None:
+    """None when `action` can be taken now; otherwise one line saying why not."""
+    if action not in ACTIONS:
+        return None
+    if view is None:
+        return f"{action}: the kernel state has not been read yet"
+    if not view.can_act:
+        return f"{action}: " + (view.why_read_only or "actions are not available here")
+    snap = view.snapshot
+    if action == "force" and snap.transition is None:
+        return "force: no transition is in progress"
+    if action == "unload" and not snap.inactive_modules:
+        return "unload: no inactive livepatch module is loaded (disable a patch first: v)"
+    if action == "revert" and not snap.patches:
+        return "revert: no patch is loaded"
+    return None

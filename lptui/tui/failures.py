@@ -1,0 +1,30 @@
+"""One place for worker failures: any failing worker is shown to the user in one line.
+
+Textual's `Worker.StateChanged` does not bubble, so every node that runs workers mixes this in:
+an ERROR state posts `WorkerFailed` to the App (which notifies and logs it, and keeps polling)
+and calls the node's own `worker_failed` (to stop a spinner, show the error in place)."""
+
+from __future__ import annotations
+
+from textual.worker import Worker, WorkerState
+
+from lptui.tui.messages import WorkerFailed
+
+
+def one_line(error: BaseException | None) -> str:
+    if error is None:
+        return "unknown error"
+    text = " ".join(str(error).split()) or type(error).__name__
+    return f"{type(error).__name__}: {text}" if not str(error).startswith(type(error).__name__) else text
+
+
+class ShowsWorkerFailures:
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is not WorkerState.ERROR:
+            return
+        message = one_line(event.worker.error)
+        self.worker_failed(event.worker.name, message)
+        self.app.post_message(WorkerFailed(event.worker.name or "worker", message))  # type: ignore[attr-defined]
+
+    def worker_failed(self, name: str, message: str) -> None:
+        """Override to show the failure in place (the App has already been told)."""

@@ -1,0 +1,229 @@
+"""The poll loop, with no UI: read the kernel on a schedule and hand out one frozen `View` per poll.
+
+It owns the schedule (every 0.5 s during a transition, every 3 s when idle), coalesces wake-ups
+(module events, actions, a refresh key: however many arrive during a poll, one more poll follows)
+and never runs two polls at once. It owns the tracker too (since when each task is pending, the
+trend, whether the fake signal was seen): only the polling thread touches it, and what it knows
+leaves in the View. The console runs it in one worker; `check`, `metrics` and `watch` can run it
+in a plain thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from lptui.core.kmsg import KmsgReader, LogLine
+from lptui.core.model import Snapshot, TaskInfo
+from lptui.core.snapshot import SnapshotReader, read_all_tasks_of
+from lptui.source import Source
+from lptui.watch.tracker import TransitionTracker
+
+FAST_INTERVAL = 0.5  # while a transition runs
+SLOW_INTERVAL = 3.0  # idle: module events wake us anyway
+ROW_LIMIT = 1000  # pending rows worth showing; `a` (all threads) lists everything
+
+
+@dataclass(frozen=True)
+class Note:
+    """A line for the event log that is not from the kernel: lptui's actions, module events, errors."""
+
+    text: str
+    style: str = ""
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything one poll found, ready to render: the console's widgets read nothing else."""
+
+    snapshot: Snapshot
+    rows: tuple[TaskInfo, ...]  # pending tasks to show, longest-pending first
+    pending_for: Mapping[int, float]  # tid -> seconds pending, as lptui saw it
+    elapsed: float | None  # since lptui saw the transition start
+    history: tuple[int, ...]  # pending count per poll, for the trend
+    signal_seen: bool  # the kernel logged "signaling remaining tasks" in this transition
+    badge: str
+    badge_style: str
+    status: tuple[tuple[str, str], ...]  # the status line as (text, style) segments
+    lines: tuple[LogLine, ...]  # kernel-log lines new since the last poll
+    notes: tuple[Note, ...]  # lptui's own events since the last poll
+    wall: float  # wall-clock time of this poll
+    boot_wall: float | None  # wall-clock time of boot, for log timestamps
+    interval: float  # when the next poll is due
+    polls: int = 0  # how many polls this poller has made, this one included
+    can_act: bool = False
+    why_read_only: str | None = None
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+
+class Poller:
+    def __init__(
+        self,
+        source: Source,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        row_limit: int = ROW_LIMIT,
+    ) -> None:
+        self.source = source
+        self.clock = clock
+        self.wall = wall
+        self.row_limit = row_limit
+        self.reader = SnapshotReader(source.tree)
+        path = source.kmsg_path
+        self.kmsg = KmsgReader(path) if path else None
+        self.tracker = TransitionTracker()
+        self.polls = 0
+        self._cond = threading.Condition()
+        self._running = False
+        self._again = False
+        self._stopped = False
+        self._notes: list[Note] = []
+        if self.kmsg is not None and self.kmsg.error:
+            self._notes.append(Note(self.kmsg.error, "dim"))
+
+    # ----- what the loop shares with other threads -----
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def again(self) -> bool:
+        return self._again
+
+    def request(self) -> bool:
+        """Ask for a poll now. True: no loop runs, the caller must start one (`run`); False: the
+        running loop polls once more as soon as it can (requests meanwhile coalesce into that one)."""
+        with self._cond:
+            if self._running:
+                self._again = True
+                self._cond.notify_all()
+                return False
+            self._running = True
+            return True
+
+    def note(self, text: str, style: str = "") -> None:
+        """An event for the log; it leaves with the next View."""
+        with self._cond:
+            self._notes.append(Note(text, style))
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    # ----- the loop -----
+    def run(
+        self,
+        on_view: Callable[[View], None],
+        on_error: Callable[[str], None],
+        *,
+        forever: bool = True,
+    ) -> None:
+        """Poll until stopped (`forever`), or until no request is pending. Call after `request()`
+        returned True. A failing poll is reported through `on_error` in one line and the schedule
+        goes on: a broken read never stops the polling."""
+        with self._cond:
+            self._running = True
+        while True:
+            delay = SLOW_INTERVAL
+            try:
+                view = self.poll()
+                delay = view.interval
+                on_view(view)
+            except Exception as exc:
+                message = f"{type(exc).__name__}: {exc}"
+                self.note(f"cannot read the kernel state: {message}", "bold red")
+                on_error(message)
+            with self._cond:
+                if forever and not self._again and not self._stopped:
+                    self._cond.wait_for(lambda: self._again or self._stopped, timeout=delay)
+                if self._stopped or (not forever and not self._again):
+                    self._running = False
+                    return
+                self._again = False
+
+    def poll(self) -> View:
+        """One poll (the loop's; tests call it directly). Not thread-safe: one caller at a time."""
+        source = self.source
+        with source.reading():
+            source.sync()
+            snap = self.reader.read()
+        lines = tuple(self.kmsg.read_new()) if self.kmsg else ()
+        now = self.clock()
+        tracker = self.tracker
+        tracker.observe(snap, now)
+        for line in lines:
+            tracker.note_log(line.text)
+        rows = tracker.longest_pending(snap, self.row_limit, now)
+        pending_for = {t.tid: tracker.pending_for(t.tid, now) or 0.0 for t in rows}
+        with self._cond:
+            notes, self._notes = tuple(self._notes), []
+        self.polls += 1
+        wall = self.wall()
+        badge, badge_style = badge_of(source)
+        return View(
+            snapshot=snap,
+            rows=rows,
+            pending_for=MappingProxyType(pending_for),
+            elapsed=tracker.elapsed(now),
+            history=tuple(tracker.history),
+            signal_seen=tracker.signaled,
+            badge=badge,
+            badge_style=badge_style,
+            status=status_segments(snap, rows, source.why_read_only),
+            lines=lines,
+            notes=notes,
+            wall=wall,
+            boot_wall=source.boot_wall(wall),
+            interval=FAST_INTERVAL if snap.transition is not None else SLOW_INTERVAL,
+            polls=self.polls,
+            can_act=source.can_act,
+            why_read_only=source.why_read_only,
+        )
+
+    def all_tasks(self, snap: Snapshot) -> tuple[TaskInfo, ...]:
+        """Every thread (the all-threads view): read on demand, under the source's lock."""
+        with self.source.reading():
+            return read_all_tasks_of(self.source.tree, snap)
+
+    def close(self) -> None:
+        self.stop()
+        if self.kmsg is not None:
+            self.kmsg.close()
+
+
+def badge_of(source: Source) -> tuple[str, str]:
+    if source.simulated:
+        return "DEMO", "bold black on yellow"  # short: the header must fit 80 columns
+    if source.read_only:
+        return "READ-ONLY", "bold white on blue"
+    if source.can_act:
+        return "ROOT", "bold white on red"
+    return "NOT ROOT: read-only", "bold black on yellow"
+
+
+def status_segments(
+    snap: Snapshot, rows: tuple[TaskInfo, ...], why_read_only: str | None
+) -> tuple[tuple[str, str], ...]:
+    """The one-sentence status line: why actions are off, or who blocks the transition first."""
+    from lptui.core.blockers import SHORT_REASON
+
+    if why_read_only:
+        return ((why_read_only, "yellow"),)
+    t = snap.transition
+    if t is None:
+        n = len(snap.patches)
+        return ((f"No transition in progress. {n} patch{'es' if n != 1 else ''} loaded.", "green"),)
+    if not snap.pending_tasks:
+        return ((f"{t.patch} is {t.direction}; no visible task is pending.", "yellow"),)
+    first = rows[0] if rows else snap.pending_tasks[0]  # the longest pending
+    where = f" in {first.blocking_functions[0]}" if first.blocking_functions else ""
+    n = len(snap.pending_tasks)
+    return (  # two lines at most at 80 columns: the status line's max-height
+        (f"{n} task{'s' if n != 1 else ''} block {t.patch}. ", "bold yellow"),
+        (f"First: {first.comm} ({first.pid}){where}: {SHORT_REASON[first.reason_code]}.", ""),
+    )
