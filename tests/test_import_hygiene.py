@@ -1,20 +1,46 @@
-"""The kernel-facing core and the simulator never import Textual (or Rich)."""
+"""The layers: the core at the bottom imports no other lptui layer and no UI library; the watcher
+and the simulator import no UI library; only the console imports Textual."""
 
 import subprocess
 import sys
 
-CHECK = (
-    "import sys, pkgutil, importlib, lptui.core, lptui.sim\n"
-    "for pkg in (lptui.core, lptui.sim):\n"
-    "    for m in pkgutil.iter_modules(pkg.__path__):\n"
-    "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
-    "print(sorted(m for m in ('textual', 'rich') if m in sys.modules))\n"
+import pytest
+
+IMPORT_ALL = (
+    "import sys, pkgutil, importlib\n"
+    "pkg = importlib.import_module({package!r})\n"
+    "for m in pkgutil.iter_modules(pkg.__path__):\n"
+    "    importlib.import_module(pkg.__name__ + '.' + m.name)\n"
+    "print(sorted(n for n in sys.modules if n.split('.')[0] in ('textual', 'rich') and '.' not in n\n"
+    "             or n.startswith(('lptui.sim', 'lptui.watch', 'lptui.tui', 'lptui.cli', 'lptui.source'))))\n"
 )
 
+FORBIDDEN = {
+    # package -> module prefixes it must never pull in
+    "lptui.core": ("textual", "rich", "lptui.sim", "lptui.watch", "lptui.tui", "lptui.cli", "lptui.source"),
+    "lptui.sim": ("textual", "rich", "lptui.watch", "lptui.tui", "lptui.cli"),
+    "lptui.watch": ("textual", "rich", "lptui.tui", "lptui.cli"),
+}
 
-def test_core_and_sim_import_no_ui_libraries():
-    out = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_layer_imports(package):
+    code = IMPORT_ALL.format(package=package)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = eval(out)  # a printed list of module names
+    bad = [name for name in loaded if name.startswith(FORBIDDEN[package])]
+    assert bad == [], f"{package} imports {bad}"
+
+
+def test_guard_catches_a_violation(tmp_path):
+    """The check itself can fail: a core module importing the simulator is reported."""
+    pkg = tmp_path / "fakepkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "bad.py").write_text("import lptui.sim.session\n")
+    code = f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n" + IMPORT_ALL.format(package="fakepkg")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "lptui.sim.session" in eval(out)
 
 
 def test_status_json_does_not_import_textual():

@@ -10,8 +10,9 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from lptui.core.blockers import SHORT_REASON
 from lptui.core.model import ModuleInfo, PatchInfo, Reason, Snapshot, TaskInfo
+from lptui.core.task_columns import CLI_TABLE, TaskColumn, columns
+from lptui.core.task_columns import UNKNOWN as UNKNOWN_TEXT
 
 UNKNOWN = Text("?", style="bold yellow")
 # Wide enough that no table of ours is ever narrowed when nothing limits the width (a pipe, a file).
@@ -195,27 +196,31 @@ def status_renderable(snap: Snapshot, source_label: str) -> Group:
     return Group(*parts)
 
 
+# The CLI's styling of the declared task columns (lptui.core.task_columns).
+CLI_STYLES = {"blocking_functions": "bold red"}
+
+
+def task_cell(column: TaskColumn, task: TaskInfo) -> Text:
+    text = column.text(task)
+    if text == UNKNOWN_TEXT:
+        return UNKNOWN
+    if column.key == "kthread":
+        return Text(text, style="green" if task.kthread else "dim")
+    if column.key == "reason_code":
+        return Text(text, style="yellow" if task.pending else "dim")
+    return Text(text, style=CLI_STYLES.get(column.key, ""))
+
+
 def tasks_table(tasks: tuple[TaskInfo, ...], *, all_tasks: bool) -> Table:
     table = new_table("All threads" if all_tasks else "Pending threads")
-    add(table, "PID", number=True)
-    add(table, "TID", number=True)
-    add(table, "Command")
-    add(table, "St", no_wrap=True)
-    add(table, "Kthr", no_wrap=True)
-    add(table, "PS", number=True)
-    add(table, "Function", style="bold red")
-    add(table, "Reason")
+    cols = columns(CLI_TABLE)
+    for col in cols:
+        if col.key in ("state", "kthread"):
+            add(table, col.short or col.label, no_wrap=True)
+        else:
+            add(table, col.short or col.label, number=col.number)
     for t in tasks:
-        table.add_row(
-            str(t.pid),
-            str(t.tid),
-            text_or_unknown(t.comm),
-            text_or_unknown(t.state),
-            yes_no(t.kthread, "yes", "-"),
-            num(t.patch_state),
-            ", ".join(t.blocking_functions),
-            Text(SHORT_REASON[t.reason_code], style="yellow" if t.pending else "dim"),
-        )
+        table.add_row(*(task_cell(col, t) for col in cols))
     return table
 
 

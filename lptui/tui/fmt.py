@@ -5,9 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 
 from lptui.core.blockers import SHORT_REASON
-from lptui.core.model import Reason
+from lptui.core.model import Reason, TaskInfo
+from lptui.core.task_columns import UNKNOWN, TaskColumn
 
-__all__ = ["SHORT_REASON", "WHAT_TO_DO", "duration", "flag", "maybe"]
+__all__ = ["SHORT_REASON", "WHAT_TO_DO", "duration", "flag", "maybe", "task_text"]
 
 WHAT_TO_DO = {
     Reason.KTHREAD_IN_PATCHED: "Waiting helps only if the thread leaves the function by itself; signals "
@@ -35,6 +36,25 @@ def duration(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+# The console's styling of the declared task columns (lptui.core.task_columns).
+def task_text(column: TaskColumn, task: TaskInfo) -> Text:
+    text = column.text(task)
+    if text == UNKNOWN:
+        return Text(UNKNOWN, style="bold yellow")
+    justify = "right" if column.number else None
+    if column.key == "state":
+        return Text(text, style="bold red" if task.state == "D" else "")
+    if column.key == "kthread":
+        return flag(task.kthread, "yes", "-")
+    if column.key == "patch_state":
+        return Text(text, style="bold red" if task.pending else "", justify=justify)
+    if column.key == "blocking_functions":
+        return Text(text, style="bold red")
+    if column.key == "reason_code":
+        return Text(text, style="yellow")
+    return Text(text, justify=justify)
 
 
 def flag(value: bool | None, yes: str = "yes", no: str = "no") -> Text:

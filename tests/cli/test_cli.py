@@ -188,3 +188,21 @@ def test_unexpected_error_is_one_line(capsys, monkeypatch):
         code == 1
         and err.strip() == "lptui: internal error: RuntimeError: kaboom (set LPTUI_DEBUG=1 for details)"
     )
+
+
+def test_task_columns_are_declared_once(capsys):
+    """The CLI table, the console's tables and the JSON keys all come from one declaration."""
+    from lptui.core.task_columns import ALL_THREADS, CLI_TABLE, COLUMNS, PENDING_TABLE
+    from lptui.tui.screens.all_tasks import SHOWN as ALL_SHOWN
+    from lptui.tui.widgets.pending_table import PendingTable
+
+    data = run_json(capsys, "tasks", "--demo", "stuck")
+    json_keys = set(data["tasks"][0])
+    assert {c.key for c in COLUMNS.values() if c.in_json} <= json_keys
+    assert [c[0] for c in PendingTable.COLUMNS] == list(PENDING_TABLE)
+    assert [c.key for c in ALL_SHOWN] == list(ALL_THREADS)
+    code, out, _ = run(capsys, "tasks", "--demo", "stuck")
+    assert code == 0
+    header = next(line for line in out.splitlines() if "PID" in line).split()
+    labels = " ".join(COLUMNS[k].short or COLUMNS[k].label for k in CLI_TABLE)
+    assert header == labels.split()

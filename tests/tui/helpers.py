@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.worker import WorkerFailed
+
 from lptui.core.tree import Tree
 from lptui.sim.kernel import SimKernel
 from lptui.sim.scenarios import SCENARIOS
@@ -30,10 +32,15 @@ def sim_source(sim: SimKernel) -> Source:
     return Source(Tree(session.root), "test", read_only=False, session=session)
 
 
-async def settle(pilot) -> None:
-    """Workers done, messages handled, and a full repaint (DataTable sizes columns lazily)."""
+async def settle(pilot, *, failures_ok: bool = False) -> None:
+    """Workers done, messages handled, and a full repaint (DataTable sizes columns lazily).
+    `failures_ok`: a worker may fail (the test checks what the user is shown instead)."""
     for _ in range(2):
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerFailed:
+            if not failures_ok:
+                raise
         await pilot.pause()
     await pilot.wait_for_scheduled_animations()
     await pilot.pause(0.1)

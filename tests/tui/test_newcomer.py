@@ -91,7 +91,7 @@ async def test_all_threads_sorted_numerically_with_unknowns_as_question_marks(ap
         screen = app.screen
         assert isinstance(screen, AllTasksScreen)
         table = screen.query_one("#all-tasks")
-        pids = [int(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        pids = [int(table.get_row_at(i)[0].plain) for i in range(table.row_count)]
         assert pids == sorted(pids) and pids != sorted(pids, key=str)  # numbers, not text
         screen.tasks = (odd,)
         screen._fill()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,8 +10,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, LoadingIndicator, Select
 
 from lptui.core.model import TaskInfo
+from lptui.core.task_columns import ALL_THREADS, columns
 from lptui.tui.failures import ShowsWorkerFailures
-from lptui.tui.fmt import SHORT_REASON, flag, maybe
+from lptui.tui.fmt import task_text
 from lptui.tui.messages import AllTasksReady
 
 STATES = [
@@ -24,6 +24,7 @@ STATES = [
     ("1", "1"),
 ]
 MAX_ROWS = 5000
+SHOWN = columns(ALL_THREADS)
 
 
 class AllTasksScreen(ShowsWorkerFailures, Screen):
@@ -44,8 +45,8 @@ class AllTasksScreen(ShowsWorkerFailures, Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#all-tasks", DataTable)
-        for col in ("PID", "TID", "Command", "St", "Kthr", "patch_state", "Reason"):
-            table.add_column(col, key=col)
+        for col in SHOWN:
+            table.add_column(col.label, key=col.key)
         table.display = False
         self._read()
 
@@ -89,12 +90,7 @@ class AllTasksScreen(ShowsWorkerFailures, Screen):
         rows = [t for t in self.tasks if self.matches(t, text, state)]
         table.clear()
         for t in rows[:MAX_ROWS]:
-            table.add_row(
-                str(t.pid), str(t.tid), maybe(t.comm), maybe(t.state), flag(t.kthread, "yes", "-"),
-                Text("?", style="bold yellow") if t.patch_state is None
-                else Text(str(t.patch_state), style="bold red" if t.pending else ""),
-                Text(SHORT_REASON[t.reason_code], style="yellow"), key=str(t.tid),
-            )  # fmt: skip
+            table.add_row(*(task_text(col, t) for col in SHOWN), key=str(t.tid))
         shown = (
             f"{min(len(rows), MAX_ROWS)} of {len(rows)} matching" if len(rows) > MAX_ROWS else str(len(rows))
         )

@@ -7,31 +7,17 @@ from collections.abc import Mapping
 from rich.text import Text
 
 from lptui.core.model import TaskInfo
-from lptui.tui.fmt import SHORT_REASON, duration, flag
+from lptui.core.task_columns import PENDING_TABLE, columns
+from lptui.tui.fmt import duration, task_text
 from lptui.tui.widgets.keyed_table import KeyedTable
 
-# Narrow (80 columns): state and kernel-thread flag give way (the reason says both: "D-state
-# sleep", "kthread in patched fn"); 76 cells wide with padding, room for the vertical scrollbar.
-COLUMNS = (
-    ("pid", "PID", 7, 6),
-    ("tid", "TID", 7, 6),
-    ("comm", "Command", 16, 9),
-    ("state", "St", 2, 0),
-    ("kthread", "Kthr", 4, 0),
-    ("pending", "Pending", 7, 7),
-    ("function", "Blocking function", 24, 14),
-    ("reason", "Reason", 22, 22),
-)
-
-
-MAX_ROWS = 1000  # nobody reads more; the all-tasks screen (a) lists everything
+SHOWN = columns(PENDING_TABLE)
 
 
 class PendingTable(KeyedTable):
     BORDER_TITLE = "Pending tasks"
-    COLUMNS = COLUMNS
-    NARROW_LABELS = {"function": "Function"}
-    shown_limit = MAX_ROWS
+    COLUMNS = tuple((c.key, c.label, c.width, c.narrow) for c in SHOWN)
+    NARROW_LABELS = {c.key: c.short for c in SHOWN if c.short}
 
     def on_mount(self) -> None:
         self._tasks: dict[str, TaskInfo] = {}
@@ -45,25 +31,15 @@ class PendingTable(KeyedTable):
         keeps the order and no re-sort is needed."""
         keep = self.selected()
         self._tasks = {str(t.tid): t for t in pending}
-        wanted = {
-            # whole seconds only: a redraw per second, not per poll
-            key: (t.pid, t.tid, t.comm, t.state, t.kthread, int(pending_for.get(t.tid, 0.0)),
-                  t.blocking_functions, t.reason_code)
-            for key, t in self._tasks.items()
-        }  # fmt: skip
+        # the model: the task and its whole seconds pending (a redraw per second, not per poll)
+        wanted = {key: (t, int(pending_for.get(t.tid, 0.0))) for key, t in self._tasks.items()}
         self.apply(wanted)
         if keep is not None and str(keep.tid) in self._shown:
             self.move_cursor(row=self.get_row_index(str(keep.tid)))
 
     def cells(self, model: tuple) -> tuple:
-        pid, tid, comm, state, kthread, since, functions, reason = model
-        return (
-            Text(str(pid), justify="right"),
-            Text(str(tid), justify="right"),
-            Text(comm or "?"),
-            Text(state or "?", style="bold red" if state == "D" else ""),
-            flag(kthread, "yes", "-"),
-            Text(duration(since), justify="right"),
-            Text(", ".join(functions), style="bold red"),
-            Text(SHORT_REASON[reason], style="yellow"),
+        task, since = model
+        return tuple(
+            Text(duration(since), justify="right") if c.key == "pending_for" else task_text(c, task)
+            for c in SHOWN
         )

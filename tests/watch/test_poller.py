@@ -1,0 +1,97 @@
+"""The Textual-free poller: schedule, coalescing, one poll at a time, failures that never stop it,
+and the frozen View it hands out (with a fake clock)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from lptui.source import open_source
+from lptui.watch.poller import FAST_INTERVAL, SLOW_INTERVAL, Poller, View
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def stuck():
+    clock = Clock()
+    source = open_source(demo="stuck")
+    poller = Poller(source, clock=clock, wall=lambda: 1_800_000_000.0)
+    yield poller, clock, source
+    poller.close()
+    source.close()
+
+
+def test_view_is_frozen_and_complete(stuck):
+    poller, clock, _ = stuck
+    view = poller.poll()
+    assert isinstance(view, View) and view.interval == FAST_INTERVAL
+    with pytest.raises(AttributeError):
+        view.rows = ()  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        view.pending_for[1] = 1.0  # type: ignore[index]
+    assert [t.comm for t in view.rows] == ["xfsaild/dm-0", "postgres", "backup-agent"]
+    assert view.badge == "DEMO" and "3 tasks block kpatch_cve_2026_4242" in "".join(t for t, _ in view.status)
+    assert any("starting patching transition" in line.text for line in view.lines)
+    clock.now += 42
+    later = poller.poll()
+    assert later.elapsed == 42 and all(later.pending_for[t.tid] == 42 for t in later.rows)
+    assert later.lines == () and later.history == (3, 3) and later.polls == 2
+    assert view.elapsed == 0  # the first view did not change
+
+
+def test_idle_polls_slowly_and_notes_leave_once():
+    with open_source(demo="idle") as source:
+        poller = Poller(source, clock=Clock())
+        poller.note("module add: xfs", "dim")
+        first = poller.poll()
+        assert first.interval == SLOW_INTERVAL and first.snapshot.transition is None
+        assert [n.text for n in first.notes] == ["module add: xfs"]
+        assert poller.poll().notes == ()
+        poller.close()
+
+
+def test_requests_coalesce_and_one_loop_runs(stuck):
+    poller, _, _ = stuck
+    assert poller.request() is True  # nothing running: the caller starts the loop
+    assert poller.request() is False and poller.request() is False  # coalesced
+    views: list[View] = []
+    poller.run(views.append, lambda e: None, forever=False)
+    assert len(views) == 2 and not poller.running  # the first poll, and one more for both requests
+
+
+def test_loop_runs_on_schedule_until_stopped_and_survives_failures(stuck, monkeypatch):
+    poller, _, _ = stuck
+    calls = {"n": 0}
+    real_read = poller.reader.read
+
+    def flaky():
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("the tree went away")
+        return real_read()
+
+    monkeypatch.setattr(poller.reader, "read", flaky)
+    monkeypatch.setattr("lptui.watch.poller.SLOW_INTERVAL", 0.01)  # after a failure: retry soon
+    views: list[View] = []
+    errors: list[str] = []
+    assert poller.request()
+    thread = threading.Thread(target=poller.run, args=(views.append, errors.append))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while len(views) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        poller.request()  # wake-ups come from module events and actions
+    poller.stop()
+    thread.join(5)
+    assert not thread.is_alive() and len(views) >= 3
+    assert errors == ["OSError: the tree went away"]
+    assert any("cannot read the kernel state" in n.text for v in views for n in v.notes)
