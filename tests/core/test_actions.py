@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from lptui.core.actions import Actions, WaitTimeout
-from lptui.core.audit import Audit
+from lptui.core.actions import WaitTimeout
 from lptui.core.errors import ActionError
 from lptui.core.tree import Tree
 from lptui.sim.control import SimControl
 from lptui.sim.kernel import PROFILES, SimKernel
 from lptui.sim.session import SimSession
 from lptui.sim.state import SimTask
+from lptui.source import Source
 
 KO = Path(__file__).resolve().parents[1] / "data/ko"
 
@@ -29,15 +29,19 @@ class SpyControl(SimControl):
         super().load_module(path)
 
 
+def sim_source(sim: SimKernel, root) -> Source:
+    session = SimSession(sim, root, speed=0)
+    return Source(Tree(session.root), "test", read_only=False, session=session)
+
+
 @pytest.fixture
 def env(tmp_path):
     sim = SimKernel(release="6.1.0-56-amd64", features=PROFILES["6.12"])
     sim.add_task(SimTask(1, 1, "systemd", stack=[("ep_poll", None)]))
-    with SimSession(sim, tmp_path / "root", speed=0) as session:
-        audit = Audit(kmsg=None, use_syslog=False, echo=sim.user_log)
-        control = SpyControl(session)
-        actions = Actions(Tree(session.root), control, audit, lock_path=tmp_path / "lock", require_root=False)
-        yield actions, sim, control, audit
+    with sim_source(sim, tmp_path / "root") as source:
+        actions = source.actions()  # the same wiring the CLI and the console use
+        control = actions.control = SpyControl(source.session)  # and a spy on what reaches the kernel
+        yield actions, sim, control, actions.audit
 
 
 def stall(sim, actions):
@@ -191,9 +195,8 @@ def test_signal_only_where_the_kernel_has_it(env, tmp_path):
     with pytest.raises(ActionError, match="by itself every 15 seconds"):
         actions.signal("lptui_lp_cmdline")
     old = SimKernel(release="6.1.0-56-amd64", features=PROFILES["5.0"])
-    with SimSession(old, tmp_path / "old", speed=0) as session:
-        a = Actions(Tree(session.root), SimControl(session), Audit(kmsg=None, use_syslog=False),
-                    lock_path=tmp_path / "l2", require_root=False)  # fmt: skip
+    with sim_source(old, tmp_path / "old") as source:
+        a = source.actions()
         old.load_module("lptui_target", taint="OE")
         old.add_task(SimTask(9, 9, "k", kthread=True, stack=[("lptui_target_sleep", "lptui_target")]))
         a.load(str(KO / "lptui_lp_target.ko"))
