@@ -21,6 +21,8 @@ from lptui.core.tree import Tree
 
 if TYPE_CHECKING:
     from lptui.core.actions import Actions
+    from lptui.core.model import Snapshot
+    from lptui.core.oncall import OnCall
     from lptui.core.preflight import Inspection
     from lptui.sim.session import SimSession
 
@@ -53,10 +55,22 @@ class Source:
 
     @property
     def kmsg_path(self) -> str | None:
-        """The kernel log to follow: /dev/kmsg, the demo's rendered log, or none for a saved tree."""
+        """The kernel log: /dev/kmsg, the demo's rendered log, or a saved tree's `dev/kmsg` file (a
+        capture holds one); None when a saved tree has none."""
         if self.session is not None:
             return str(self.session.root / "dev/kmsg")
-        return None if self.read_only else "/dev/kmsg"
+        if self.read_only:
+            saved = self.tree.root / "dev/kmsg"
+            return str(saved) if saved.is_file() else None
+        return "/dev/kmsg"
+
+    def on_call(self, snap: Snapshot, wall_now: float, observed_since: float | None = None) -> OnCall:
+        """The snapshot's on-call facts (real transition age, forced this boot) from this source's log."""
+        from lptui.core.oncall import on_call, read_history
+
+        with self.reading():
+            history, problem = read_history(self.kmsg_path)
+        return on_call(snap, history, self.tree, wall_now, observed_since=observed_since, log_problem=problem)
 
     @property
     def why_read_only(self) -> str | None:

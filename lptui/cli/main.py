@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -78,6 +79,9 @@ def build_parser() -> Parser:
     from lptui.cli.actions_cmd import add_parsers
 
     COMMANDS.update(add_parsers(sub, lambda p: _source_options(p, top=False)))
+    from lptui.cli.check_cmd import add_parser as add_check
+
+    COMMANDS.update(add_check(sub, lambda p: _source_options(p, top=False)))
     return parser
 
 
@@ -91,12 +95,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     with opened(args.root, args.demo) as source:
         snap = read_snapshot(source.tree)
+        oncall = source.on_call(snap, time.time())
         if args.json:
-            _print_json(status_json(snap))
+            _print_json(status_json(snap, oncall))
         else:
             from lptui.cli.render import make_console, status_renderable
 
-            make_console().print(status_renderable(snap, source.label))
+            make_console().print(status_renderable(snap, source.label, oncall))
     return EXIT_OK
 
 
@@ -107,13 +112,14 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     with opened(args.root, args.demo) as source:
         snap = read_snapshot(source.tree)
         tasks = read_all_tasks_of(source.tree, snap) if args.all else snap.pending_tasks
+        oncall = source.on_call(snap, time.time())
         if args.json:
-            _print_json(tasks_json(snap, tasks))
+            _print_json(tasks_json(snap, tasks, oncall))
             return EXIT_OK
         from lptui.cli.render import make_console, reasons_list, tasks_table, transition_line
 
         console = make_console()
-        console.print(transition_line(snap))
+        console.print(transition_line(snap, oncall))
         if tasks:
             console.print(tasks_table(tasks, all_tasks=args.all))
             if not args.all:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from lptui.core.history import FORCED_ADVICE, age_phrase
 from lptui.core.model import ModuleInfo, PatchInfo, Reason, Snapshot, TaskInfo
 from lptui.core.task_columns import CLI_TABLE, TaskColumn, columns
 from lptui.core.task_columns import UNKNOWN as UNKNOWN_TEXT
+
+if TYPE_CHECKING:
+    from lptui.core.oncall import OnCall
 
 UNKNOWN = Text("?", style="bold yellow")
 # Wide enough that no table of ours is ever narrowed when nothing limits the width (a pipe, a file).
@@ -77,7 +82,7 @@ def kernel_block(snap: Snapshot) -> Table:
     return grid
 
 
-def transition_line(snap: Snapshot) -> Text:
+def transition_line(snap: Snapshot, oncall: OnCall | None = None) -> Text:
     t = snap.transition
     if t is None:
         return Text("No transition in progress.", style="green")
@@ -90,7 +95,21 @@ def transition_line(snap: Snapshot) -> Text:
     )
     if t.tasks_unknown:
         line.append(f", {t.tasks_unknown} unreadable", style="yellow")
+    if oncall is not None and oncall.age is not None:
+        line.append("\n")
+        line.append("Age: ", style="bold")
+        line.append(age_phrase(oncall.age), style="dim" if oncall.age.source == "observed" else "")
     return line
+
+
+def forced_lines(oncall: OnCall | None) -> list[Text]:
+    if oncall is None or not oncall.forced:
+        return []
+    out = [Text(f"Forced this boot: {FORCED_ADVICE}.", style="bold red")]
+    for e in oncall.forced:
+        who = f"{e.patch}: " if e.patch else ""
+        out.append(Text(f"  {who}{e.text}", style="red"))
+    return out
 
 
 def patches_table(patches: tuple[PatchInfo, ...]) -> Table:
@@ -172,8 +191,8 @@ def problems_list(snap: Snapshot) -> list[str]:
     return out
 
 
-def status_renderable(snap: Snapshot, source_label: str) -> Group:
-    parts: list = [kernel_block(snap), Text(""), transition_line(snap)]
+def status_renderable(snap: Snapshot, source_label: str, oncall: OnCall | None = None) -> Group:
+    parts: list = [kernel_block(snap), *forced_lines(oncall), Text(""), transition_line(snap, oncall)]
     if snap.transition is not None:
         parts.append(Text("`lptui tasks` shows which threads hold it up, and why.", style="dim"))
     if snap.patches:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lptui.core.model import (
     Features,
@@ -13,6 +13,9 @@ from lptui.core.model import (
     TaskInfo,
     TransitionInfo,
 )
+
+if TYPE_CHECKING:
+    from lptui.core.oncall import OnCall
 
 SCHEMA_VERSION = 1
 
@@ -107,24 +110,48 @@ def task_json(t: TaskInfo) -> dict[str, Any]:
     }
 
 
-def status_json(s: Snapshot) -> dict[str, Any]:
+def age_json(transition: dict[str, Any] | None, oncall: OnCall | None) -> dict[str, Any] | None:
+    if transition is None or oncall is None or oncall.age is None:
+        return transition
+    age = oncall.age
+    return transition | {
+        "started_at": age.started_iso(),
+        "age_seconds": None if age.age_seconds is None else round(age.age_seconds, 1),
+        "age_source": age.source,
+    }
+
+
+def forced_json(oncall: OnCall) -> dict[str, Any]:
+    return {
+        "forced": oncall.forced_this_boot,
+        "evidence": [
+            {"source": e.source, "patch": e.patch, "text": e.text,
+             "log_seconds": None if e.usec is None else round(e.usec / 1e6, 3)}
+            for e in oncall.forced
+        ],
+        "log_problem": oncall.log_problem,
+    }  # fmt: skip
+
+
+def status_json(s: Snapshot, oncall: OnCall | None = None) -> dict[str, Any]:
+    extra = {} if oncall is None else {"forced_this_boot": forced_json(oncall)}
     return {
         "schema": SCHEMA_VERSION,
         "kernel": kernel_json(s.kernel),
         "features": features_json(s.features),
-        "transition": transition_json(s.transition),
+        "transition": age_json(transition_json(s.transition), oncall),
         "patches": [patch_json(p) for p in s.patches],
         "inactive_modules": [m.name for m in s.inactive_modules],
         "inactive_module_details": [module_json(m) for m in s.inactive_modules],
         "threads_total": s.threads_total,
         "notes": list(s.notes),
-    }
+    } | extra
 
 
-def tasks_json(s: Snapshot, tasks: tuple[TaskInfo, ...]) -> dict[str, Any]:
+def tasks_json(s: Snapshot, tasks: tuple[TaskInfo, ...], oncall: OnCall | None = None) -> dict[str, Any]:
     return {
         "schema": SCHEMA_VERSION,
-        "transition": transition_json(s.transition),
+        "transition": age_json(transition_json(s.transition), oncall),
         "tasks": [task_json(t) for t in tasks],
         "notes": list(s.notes),
     }

@@ -48,7 +48,7 @@ COLUMNS: dict[str, TaskColumn] = {
         ),
         # The console's time pending is what lptui saw, not a fact of the task: no JSON key, and
         # the value comes from the poller's view (see PendingTable).
-        TaskColumn("pending_for", "Pending", 7, 7, lambda t: "", number=True, in_json=False),
+        TaskColumn("pending_for", "Seen for", 8, 7, lambda t: "", number=True, in_json=False, short="Seen"),
         TaskColumn(
             "blocking_functions",
             "Blocking function",

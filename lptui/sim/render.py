@@ -158,10 +158,12 @@ class Renderer:
         by_pid: dict[int, list[SimTask]] = {}
         for task in self.sim.tasks.values():
             by_pid.setdefault(task.pid, []).append(task)
-        keep = {str(pid) for pid in by_pid} | {"sys", "loadavg"}
+        keep = {str(pid) for pid in by_pid} | {"sys", "loadavg", "uptime"}
         running = sum(1 for t in self.sim.tasks.values() if t.state == "R") or 1
         last = max(self.sim.tasks, default=1)
         _write(proc / "loadavg", f"0.42 0.35 0.30 {running}/{len(self.sim.tasks)} {last}\n", 0o444)
+        # the clock the kernel log's timestamps count from: the transition's age is uptime - start
+        _write(proc / "uptime", f"{self.sim.now:.2f} {self.sim.now * 1.5:.2f}\n", 0o444)
         _sync_dir(proc, keep)
         for pid, tasks in by_pid.items():
             tdir = proc / str(pid) / "task"

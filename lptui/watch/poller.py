@@ -13,9 +13,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 
+from lptui.core.history import (
+    ForceEvidence,
+    LogHistory,
+    TransitionAge,
+    forced_evidence,
+    read_uptime,
+    transition_age,
+)
 from lptui.core.kmsg import KmsgReader, LogLine
 from lptui.core.model import Snapshot, TaskInfo
 from lptui.core.snapshot import SnapshotReader, read_all_tasks_of
@@ -53,10 +61,11 @@ class View:
     wall: float  # wall-clock time of this poll
     boot_wall: float | None  # wall-clock time of boot, for log timestamps
     interval: float  # when the next poll is due
+    age: TransitionAge | None = None  # the transition's real age (kernel log) or what lptui observed
+    forced: tuple[ForceEvidence, ...] = ()  # a transition forced this boot, and the evidence
     polls: int = 0  # how many polls this poller has made, this one included
     can_act: bool = False
     why_read_only: str | None = None
-    extra: Mapping[str, object] = field(default_factory=dict)
 
 
 class Poller:
@@ -76,6 +85,7 @@ class Poller:
         path = source.kmsg_path
         self.kmsg = KmsgReader(path) if path else None
         self.tracker = TransitionTracker()
+        self.history = LogHistory()
         self.polls = 0
         self._cond = threading.Condition()
         self._running = False
@@ -158,6 +168,7 @@ class Poller:
         tracker.observe(snap, now)
         for line in lines:
             tracker.note_log(line.text)
+        self.history.feed(lines)
         rows = tracker.longest_pending(snap, self.row_limit, now)
         pending_for = {t.tid: tracker.pending_for(t.tid, now) or 0.0 for t in rows}
         with self._cond:
@@ -165,6 +176,13 @@ class Poller:
         self.polls += 1
         wall = self.wall()
         badge, badge_style = badge_of(source)
+        age = None
+        if snap.transition is not None:
+            elapsed = tracker.elapsed(now)
+            with source.reading():
+                uptime = read_uptime(source.tree)
+            observed = wall - elapsed if elapsed is not None else None
+            age = transition_age(snap.transition, self.history, uptime, wall, observed)
         return View(
             snapshot=snap,
             rows=rows,
@@ -183,6 +201,8 @@ class Poller:
             polls=self.polls,
             can_act=source.can_act,
             why_read_only=source.why_read_only,
+            age=age,
+            forced=forced_evidence(snap, self.history),
         )
 
     def all_tasks(self, snap: Snapshot) -> tuple[TaskInfo, ...]:

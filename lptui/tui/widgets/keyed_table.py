@@ -11,7 +11,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-NARROW_BELOW = 100
+NARROW_BELOW = 110
 
 
 class KeyedTable(DataTable):

@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Sparkline, Static
 
+from lptui.core.history import age_text
 from lptui.tui.fmt import duration
 from lptui.watch.poller import View
 
@@ -35,7 +36,14 @@ class TransitionPanel(Vertical):
         line.append(t.patch, style="bold cyan")
         line.append(f"  {t.direction}", style="bold")
         line.append(f" (target {t.target})  ")
-        line.append(f"{duration(view.elapsed)} observed  ", style="dim")
+        age = view.age
+        if age is not None and age.source == "kernel-log":
+            line.append(
+                f"stuck for {age_text(age.age_seconds)}  ",
+                style="bold" if (age.age_seconds or 0) >= 60 else "",
+            )
+        else:
+            line.append(f"{duration(view.elapsed)} observed  ", style="dim")
         line.append(f"{switched} of {total} tasks switched", style="bold")
         if pending:
             line.append(f"  {pending} pending", style="bold red")
@@ -45,7 +53,7 @@ class TransitionPanel(Vertical):
         bar = self.query_one("#switched", ProgressBar)
         bar.update(total=max(total, 1), progress=switched)
         self.query_one("#trend", Sparkline).data = list(view.history) or [0]
-        elapsed = view.elapsed or 0
+        elapsed = (view.age.age_seconds if view.age is not None else None) or view.elapsed or 0
         if snap.features.signal:
             signal = Text("This kernel does not signal by itself: signal the pending tasks.", style="yellow")
         elif view.signal_seen:
