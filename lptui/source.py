@@ -96,13 +96,17 @@ class Source:
 
     def inspect(self, path: str) -> Inspection:
         """A module file against this kernel, without loading it (any source, read-only ones too)."""
+        from lptui.core.history import forced_evidence
         from lptui.core.modfile import ModuleFileError
+        from lptui.core.oncall import read_history
         from lptui.core.preflight import inspect_file
         from lptui.core.snapshot import read_snapshot
 
         try:
             with self.reading():
-                return inspect_file(path, read_snapshot(self.tree), self.tree)
+                snap = read_snapshot(self.tree)
+                history, _ = read_history(self.kmsg_path)
+                return inspect_file(path, snap, self.tree, forced_evidence(snap, history))
         except ModuleFileError as exc:
             raise ActionError(str(exc)) from None
 

@@ -62,7 +62,7 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"lptui {__version__}")
     _source_options(parser, top=True)
-    parser.set_defaults(json=False, all=False)
+    parser.set_defaults(json=False, all=False, verbose=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     status = sub.add_parser("status", help="kernel, loaded patches and the transition in progress")
@@ -74,6 +74,12 @@ def build_parser() -> Parser:
         "--all", action="store_true", help="every thread with its patch_state, not only pending ones"
     )
     tasks.add_argument("--json", action="store_true", help="print JSON (see README for the keys)")
+    tasks.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="each blocker's stack, patched frames marked, and how long",
+    )
     _source_options(tasks, top=False)
 
     from lptui.cli.actions_cmd import add_parsers
@@ -82,6 +88,9 @@ def build_parser() -> Parser:
     from lptui.cli.check_cmd import add_parser as add_check
 
     COMMANDS.update(add_check(sub, lambda p: _source_options(p, top=False)))
+    from lptui.cli.follow_cmd import add_parser as add_watch
+
+    COMMANDS.update(add_watch(sub, lambda p: _source_options(p, top=False)))
     return parser
 
 
@@ -122,7 +131,14 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         console.print(transition_line(snap, oncall))
         if tasks:
             console.print(tasks_table(tasks, all_tasks=args.all))
-            if not args.all:
+            if args.verbose:
+                from lptui.cli.follow_cmd import verbose_blockers
+                from lptui.core.history import read_uptime
+
+                age = oncall.age
+                for line in verbose_blockers(tasks, age, source.tree, read_uptime(source.tree)):
+                    console.print(line, highlight=False, markup=False)
+            elif not args.all:
                 for line in reasons_list(tasks):
                     console.print(line)
         elif snap.transition is None and not args.all and snap.kernel.livepatch_supported:

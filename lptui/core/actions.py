@@ -19,10 +19,12 @@ from lptui.core import errors
 from lptui.core.audit import Audit
 from lptui.core.control import Control
 from lptui.core.errors import ActionError
+from lptui.core.history import forced_evidence
 from lptui.core.kernel import LIVEPATCH_DIR
 from lptui.core.kmsg import KmsgReader
 from lptui.core.model import Direction, Snapshot, TaskInfo
 from lptui.core.modfile import ModuleFileError
+from lptui.core.oncall import read_history
 from lptui.core.patches import read_module
 from lptui.core.preflight import Inspection, inspect_file
 from lptui.core.snapshot import SnapshotReader
@@ -166,7 +168,8 @@ class Actions:
         try:
             snap = self.snapshot()
             with self.control.reading():
-                return inspect_file(path, snap, self.tree)
+                history, _ = read_history(str(Path(self.control.root) / "dev/kmsg"))
+                return inspect_file(path, snap, self.tree, forced_evidence(snap, history))
         except ModuleFileError as exc:
             raise ActionError(str(exc)) from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lptui.core.history import FORCED_ADVICE, ForceEvidence
 from lptui.core.klpelf import PatchPlan, plan_patch
 from lptui.core.model import Snapshot
 from lptui.core.modfile import ModuleFile, ModuleFileError, open_module
@@ -134,14 +135,21 @@ def _states_check(plan: PatchPlan, snap: Snapshot) -> list[Check]:
     ]
 
 
-def inspect_file(path: str, snap: Snapshot | None, tree: Tree | None = None) -> Inspection:
-    """Raises ModuleFileError for files that cannot be a module at all."""
+def inspect_file(
+    path: str, snap: Snapshot | None, tree: Tree | None = None, forced: tuple[ForceEvidence, ...] = ()
+) -> Inspection:
+    """Raises ModuleFileError for files that cannot be a module at all. `forced`: evidence of a
+    transition forced this boot (it adds a warning: the kernel's documentation asks for a reboot)."""
     mod = open_module(path)
     machine = snap.kernel.machine if snap is not None else None
     if machine and mod.machine != machine:  # not for this machine at all: as malformed as a 32-bit ELF
         raise ModuleFileError(f"{path}: built for {mod.machine}, but this machine is {machine}")
     plan = plan_patch(mod) if mod.is_livepatch else PatchPlan("unknown", notes=("not a livepatch module",))
-    return Inspection(path, mod, plan, tuple(_verdict(mod, plan, snap, tree)))
+    checks = _verdict(mod, plan, snap, tree)
+    if forced:
+        names = ", ".join(sorted({e.patch for e in forced if e.patch})) or "a patch"
+        checks.append(Check("warn", f"{FORCED_ADVICE} (forced: {names})"))
+    return Inspection(path, mod, plan, tuple(checks))
 
 
 def inspection_json(ins: Inspection) -> dict:

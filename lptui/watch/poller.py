@@ -176,6 +176,7 @@ class Poller:
         self.polls += 1
         wall = self.wall()
         badge, badge_style = badge_of(source)
+        forced = forced_evidence(snap, self.history)
         age = None
         if snap.transition is not None:
             elapsed = tracker.elapsed(now)
@@ -192,7 +193,7 @@ class Poller:
             signal_seen=tracker.signaled,
             badge=badge,
             badge_style=badge_style,
-            status=status_segments(snap, rows, source.why_read_only),
+            status=status_segments(snap, rows, source.why_read_only, bool(forced)),
             lines=lines,
             notes=notes,
             wall=wall,
@@ -202,7 +203,7 @@ class Poller:
             can_act=source.can_act,
             why_read_only=source.why_read_only,
             age=age,
-            forced=forced_evidence(snap, self.history),
+            forced=forced,
         )
 
     def all_tasks(self, snap: Snapshot) -> tuple[TaskInfo, ...]:
@@ -227,9 +228,19 @@ def badge_of(source: Source) -> tuple[str, str]:
 
 
 def status_segments(
+    snap: Snapshot, rows: tuple[TaskInfo, ...], why_read_only: str | None, forced: bool = False
+) -> tuple[tuple[str, str], ...]:
+    """The one-sentence status line: a force this boot first, then why actions are off, or who blocks
+    the transition first."""
+    if forced:
+        return (("FORCED THIS BOOT: plan a reboot, load no more patches. ", "bold red"),
+                *_status(snap, rows, why_read_only))  # fmt: skip
+    return _status(snap, rows, why_read_only)
+
+
+def _status(
     snap: Snapshot, rows: tuple[TaskInfo, ...], why_read_only: str | None
 ) -> tuple[tuple[str, str], ...]:
-    """The one-sentence status line: why actions are off, or who blocks the transition first."""
     from lptui.core.blockers import SHORT_REASON
 
     if why_read_only:

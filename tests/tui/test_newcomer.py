@@ -43,7 +43,7 @@ async def test_wide_terminal_keeps_every_column(app_for):
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         labels = [str(c.label) for c in app.screen.query_one(PendingTable).columns.values()]
-        assert labels == ["PID", "TID", "Command", "St", "Kthr", "Pending", "Blocking function", "Reason"]
+        assert labels == ["PID", "TID", "Command", "St", "Kthr", "Seen for", "Blocking function", "Reason"]
         await pilot.resize_terminal(80, 24)
         await settle(pilot)
         table = app.screen.query_one(PendingTable)

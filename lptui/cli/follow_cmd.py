@@ -1,0 +1,161 @@
+"""`lptui watch`: follow the transition in plain lines, one per change, for a terminal, a script or the
+journal; and `lptui tasks -v`: each blocker's stack with the patched frames marked."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+
+from lptui.core.blockers import SHORT_REASON, parse_frame
+from lptui.core.history import age_phrase, age_text
+from lptui.core.model import TaskInfo
+from lptui.core.tree import Tree
+
+EXIT_TIMEOUT = 3
+
+
+def thread_started(tree: Tree, pid: int, tid: int) -> float | None:
+    """Seconds after boot the thread started (/proc/<pid>/task/<tid>/stat field 22, USER_HZ 100)."""
+    read = tree.read(f"proc/{pid}/task/{tid}/stat")
+    text = read.text or ""
+    fields = text[text.rfind(")") + 2 :].split()
+    return int(fields[19]) / 100 if len(fields) > 19 and fields[19].isdigit() else None
+
+
+def pending_phrase(task: TaskInfo, age, uptime: float | None, started: float | None) -> str:
+    """A task still pending has not switched since the transition started (the kernel marks every
+    task at klp_start_transition; none switches back), or since it was created, if later."""
+    if age is None or age.age_seconds is None:
+        return "pending (how long: unknown)"
+    since_start = age.age_seconds
+    if started is not None and uptime is not None and uptime - started < since_start:
+        return f"pending for {age_text(uptime - started)} (since it was created during the transition)"
+    how = "the kernel log" if age.source == "kernel-log" else "what lptui saw"
+    return f"pending for {age_text(since_start)}: since the transition started ({how})"
+
+
+def verbose_blockers(tasks: tuple[TaskInfo, ...], age, tree: Tree, uptime: float | None) -> list[str]:
+    out: list[str] = []
+    for t in tasks:
+        if not t.pending:
+            continue
+        out.append("")
+        out.append(f"{t.comm or '?'} (pid {t.pid}, tid {t.tid}) state {t.state or '?'}"
+                   f"{', kernel thread' if t.kthread else ''}: {SHORT_REASON[t.reason_code]}")  # fmt: skip
+        out.append(f"  {pending_phrase(t, age, uptime, thread_started(tree, t.pid, t.tid))}")
+        out.append(f"  why: {t.reason}")
+        if t.stack is None:
+            out.append("  stack: unreadable")
+            continue
+        blocking = {b.split(" [")[0] for b in t.blocking_functions}
+        out.append("  stack (patched frames marked >>):")
+        for line in t.stack:
+            frame = parse_frame(line)
+            mark = ">>" if frame is not None and frame.func in blocking else "  "
+            out.append(f"  {mark} {line}")
+    return out
+
+
+class Follower:
+    """Turns consecutive Views into the lines that describe what changed."""
+
+    def __init__(self) -> None:
+        self.key: tuple[str, str] | None = None
+        self.pending: dict[int, TaskInfo] = {}
+        self.count: int | None = None
+        self.ended = False
+
+    def lines(self, view) -> list[str]:
+        out: list[str] = []
+        # The first view carries the whole log: history, summed up by "started". Later views: news.
+        for line in view.lines if self.key is not None else ():
+            if "signaling remaining tasks" in line.text:
+                out.append("signal sent: the kernel woke the pending tasks with a fake signal")
+            elif "forcing remaining tasks" in line.text:
+                out.append("forced: " + line.text.strip())
+        t = view.snapshot.transition
+        if t is None:
+            if self.key is not None:
+                out.append(f"complete: {self.key[0]} {self.key[1]} finished")
+                self.ended = True
+            return out
+        key = (t.patch, t.direction.value)
+        if key != self.key:
+            if self.key is not None and self.key[0] == t.patch:
+                out.append(f"reversed: {t.patch} is now {t.direction}")
+            else:
+                age = f", {age_phrase(view.age)}" if view.age is not None else ""
+                out.append(f"started: {t.patch} {t.direction}, {t.tasks_total} threads{age}")
+            self.key, self.pending, self.count = key, {}, None
+        now = {task.tid: task for task in view.snapshot.pending_tasks}
+        for tid, task in self.pending.items():
+            if tid not in now:
+                out.append(f"released: {task.comm} ({task.pid}/{task.tid}) switched")
+        for tid, task in now.items():
+            if tid not in self.pending:
+                where = f" in {task.blocking_functions[0]}" if task.blocking_functions else ""
+                out.append(
+                    f"blocker: {task.comm} ({task.pid}/{task.tid}){where}: {SHORT_REASON[task.reason_code]}"
+                )
+        if t.tasks_pending != self.count:
+            out.append(f"{t.tasks_pending} of {t.tasks_total} threads pending")
+            self.count = t.tasks_pending
+        self.pending = now
+        return out
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from lptui.source import opened
+    from lptui.watch.poller import Poller
+
+    with opened(args.root, args.demo, speed=1.0) as source:
+        poller = Poller(source)
+        follower = Follower()
+        done = threading.Event()
+        state = {"code": 0}
+
+        def show(view) -> None:
+            stamp = time.strftime("%H:%M:%S", time.localtime(view.wall))
+            if view.snapshot.transition is None and follower.key is None:
+                print(f"{stamp} no transition in progress", flush=True)
+                done.set()
+                return
+            for line in follower.lines(view):
+                print(f"{stamp} {line}", flush=True)
+            if follower.ended:
+                done.set()
+
+        def failed(error: str) -> None:
+            print(
+                f"{time.strftime('%H:%M:%S')} cannot read the kernel state: {error}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        poller.request()
+        thread = threading.Thread(target=poller.run, args=(show, failed), daemon=True)
+        thread.start()
+        try:
+            if not done.wait(args.timeout if args.timeout > 0 else None):
+                print(f"{time.strftime('%H:%M:%S')} timeout: still in transition after {args.timeout:.0f} s "
+                      "(nothing was changed)", flush=True)  # fmt: skip
+                state["code"] = EXIT_TIMEOUT
+        finally:
+            poller.stop()
+            thread.join(5)
+            poller.close()
+    return state["code"]
+
+
+def add_parser(sub, source_options) -> dict:
+    p = sub.add_parser(
+        "watch",
+        help="follow the transition in plain lines until it ends (exit 0) or --timeout (exit 3)",
+        description="One line per change: started, pending count, a task released, a new blocker, signal "
+        "sent, reversed, forced, complete. Ends when the transition does, at --timeout, or on Ctrl-C.",
+    )
+    p.add_argument("--timeout", type=float, default=0, metavar="S", help="give up after S seconds (exit 3)")
+    source_options(p)
+    return {"watch": cmd_watch}
