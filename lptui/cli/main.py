@@ -91,6 +91,9 @@ def build_parser() -> Parser:
     from lptui.cli.follow_cmd import add_parser as add_watch
 
     COMMANDS.update(add_watch(sub, lambda p: _source_options(p, top=False)))
+    from lptui.cli.metrics_cmd import add_parser as add_metrics
+
+    COMMANDS.update(add_metrics(sub, lambda p: _source_options(p, top=False)))
     return parser
 
 

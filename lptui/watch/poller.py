@@ -61,6 +61,7 @@ class View:
     wall: float  # wall-clock time of this poll
     boot_wall: float | None  # wall-clock time of boot, for log timestamps
     interval: float  # when the next poll is due
+    read_seconds: float = 0.0  # how long reading the kernel took (wall time)
     age: TransitionAge | None = None  # the transition's real age (kernel log) or what lptui observed
     forced: tuple[ForceEvidence, ...] = ()  # a transition forced this boot, and the evidence
     polls: int = 0  # how many polls this poller has made, this one included
@@ -159,9 +160,11 @@ class Poller:
     def poll(self) -> View:
         """One poll (the loop's; tests call it directly). Not thread-safe: one caller at a time."""
         source = self.source
+        began = time.perf_counter()
         with source.reading():
             source.sync()
             snap = self.reader.read()
+        read_seconds = time.perf_counter() - began
         lines = tuple(self.kmsg.read_new()) if self.kmsg else ()
         now = self.clock()
         tracker = self.tracker
@@ -202,6 +205,7 @@ class Poller:
             polls=self.polls,
             can_act=source.can_act,
             why_read_only=source.why_read_only,
+            read_seconds=read_seconds,
             age=age,
             forced=forced,
         )

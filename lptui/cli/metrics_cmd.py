@@ -1,0 +1,97 @@
+"""`lptui metrics`: Prometheus metrics, once to stdout, into node_exporter's textfile directory, or
+served on /metrics (127.0.0.1 unless a host is given) and refreshed by the shared poller."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+TEXTFILE_NAME = "lptui.prom"
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected [HOST:]PORT with a port from 1 to 65535")
+    return (host.strip("[]") or "127.0.0.1"), int(port)
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from prometheus_client import generate_latest, start_http_server, write_to_textfile
+
+    from lptui.source import opened
+    from lptui.watch.metrics import LivepatchCollector, registry_for
+    from lptui.watch.poller import Poller
+
+    collector = LivepatchCollector()
+    registry = registry_for(collector)
+    speed = 1.0 if args.listen else 0.0
+    with opened(args.root, args.demo, speed=speed) as source:
+        poller = Poller(source)
+        if not args.listen:
+            try:
+                collector.update(poller.poll())
+            except Exception as exc:  # the exposition still says it failed (lptui_scrape_errors)
+                collector.failed(f"{type(exc).__name__}: {exc}")
+                print(f"lptui: error: cannot read the kernel state: {exc}", file=sys.stderr)
+            finally:
+                poller.close()
+            if args.textfile:
+                target = Path(args.textfile)
+                if not target.is_dir():
+                    print(f"lptui: error: --textfile {target}: not a directory", file=sys.stderr)
+                    return 1
+                write_to_textfile(str(target / TEXTFILE_NAME), registry)  # atomic: temp file + rename
+            else:
+                sys.stdout.write(generate_latest(registry).decode())
+            return 1 if collector.errors else 0
+        host, port = args.listen
+        try:
+            server, _ = start_http_server(port, addr=host, registry=registry)
+        except OSError as exc:
+            print(f"lptui: error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+            return 1
+        print(
+            f"lptui: serving metrics on http://{host}:{port}/metrics (read-only; Ctrl-C stops)",
+            file=sys.stderr,
+        )
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        poller.request()
+        loop = threading.Thread(target=poller.run, args=(collector.update, collector.failed), daemon=True)
+        loop.start()
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            poller.stop()
+            loop.join(5)
+            poller.close()
+            server.shutdown()
+    return 0
+
+
+def add_parser(sub, source_options) -> dict:
+    p = sub.add_parser(
+        "metrics",
+        help="Prometheus metrics: to stdout, into a textfile directory, or served on /metrics",
+        description="Read-only Prometheus exposition of the live patching state. Per-task state needs root.",
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--textfile",
+        metavar="DIR",
+        help=f"write DIR/{TEXTFILE_NAME} atomically, for node_exporter's textfile collector",
+    )
+    mode.add_argument(
+        "--listen",
+        metavar="[HOST:]PORT",
+        type=parse_listen,
+        help="serve /metrics until stopped (HOST defaults to 127.0.0.1)",
+    )
+    source_options(p)
+    return {"metrics": cmd_metrics}

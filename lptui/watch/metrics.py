@@ -1,0 +1,146 @@
+"""Prometheus metrics from the poller's View, through the official client library (prometheus_client).
+
+Read-only by construction: the collector only reads the latest View; no action is reachable.
+Names follow Prometheus conventions: an `lptui_` prefix, base units (`_seconds`), `_total` for
+counters, and bounded labels (patch names and reason codes; never pids).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from lptui.core.model import Reason
+from lptui.watch.poller import View
+
+# Reasons a pending task can have (not_pending excluded): every series exists, 0 when none.
+REASONS = tuple(r for r in Reason if r is not Reason.NOT_PENDING)
+
+
+class LivepatchCollector(Collector):
+    """Builds every metric from the latest View at scrape time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._view: View | None = None
+        self.errors = 0
+        self.last_error: str | None = None
+
+    def update(self, view: View) -> None:
+        with self._lock:
+            self._view = view
+
+    def failed(self, error: str) -> None:
+        with self._lock:
+            self.errors += 1
+            self.last_error = error
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            view, errors = self._view, self.errors
+        yield CounterMetricFamily(
+            "lptui_scrape_errors", "Polls of the kernel state that failed.", value=errors
+        )
+        if view is None:
+            return
+        snap = view.snapshot
+        k = snap.kernel
+        yield GaugeMetricFamily(
+            "lptui_scrape_duration_seconds",
+            "How long lptui's last read of the kernel took.",
+            value=view.read_seconds,
+        )
+        yield GaugeMetricFamily(
+            "lptui_last_poll_timestamp_seconds", "When lptui last read the kernel state.", value=view.wall
+        )
+        yield GaugeMetricFamily(
+            "lptui_livepatch_supported",
+            "1 if the kernel has live patching (/sys/kernel/livepatch).",
+            value=int(k.livepatch_supported),
+        )
+        tainted = 1 if any(f.letter == "K" for f in k.taint_flags) else 0
+        yield GaugeMetricFamily(
+            "lptui_kernel_livepatched",
+            "1 if the kernel is tainted K (live patched this boot).",
+            value=tainted,
+        )
+        yield GaugeMetricFamily(
+            "lptui_patches_loaded", "Live patches in /sys/kernel/livepatch.", value=len(snap.patches)
+        )
+        per_patch = {
+            "lptui_patch_enabled": ("1 if the patch is enabled.", lambda p: p.enabled),
+            "lptui_patch_in_transition": ("1 if the patch is in transition.", lambda p: p.transition),
+            "lptui_patch_replace": (
+                "1 if the patch is cumulative (atomic replace); absent where unknown.",
+                lambda p: p.replace,
+            ),
+            "lptui_patch_stack_order": (
+                "The patch's place in the stack (1 = oldest); absent where unknown.",
+                lambda p: p.stack_order,
+            ),
+            "lptui_patch_functions": ("Functions the patch changes.", lambda p: p.function_count),
+        }
+        for name, (doc, get) in per_patch.items():
+            family = GaugeMetricFamily(name, doc, labels=["patch"])
+            for p in snap.patches:
+                value = get(p)
+                if value is not None:
+                    family.add_metric([p.name], float(value))
+            yield family
+        yield GaugeMetricFamily(
+            "lptui_inactive_modules",
+            "Live patch modules still loaded whose patch is gone.",
+            value=len(snap.inactive_modules),
+        )
+        forced = GaugeMetricFamily(
+            "lptui_forced_this_boot",
+            "1 if a transition was forced this boot (kernel log, or a module that keeps its reference).",
+            value=int(bool(view.forced)),
+        )
+        yield forced
+        t = snap.transition
+        yield GaugeMetricFamily(
+            "lptui_transition_in_progress", "1 while a transition runs.", value=int(t is not None)
+        )
+        info = GaugeMetricFamily(
+            "lptui_transition_info",
+            "The transition in progress (value 1).",
+            labels=["patch", "direction", "age_source"],
+        )
+        pending = GaugeMetricFamily("lptui_transition_tasks_pending", "Threads not yet switched.")
+        total = GaugeMetricFamily("lptui_transition_tasks", "Threads seen in the transition.")
+        age = GaugeMetricFamily(
+            "lptui_transition_age_seconds",
+            "How long the transition has run (kernel log; else since lptui saw it).",
+        )
+        start = GaugeMetricFamily(
+            "lptui_transition_start_time_seconds", "When the transition started (Unix time)."
+        )
+        blocked = GaugeMetricFamily(
+            "lptui_blocked_tasks", "Pending threads by the reason they block.", labels=["reason"]
+        )
+        counts = dict.fromkeys(REASONS, 0)
+        if t is not None:
+            info.add_metric([t.patch, str(t.direction), view.age.source if view.age else "observed"], 1)
+            pending.add_metric([], t.tasks_pending or 0)
+            total.add_metric([], t.tasks_total or 0)
+            if view.age is not None and view.age.age_seconds is not None:
+                age.add_metric([], view.age.age_seconds)
+                start.add_metric([], view.age.started_at or 0)
+            for task in snap.pending_tasks:
+                counts[task.reason_code] = counts.get(task.reason_code, 0) + 1
+        else:
+            pending.add_metric([], 0)
+            total.add_metric([], 0)
+        for reason, n in counts.items():
+            blocked.add_metric([str(reason)], n)
+        yield from (info, pending, total, age, start, blocked)
+
+
+def registry_for(collector: LivepatchCollector) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    return registry
