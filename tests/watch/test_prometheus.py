@@ -72,24 +72,38 @@ def test_promtool_accepts_the_exposition(scenario):
 
 def test_alert_rules_are_valid():
     promtool = need("promtool")
-    check = subprocess.run([promtool, "check", "rules", str(ROOT / "contrib/prometheus-alerts.yml")],
-                           capture_output=True, text=True)  # fmt: skip
+    check = subprocess.run(
+        [promtool, "check", "rules", str(ROOT / "contrib/prometheus-alerts.yml")],
+        capture_output=True,
+        text=True,
+    )
     assert check.returncode == 0 and "SUCCESS: 3 rules found" in check.stdout, check
 
 
 def test_a_real_prometheus_scrapes_the_listener(tmp_path):
     prometheus = need("prometheus")
     port, web = free_port(), free_port()
-    exporter = subprocess.Popen([sys.executable, "-m", "lptui", "--demo", "stuck", "metrics", "--listen",
-                                 f"127.0.0.1:{port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    exporter = subprocess.Popen(
+        [sys.executable, "-m", "lptui", "--demo", "stuck", "metrics", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     config = tmp_path / "prometheus.yml"
     config.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
         f"scrape_configs:\n  - job_name: lptui\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
     )
-    server = subprocess.Popen([prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
-                               f"--web.listen-address=127.0.0.1:{web}"],
-                              stdout=subprocess.DEVNULL, stderr=(tmp_path / "prometheus.log").open("w"))  # fmt: skip
+    server = subprocess.Popen(
+        [
+            prometheus,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{web}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "prometheus.log").open("w"),
+    )
     try:
         text = wait_for(lambda: get(f"http://127.0.0.1:{port}/metrics"), 60, "the exporter")
         assert "lptui_transition_tasks_pending 3.0" in text
@@ -116,8 +130,12 @@ def test_a_real_prometheus_scrapes_the_listener(tmp_path):
 
 def test_listener_binds_loopback_by_default_and_only_reads():
     port = free_port()
-    exporter = subprocess.Popen([sys.executable, "-m", "lptui", "--demo", "idle", "metrics", "--listen", str(port)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    exporter = subprocess.Popen(
+        [sys.executable, "-m", "lptui", "--demo", "idle", "metrics", "--listen", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         text = wait_for(lambda: get(f"http://127.0.0.1:{port}/metrics"), 60, "the exporter")
         assert "lptui_patches_loaded 2.0" in text
