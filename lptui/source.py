@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class Source:
     read_only: bool
     session: SimSession | None = None
     _actions: Actions | None = field(default=None, repr=False)
+    _cleanup: Path | None = field(default=None, repr=False)  # an unpacked capture bundle
 
     @property
     def simulated(self) -> bool:
@@ -71,6 +73,13 @@ class Source:
         with self.reading():
             history, problem = read_history(self.kmsg_path)
         return on_call(snap, history, self.tree, wall_now, observed_since=observed_since, log_problem=problem)
+
+    def wall_now(self) -> float:
+        """Now, for this source: a capture's own capture time (its uptime and log stop there)."""
+        meta = getattr(self.tree, "meta", None)
+        if meta and isinstance(meta.get("captured_at_unix"), int | float):
+            return float(meta["captured_at_unix"])
+        return time.time()
 
     @property
     def why_read_only(self) -> str | None:
@@ -146,6 +155,11 @@ class Source:
     def close(self) -> None:
         if self.session is not None:
             self.session.close()
+        if self._cleanup is not None:
+            import shutil
+
+            shutil.rmtree(self._cleanup, ignore_errors=True)
+            self._cleanup = None
 
     def __enter__(self) -> Source:
         return self
@@ -171,17 +185,26 @@ def open_source(root: str | None = None, demo: str | None = None, *, speed: floa
     if root is None:
         return Source(Tree("/"), "/", read_only=False)
     path = Path(root)
+    from lptui.core.capture import META, CaptureError, ReplayTree, extract_bundle, is_bundle_file
+
+    if is_bundle_file(path):  # a capture: replay it from a private copy
+        try:
+            unpacked = extract_bundle(path)
+        except CaptureError as exc:
+            raise SourceError(f"--root {exc}") from None
+        return Source(ReplayTree(unpacked), str(path), read_only=True, _cleanup=unpacked)
     if not path.exists():
         raise SourceError(f"--root {root}: no such directory")
     if not path.is_dir():
-        raise SourceError(f"--root {root}: not a directory")
+        raise SourceError(f"--root {root}: not a directory (nor a capture bundle: .tar.gz)")
     if not (path / "proc").is_dir() and not (path / "sys").is_dir():
         raise SourceError(
             f"--root {root}: holds neither proc/ nor sys/ (expected a copy of a kernel's / tree)"
         )
     # A saved tree is read-only even when it is the real root under another name: writes to a
     # copy would change nothing, and writes through a path the user gave as "saved" must not happen.
-    return Source(Tree(path), str(path), read_only=True)
+    tree = ReplayTree(path) if (path / META).is_file() else Tree(path)  # an unpacked capture
+    return Source(tree, str(path), read_only=True)
 
 
 @contextlib.contextmanager

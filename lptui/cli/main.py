@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -94,6 +93,9 @@ def build_parser() -> Parser:
     from lptui.cli.metrics_cmd import add_parser as add_metrics
 
     COMMANDS.update(add_metrics(sub, lambda p: _source_options(p, top=False)))
+    from lptui.cli.capture_cmd import add_parser as add_capture
+
+    COMMANDS.update(add_capture(sub, lambda p: _source_options(p, top=False)))
     return parser
 
 
@@ -107,7 +109,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     with opened(args.root, args.demo) as source:
         snap = read_snapshot(source.tree)
-        oncall = source.on_call(snap, time.time())
+        oncall = source.on_call(snap, source.wall_now())
         if args.json:
             _print_json(status_json(snap, oncall))
         else:
@@ -124,7 +126,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     with opened(args.root, args.demo) as source:
         snap = read_snapshot(source.tree)
         tasks = read_all_tasks_of(source.tree, snap) if args.all else snap.pending_tasks
-        oncall = source.on_call(snap, time.time())
+        oncall = source.on_call(snap, source.wall_now())
         if args.json:
             _print_json(tasks_json(snap, tasks, oncall))
             return EXIT_OK

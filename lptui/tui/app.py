@@ -57,7 +57,7 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
         auto_poll: bool = True,
         watch_modules: bool = True,
         clock: Callable[[], float] = time.monotonic,
-        wall: Callable[[], float] = time.time,
+        wall: Callable[[], float] | None = None,
     ) -> None:
         super().__init__()
         self.source = source

@@ -75,12 +75,12 @@ class Poller:
         source: Source,
         *,
         clock: Callable[[], float] = time.monotonic,
-        wall: Callable[[], float] = time.time,
+        wall: Callable[[], float] | None = None,
         row_limit: int = ROW_LIMIT,
     ) -> None:
         self.source = source
         self.clock = clock
-        self.wall = wall
+        self.wall = wall or source.wall_now  # a capture's "now" is its capture time
         self.row_limit = row_limit
         self.reader = SnapshotReader(source.tree)
         path = source.kmsg_path

@@ -1,0 +1,94 @@
+"""`lptui capture`: the evidence bundle a vendor asks for before clearing a force."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+from lptui import __version__
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    import json
+
+    from lptui.core.capture import RecordingTree, write_bundle
+    from lptui.core.jsonify import status_json, tasks_json
+    from lptui.core.oncall import on_call, read_history
+    from lptui.core.procfacts import read_process_facts
+    from lptui.core.snapshot import SnapshotReader
+    from lptui.core.tasks import iter_thread_ids
+    from lptui.source import opened
+
+    started = time.time()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(started))
+    out = Path(args.output or f"lptui-capture-{socket.gethostname()}-{stamp}.tar.gz")
+    if out.exists() and not args.force:
+        print(f"lptui: error: {out} exists (use --force to replace it)", file=sys.stderr)
+        return 1
+    with opened(args.root, args.demo) as source:
+        skip = (lambda rel: rel.endswith("/cmdline")) if args.no_cmdline else (lambda rel: False)
+        with source.reading():
+            tree = RecordingTree(source.tree.root, skip=skip)
+            snap = SnapshotReader(tree).read()
+            if snap.transition is None and snap.kernel.livepatch_supported:
+                for pid, tid in iter_thread_ids(tree):  # every thread's patch_state, even when idle
+                    tree.read(f"proc/{pid}/task/{tid}/patch_state")
+            for task in snap.pending_tasks:  # the process facts the console's task detail shows
+                read_process_facts(tree, task.pid, live=False)
+            history, problem = read_history(source.kmsg_path)
+            oncall = on_call(snap, history, tree, started, log_problem=problem)
+            if "proc/sys/kernel/arch" not in tree.files and str(source.tree.root) == "/":
+                tree.files["proc/sys/kernel/arch"] = (os.uname().machine + "\n").encode()  # what lptui used
+        extra = {
+            "status.json": (json.dumps(status_json(snap, oncall), indent=2) + "\n").encode(),
+            "tasks.json": (
+                json.dumps(tasks_json(snap, snap.pending_tasks, oncall), indent=2) + "\n"
+            ).encode(),
+        }
+        meta = {
+            "lptui_version": __version__,
+            "captured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+            "captured_at_unix": started,
+            "source": source.label,
+            "host": socket.gethostname(),
+            "command_lines": not args.no_cmdline,
+            "threads": snap.threads_total,
+            "pending": len(snap.pending_tasks),
+        }
+        try:
+            bundle = write_bundle(out, tree, source.kmsg_path, extra, meta)
+        except OSError as exc:
+            print(f"lptui: error: cannot write {out}: {exc.strerror}", file=sys.stderr)
+            return 1
+    size = (
+        f"{bundle.bytes_written / 1024:.0f} KiB"
+        if bundle.bytes_written < 1 << 20
+        else (f"{bundle.bytes_written / (1 << 20):.1f} MiB")
+    )
+    print(
+        f"wrote {bundle.path} ({size}, {bundle.members} entries); replay it with: lptui --root {bundle.path}"
+    )
+    return 0
+
+
+def add_parser(sub, source_options) -> dict:
+    p = sub.add_parser(
+        "capture",
+        help="an evidence bundle (.tar.gz) of what lptui reads, for the patch vendor; replay with --root",
+        description="Writes exactly what lptui reads (livepatch sysfs, the livepatch modules, kernel files, "
+        "every thread's patch_state, the pending threads' stat/comm/status/cmdline/stack), the livepatch "
+        "lines of the kernel log, status --json and tasks --json. `lptui --root BUNDLE` replays it.",
+    )
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="where to write (default lptui-capture-HOST-TIME.tar.gz)"
+    )
+    p.add_argument(
+        "--no-cmdline", action="store_true", help="leave out command lines (they can hold secrets)"
+    )
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    source_options(p)
+    return {"capture": cmd_capture}
