@@ -212,6 +212,7 @@ class GuestRun:
     kernel: Kernel
     cases: tuple[GuestCase, ...]
     log_text: str
+    out: Path | None = None  # the shared directory: results and artifacts
 
     def failed(self) -> list[GuestCase]:
         return [c for c in self.cases if c.outcome in ("failed", "error")]
@@ -241,6 +242,7 @@ def boot_and_test(kernel: Kernel, modules: Path, pytest_args: list[str] | None =
         "LPTUI_GUEST": "1",
         "LPTUI_GUEST_MODULES": str(modules),
         "LPTUI_GUEST_KERNEL": kernel.label,
+        "LPTUI_GUEST_OUT": str(out),  # artifacts for the host side (a capture bundle)
         "PYTHONDONTWRITEBYTECODE": "1",
         "HOME": "/tmp",
     }
@@ -273,7 +275,7 @@ def boot_and_test(kernel: Kernel, modules: Path, pytest_args: list[str] | None =
             f"--- guest console (tail) ---\n{vng_out[-3000:]}\n"
             f"--- guest pytest ---\n{log_text[-3000:]}"
         )
-    return GuestRun(kernel, parse_junit(junit), log_text)
+    return GuestRun(kernel, parse_junit(junit), log_text, out)
 
 
 def run_kernel(label: str, pytest_args: list[str] | None = None) -> GuestRun:

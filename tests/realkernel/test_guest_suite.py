@@ -26,6 +26,7 @@ REQUIRED = {
     "test_function_less_objects_match_sysfs",
     "test_callbacks_only_cumulative_patch_is_read",
     "test_incompatible_states_refused_with_the_kernels_words",
+    "test_real_stall_age_check_metrics_and_capture",
 }
 
 
@@ -61,3 +62,27 @@ def test_real_kernel(label, guest_runs):
     assert not failed, f"{len(failed)} guest test(s) failed on {run.kernel.release}:\n{report}"
     assert not skipped, f"guest tests skipped on {run.kernel.release}: {skipped}"
     print(f"{run.kernel.release}: {len(run.cases)} guest tests passed")
+    replay_on_host(run)
+
+
+def replay_on_host(run) -> None:
+    """A capture of a real stall, taken in the guest, replays on this host to the same JSON."""
+    import contextlib
+    import io
+    import json
+    import tarfile
+
+    from lptui.cli.main import main
+
+    bundle = run.out / "capture-stall.tar.gz"
+    assert bundle.exists(), f"the guest on {run.kernel.release} left no capture"
+    with tarfile.open(bundle) as tar:
+        captured = {name: json.load(tar.extractfile(name)) for name in ("status.json", "tasks.json")}
+    for command, name in (("status", "status.json"), ("tasks", "tasks.json")):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(["--root", str(bundle), command, "--json"]) == 0
+        assert json.loads(out.getvalue()) == captured[name], f"{command} replayed differently on the host"
+    assert captured["status.json"]["kernel"]["release"] == run.kernel.release
+    (task,) = captured["tasks.json"]["tasks"]
+    assert task["comm"] == "lptui_sleeper" and task["blocking_functions"] == ["lptui_target_sleep"]

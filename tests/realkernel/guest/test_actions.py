@@ -1,11 +1,14 @@
 """lptui's actions on a real kernel: each does what it says, and status agrees with sysfs afterwards."""
 
+import contextlib
 import errno
+import io
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from lptui.cli.main import main
 from lptui.core.actions import Actions
 from lptui.core.audit import Audit
 from lptui.core.control import LiveControl
@@ -147,6 +150,14 @@ def test_force_a_stalled_patching_transition(actions):
     assert "forcing remaining tasks to the patched state" in kernel_log()
     data = lptui("status")
     assert data["transition"] is None and data["patches"][0]["enabled"] is True
+    # the boot remembers it: status and check say so (the kernel's line names no patch; lptui finds it)
+    forced = data["forced_this_boot"]
+    assert forced["forced"] is True
+    assert any(e["source"] == "kernel-log" and e["patch"] == "lptui_lp_force1" for e in forced["evidence"])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["check"])
+    assert code == 2 and "forced this boot (lptui_lp_force1)" in out.getvalue(), out.getvalue()
 
 
 def test_unload_refused_after_forced_unpatching(actions):
