@@ -13,11 +13,12 @@ HELP = """\
 
 **Top:** the kernel, livepatch support, taint letters, and whether you can act (root / demo / read-only).
 
-**Transition:** the patch being applied or removed, how long it has been stuck (from the kernel log), how many
-tasks have switched, the trend of pending tasks, and whether the kernel has sent its fake signal.
+**Transition:** the patch being applied or removed, how long it has been stuck (from the kernel
+log), how many tasks have switched, the trend of pending tasks, and whether the kernel has sent
+its fake signal.
 
-**Pending tasks:** the tasks holding the transition up, longest-pending first ("Seen for": since lptui saw it), with the patched function
-on their stack and why they block. **Enter** opens a task: its stack, process facts and what you can do.
+**Pending tasks:** the tasks holding the transition up, longest-pending first ("Seen for": since
+lptui saw it), with the patched function on their stack and why they block. **Enter** opens a task: its stack, process facts and what you can do.
 
 **Patches:** every loaded patch and every livepatch module still loaded after its patch went away.
 **Enter** opens a patch: objects, functions, and which a later patch overrides.
