@@ -18,7 +18,8 @@ log), how many tasks have switched, the trend of pending tasks, and whether the 
 its fake signal.
 
 **Pending tasks:** the tasks holding the transition up, longest-pending first ("Seen for": since
-lptui saw it), with the patched function on their stack and why they block. **Enter** opens a task: its stack, process facts and what you can do.
+lptui saw it), with the patched function on their stack and why they block. **Enter** opens a
+task: its stack, process facts and what you can do.
 
 **Patches:** every loaded patch and every livepatch module still loaded after its patch went away.
 **Enter** opens a patch: objects, functions, and which a later patch overrides.
