@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from rich.table import Table
-from rich.text import Text
-
-from lptui.cli.render import add, make_console, new_table, reasons_list, tasks_table
-from lptui.core.actions import Outcome, WaitTimeout
 from lptui.core.errors import ActionError
-from lptui.core.model import Snapshot
-from lptui.core.preflight import Inspection, inspection_json
 from lptui.source import SourceError, opened
+
+if TYPE_CHECKING:  # the rest is imported by the command that needs it: start-up stays short
+    from lptui.core.actions import Outcome, WaitTimeout
+    from lptui.core.model import Snapshot
+    from lptui.core.preflight import Inspection
 
 EXIT_NOT_LOADABLE = 4  # `inspect`: the file was read, and lptui load would refuse it
 
@@ -33,6 +32,11 @@ def _progress_printer():
 
 
 def _print_inspection(ins: Inspection) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from lptui.cli.render import add, make_console, new_table
+
     console = make_console()
     mod = ins.module
     grid = Table.grid(padding=(0, 2))
@@ -73,11 +77,17 @@ def _print_inspection(ins: Inspection) -> None:
 
 
 def _done(outcome: Outcome) -> int:
+    from rich.text import Text
+
+    from lptui.cli.render import make_console
+
     make_console().print(Text(outcome.message, style="green"))
     return 0
 
 
 def _timeout(exc: WaitTimeout) -> int:
+    from lptui.cli.render import make_console, reasons_list, tasks_table
+
     print(f"lptui: timeout: {exc}", file=sys.stderr)
     console = make_console()
     if exc.pending:
@@ -90,6 +100,8 @@ def _timeout(exc: WaitTimeout) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     import json
 
+    from lptui.core.preflight import inspection_json
+
     with opened(args.root, args.demo) as source:
         ins = source.inspect(args.file)
         if args.json:
@@ -100,6 +112,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    from lptui.core.actions import WaitTimeout
+
     with opened(args.root, args.demo) as source:
         actions = source.actions()
         try:
@@ -112,6 +126,8 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_revert(args: argparse.Namespace) -> int:
+    from lptui.core.actions import WaitTimeout
+
     with opened(args.root, args.demo) as source:
         actions = source.actions()
         try:

@@ -15,8 +15,6 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from lptui.core.history import age_text
-
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 NAMES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
 DEFAULT_WARN = 60.0
@@ -40,6 +38,8 @@ class Verdict:
 
 
 def judge(view, *, warn: float, crit: float, live_not_root: bool) -> Verdict:
+    from lptui.core.history import age_text
+
     snap = view.snapshot
     t = snap.transition
     age = view.age.age_seconds if view.age is not None else None

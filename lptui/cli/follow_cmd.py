@@ -7,11 +7,14 @@ import argparse
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from lptui.core.blockers import SHORT_REASON, parse_frame
 from lptui.core.history import age_phrase, age_text
-from lptui.core.model import TaskInfo
-from lptui.core.tree import Tree
+
+if TYPE_CHECKING:
+    from lptui.core.model import TaskInfo
+    from lptui.core.tree import Tree
 
 EXIT_TIMEOUT = 3
 

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 from lptui import __version__
 from lptui.core.errors import ActionError
-from lptui.sim.scenarios import SCENARIOS
+from lptui.sim.catalog import SUMMARIES
 from lptui.source import SourceError, open_source, opened
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -41,8 +41,8 @@ def _source_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--demo",
         metavar="SCENARIO",
         default=default,
-        choices=sorted(SCENARIOS),
-        help="use a simulated kernel: " + "; ".join(f"{s.name}: {s.summary}" for s in SCENARIOS.values()),
+        choices=sorted(SUMMARIES),
+        help="use a simulated kernel: " + "; ".join(f"{name}: {what}" for name, what in SUMMARIES.items()),
     )
 
 
@@ -87,7 +87,7 @@ def build_parser() -> Parser:
     from lptui.cli.check_cmd import add_parser as add_check
 
     COMMANDS.update(add_check(sub, lambda p: _source_options(p, top=False)))
-    from lptui.cli.follow_cmd import add_parser as add_watch
+    from lptui.cli.follow_cmd import add_parser as add_watch  # light: its heavy imports are in the command
 
     COMMANDS.update(add_watch(sub, lambda p: _source_options(p, top=False)))
     from lptui.cli.metrics_cmd import add_parser as add_metrics

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from lptui.core.blockers import analyse
 from lptui.core.model import PatchInfo, Reason, TaskInfo, TransitionInfo
-from lptui.core.tasks import TaskId, iter_thread_ids, read_patch_state, read_task_details
+from lptui.core.tasks import FastProc, TaskId, iter_thread_ids, read_patch_state, read_task_details
 from lptui.core.tree import Tree
 
 
@@ -84,22 +84,39 @@ class TaskScanner:
         watched_pids = {pid for pid, _ in self._watch}
         threads: dict[int, set[int]] = {}
         to_read: list[TaskId] = []
+        fast = FastProc.open(tree)
+        try:
+            return self._scan(
+                tree, transition, patch, livepatch_modules, fast, watched_pids, threads, to_read
+            )
+        finally:
+            if fast is not None:
+                fast.close()
+
+    def _scan(
+        self, tree, transition, patch, livepatch_modules, fast, watched_pids, threads, to_read
+    ) -> ScanResult:
         for pid in _pids(tree):
             known = self._threads.get(pid)
             if known is not None and pid not in watched_pids:
                 threads[pid] = known  # fully switched process: its new threads are switched too
                 continue
-            tids = _tids(tree, pid)
+            tids = (fast.tids(pid) if fast is not None else None) or _tids(tree, pid)
             if not tids:
                 continue
             threads[pid] = tids
-            to_read.extend((pid, tid) for tid in sorted(tids) if known is None or tid not in known)
+            to_read.extend((pid, tid) for tid in tids if known is None or tid not in known)
             if known is not None:
-                to_read.extend((pid, tid) for tid in sorted(tids & known) if (pid, tid) in self._watch)
+                to_read.extend((pid, tid) for tid in tids & known if (pid, tid) in self._watch)
         self._watch = {(pid, tid) for pid, tid in self._watch if tid in threads.get(pid, ())}
         pending: list[TaskInfo] = []
         unknown = 0
+        target = transition.target
         for pid, tid in to_read:
+            state = fast.patch_state(pid, tid) if fast is not None else None
+            if state == -1 or state == target:
+                self._watch.discard((pid, tid))
+                continue  # the common case: switched, or never part of it
             state, problem = read_patch_state(tree, pid, tid)
             if state is not None and (state == -1 or state == transition.target):
                 self._watch.discard((pid, tid))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -72,6 +73,56 @@ class RawTask:
     stack: tuple[str, ...] | None = None
     stack_error: str | None = None
     problems: tuple[str, ...] = ()
+
+
+_STATE_BYTES = {b"-1\n": -1, b"0\n": 0, b"1\n": 1}
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+class FastProc:
+    """The full scan's hot path on a real or plain tree: openat() relative to /proc's descriptor and
+    bytes compared without decoding (the kernel prints patch_state as "%d\n", proc_pid_patch_state).
+    Anything unusual (an error, garbage) returns None and the caller takes the careful path, so
+    problems are reported exactly as before."""
+
+    def __init__(self, proc_fd: int) -> None:
+        self.proc_fd = proc_fd
+
+    @classmethod
+    def open(cls, tree: Tree) -> FastProc | None:
+        if type(tree) is not Tree:  # a counting, recording or replaying tree sees every read
+            return None
+        try:
+            return cls(os.open(tree.root / "proc", _DIR_FLAGS))
+        except OSError:
+            return None
+
+    def tids(self, pid: int) -> set[int] | None:
+        try:
+            fd = os.open(f"{pid}/task", _DIR_FLAGS, dir_fd=self.proc_fd)
+        except OSError:
+            return None
+        try:
+            return {int(name) for name in os.listdir(fd) if name.isdigit()}
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+
+    def patch_state(self, pid: int, tid: int) -> int | None:
+        try:
+            fd = os.open(f"{pid}/task/{tid}/patch_state", os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.proc_fd)
+        except OSError:
+            return None
+        try:
+            return _STATE_BYTES.get(os.read(fd, 16))
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        os.close(self.proc_fd)
 
 
 def read_patch_state(tree: Tree, pid: int, tid: int) -> tuple[int | None, str | None]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lptui.core.declared import PlannedFunction, PlannedObject
+from lptui.sim.catalog import SUMMARIES
 from lptui.sim.kernel import ALL_FEATURES, SimKernel
 from lptui.sim.population import SYSCALL_TAIL, Population
 from lptui.sim.state import PatchSpec, SimTask
@@ -175,9 +176,9 @@ def build_unpatch() -> SimKernel:
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
-        Scenario("idle", "two patches applied, no transition", build_idle),
-        Scenario("stuck", "a patching transition held up by three tasks", build_stuck),
-        Scenario("replace", "a cumulative patch replacing two older ones", build_replace),
-        Scenario("unpatch", "a stalled patching transition, reversed into unpatching", build_unpatch),
+        Scenario("idle", SUMMARIES["idle"], build_idle),
+        Scenario("stuck", SUMMARIES["stuck"], build_stuck),
+        Scenario("replace", SUMMARIES["replace"], build_replace),
+        Scenario("unpatch", SUMMARIES["unpatch"], build_unpatch),
     )
 }

@@ -1,0 +1,285 @@
+"""lptui against its floors, side by side in one run, on one synthetic tree.
+
+    .venv/bin/python benchmarks/floor.py [--threads 100000] [--pending 10] [--rounds 3]
+                                         [--idle-seconds 60] [--skip-console] [--json FILE]
+
+Builds a /proc of --threads threads on tmpfs with a transition in progress, then measures (medians):
+  - a C reader compiled here with the system compiler (opendir/openat/read of every patch_state):
+    the floor; skipped with a line when there is no compiler;
+  - a plain Python loop (os.scandir + open + read);
+  - a kpatch-style shell loop (`cat` per task, as kpatch's is_stalled does), timed on a sample of
+    2,000 tasks and extrapolated;
+  - lptui's first transition scan in process, an incremental rescan, and an idle refresh (with the
+    number of task files it reads);
+  - `lptui --root DIR tasks --json` and `status --json` end to end, against `python -c pass` and
+    importing argparse, json, dataclasses, pathlib, enum and re;
+  - the console in a real terminal (tmux): time to first paint and CPU over --idle-seconds, idle
+    (`--demo idle`) and following this tree's transition, against a minimal Textual app; RSS.
+Prints one table with ratios; --json writes the numbers for comparison over time. A benchmark, not a
+test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.scan import CountingTree, build, set_states  # noqa: E402
+from lptui.core.snapshot import SnapshotReader  # noqa: E402
+from lptui.core.tree import Tree  # noqa: E402
+
+PY = sys.executable
+LPTUI = [PY, "-m", "lptui"]
+
+C_READER = r"""
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    int target = argc > 2 ? atoi(argv[2]) : 1, proc = open(argv[1], O_RDONLY | O_DIRECTORY);
+    DIR *pd = fdopendir(proc); struct dirent *p; long total = 0, pending = 0; char buf[16];
+    while ((p = readdir(pd))) {
+        if (p->d_name[0] < '0' || p->d_name[0] > '9') continue;
+        char path[64]; snprintf(path, sizeof path, "%s/task", p->d_name);
+        int tfd = openat(proc, path, O_RDONLY | O_DIRECTORY); if (tfd < 0) continue;
+        DIR *td = fdopendir(tfd); struct dirent *t;
+        while ((t = readdir(td))) {
+            if (t->d_name[0] < '0' || t->d_name[0] > '9') continue;
+            snprintf(path, sizeof path, "%s/patch_state", t->d_name);
+            int fd = openat(tfd, path, O_RDONLY); if (fd < 0) continue;
+            ssize_t n = read(fd, buf, sizeof buf - 1); close(fd); total++;
+            if (n > 0) { buf[n] = 0; int v = atoi(buf); if (v != -1 && v != target) pending++; }
+        }
+        closedir(td);
+    }
+    printf("%ld %ld\n", total, pending);
+    return 0;
+}
+"""
+
+MINIMAL_TEXTUAL = """
+from textual.app import App
+from textual.widgets import DataTable, Footer, Header
+
+class Minimal(App):
+    def compose(self):
+        yield Header()
+        yield DataTable()
+        yield Footer()
+
+    def on_mount(self):
+        table = self.query_one(DataTable)
+        table.add_columns("PID", "Command", "State")
+        for i in range(20):
+            table.add_row(str(i), f"task-{i}", "S")
+
+Minimal().run()
+"""
+
+
+def median_time(fn, rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run_quiet(cmd: list[str]) -> None:
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def python_loop(proc: Path, target: int) -> int:
+    pending = 0
+    for p in os.scandir(proc):
+        if not p.name.isdigit():
+            continue
+        for t in os.scandir(f"{p.path}/task"):
+            with open(f"{t.path}/patch_state", "rb") as fh:
+                value = int(fh.read())
+            if value not in (-1, target):
+                pending += 1
+    return pending
+
+
+def console_measure(cmd: list[str], marker: str, seconds: float, env: dict | None = None) -> dict:
+    """Start `cmd` in an 80x24 tmux pane; time to `marker` on screen; CPU share and RSS over `seconds`."""
+    session = f"lptui-bench-{os.getpid()}"
+    subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    shell = " ".join(map(str, cmd))
+    start = time.perf_counter()
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "36", shell],
+                   check=True, env=env)  # fmt: skip
+    pid = int(subprocess.run(["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"], capture_output=True,
+                             text=True).stdout.split()[0])  # fmt: skip
+    paint = None
+    while time.perf_counter() - start < 120:
+        screen = subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+        ).stdout
+        if marker in screen:
+            paint = time.perf_counter() - start
+            break
+        time.sleep(0.02)
+    time.sleep(2)  # let start-up work settle
+
+    def cpu() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    c0, t0 = cpu(), time.perf_counter()
+    time.sleep(seconds)
+    c1, t1 = cpu(), time.perf_counter()
+    rss = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+               if line.startswith("VmRSS")) / 1024  # fmt: skip
+    subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    return {"first_paint_s": paint, "cpu_percent": 100 * (c1 - c0) / (t1 - t0), "rss_mb": rss}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, default=100_000)
+    ap.add_argument("--pending", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--idle-seconds", type=float, default=60.0)
+    ap.add_argument("--skip-console", action="store_true")
+    ap.add_argument("--json", metavar="FILE")
+    args = ap.parse_args()
+    results: dict[str, dict] = {}
+    scratch = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="lptui-floor-", dir=scratch) as tmp:
+        root = Path(tmp) / "root"
+        print(f"building a tree of {args.threads} threads on {scratch or 'disk'}...", file=sys.stderr)
+        build(root, args.threads, args.pending)
+        (root / "sys/kernel/livepatch/lp_bench/transition").write_text("1\n")
+        set_states(root, args.threads, args.pending, "1")
+        proc = root / "proc"
+
+        cc = shutil.which("cc") or shutil.which("gcc")
+        if cc:
+            src = Path(tmp) / "floor.c"
+            src.write_text(C_READER)
+            binary = Path(tmp) / "floor"
+            subprocess.run([cc, "-O2", "-o", str(binary), str(src)], check=True)
+            out = subprocess.run([str(binary), str(proc), "1"], capture_output=True, text=True).stdout.split()
+            assert out == [str(args.threads), str(args.pending)], out
+            results["c_floor"] = {
+                "s": median_time(lambda: run_quiet([str(binary), str(proc), "1"]), args.rounds)
+            }
+        else:
+            print(
+                "no C compiler (cc/gcc): the C floor is skipped; ratios use the Python loop", file=sys.stderr
+            )
+
+        assert python_loop(proc, 1) == args.pending
+        results["python_loop"] = {"s": median_time(lambda: python_loop(proc, 1), args.rounds)}
+
+        sample = sorted(proc.glob("[0-9]*/task/[0-9]*/patch_state"))[:2000]
+        listing = Path(tmp) / "sample.txt"
+        listing.write_text("\n".join(map(str, sample)) + "\n")
+        shell = f'while read f; do cat "$f" >/dev/null; done < {listing}'
+        per = median_time(lambda: run_quiet(["sh", "-c", shell]), 1) / len(sample)
+        results["kpatch_shell_loop"] = {"s": per * args.threads, "extrapolated_from": len(sample)}
+
+        def first_scan() -> None:
+            snap = SnapshotReader(Tree(root)).read()
+            assert snap.transition.tasks_pending == args.pending
+
+        results["lptui_first_scan"] = {"s": median_time(first_scan, args.rounds)}
+        reader = SnapshotReader(Tree(root))
+        reader.read()
+        results["lptui_rescan"] = {"s": median_time(reader.read, max(args.rounds, 5))}
+
+        for name, argv in (
+            ("lptui_tasks_json", ["tasks", "--json"]),
+            ("lptui_status_json", ["status", "--json"]),
+        ):
+            results[name] = {
+                "s": median_time(lambda a=argv: run_quiet([*LPTUI, "--root", str(root), *a]), args.rounds)
+            }
+        results["python_pass"] = {"s": median_time(lambda: run_quiet([PY, "-c", "pass"]), args.rounds)}
+        imports = "import argparse, json, dataclasses, pathlib, enum, re"
+        results["python_imports"] = {"s": median_time(lambda: run_quiet([PY, "-c", imports]), args.rounds)}
+
+        # a host with no transition: what `status --json` and `check` cost when all is well
+        (root / "sys/kernel/livepatch/lp_bench/transition").write_text("0\n")
+        for name, argv in (("lptui_status_json", ["status", "--json"]), ("lptui_check", ["check"])):
+            cmd = [*LPTUI, "--root", str(root), *argv]
+            results[name] = {"s": median_time(lambda c=cmd: run_quiet(c), max(args.rounds, 5))}
+        idle = CountingTree(root)
+        idle_reader = SnapshotReader(idle)
+        idle_reader.read()
+        idle.count = 0
+        results["lptui_idle_refresh"] = {"s": median_time(idle_reader.read, 5)}
+        task_reads = []
+        counting = CountingTree(root)
+        counting_read = counting.read
+
+        def spy(rel: str):
+            if "/task/" in rel:
+                task_reads.append(rel)
+            return counting_read(rel)
+
+        counting.read = spy  # type: ignore[method-assign]
+        SnapshotReader(counting).read()
+        results["lptui_idle_refresh"]["task_files_read"] = len(task_reads)
+        (root / "sys/kernel/livepatch/lp_bench/transition").write_text("1\n")
+
+        if not args.skip_console and shutil.which("tmux"):
+            minimal = Path(tmp) / "minimal.py"
+            minimal.write_text(textwrap.dedent(MINIMAL_TEXTUAL))
+            results["textual_minimal_console"] = console_measure([PY, minimal], "task-19", args.idle_seconds)
+            results["lptui_console_idle"] = console_measure(
+                [*LPTUI, "--demo", "idle"], "Patches", args.idle_seconds
+            )
+            results["lptui_console_transition"] = console_measure(
+                [*LPTUI, "--root", root], "Pending tasks", args.idle_seconds
+            )
+    print_table(results, args)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"threads": args.threads, "pending": args.pending,
+                                               "results": results}, indent=2) + "\n")  # fmt: skip
+
+
+def print_table(results: dict[str, dict], args) -> None:
+    floor = results.get("c_floor", results["python_loop"])["s"]
+    base = results["python_imports"]["s"]
+    print(f"\n{args.threads} threads, {args.pending} pending, medians of {args.rounds}\n")
+    print(f"{'what':38} {'time':>10} {'ratio':>16}")
+    scan_rows = ("c_floor", "python_loop", "kpatch_shell_loop", "lptui_first_scan", "lptui_tasks_json",
+                 "lptui_rescan", "lptui_idle_refresh")  # fmt: skip
+    for name in scan_rows:
+        if name in results:
+            r = results[name]
+            ratio = f"{r['s'] / floor:.2f}x C floor"
+            if name == "lptui_rescan":
+                ratio = f"{r['s'] / results['lptui_first_scan']['s'] * 100:.1f}% of 1st scan"
+            extra = f"  ({r['task_files_read']} task files read)" if "task_files_read" in r else ""
+            print(f"{name:38} {r['s']:>9.3f}s {ratio:>16}{extra}")
+    for name in ("python_pass", "python_imports", "lptui_status_json", "lptui_check"):
+        r = results[name]
+        print(f"{name:38} {r['s']:>9.3f}s {r['s'] / base:>13.2f}x imp")
+    for name in ("textual_minimal_console", "lptui_console_idle", "lptui_console_transition"):
+        if name in results:
+            r = results[name]
+            paint = "-" if r["first_paint_s"] is None else f"{r['first_paint_s']:.2f}s"
+            print(f"{name:38} paint {paint:>7}  cpu {r['cpu_percent']:5.2f}%  rss {r['rss_mb']:6.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+"""The demo scenarios by name, with what each shows: all a command line needs to offer them, without
+importing the simulator (it is imported only when a demo runs)."""
+
+from __future__ import annotations
+
+SUMMARIES: dict[str, str] = {
+    "idle": "two patches applied, no transition",
+    "stuck": "a patching transition stuck for 2 h 14 m, held up by three tasks",
+    "replace": "a cumulative patch replacing two older ones",
+    "unpatch": "a stalled patching transition, reversed into unpatching",
+}
