@@ -112,6 +112,8 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
         )
 
     def on_view_ready(self, message: ViewReady) -> None:
+        if not self.screen_stack:  # the polling thread can post while the app starts or closes
+            return
         self._views_shown += 1
         self.view = message.view
         self.refresh_bindings()

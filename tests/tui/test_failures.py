@@ -100,3 +100,25 @@ async def test_task_details_come_from_the_tree_not_the_host(fake):
         await app.push_screen(TaskScreen(ghost, Tree(fake.root), simulated=False))
         await settle(pilot, failures_ok=True)
         assert "not in this tree" in str(app.screen.query_one("#facts").render())
+
+
+async def test_own_poll_loop_starts_and_quits_cleanly():
+    """With its real poll loop (not the tests' on-demand polls), views that arrive while the app is
+    closing are dropped, not raised."""
+    import asyncio
+
+    from lptui.tui.app import LptuiApp
+    from tests.tui.helpers import demo_source
+
+    for _ in range(5):
+        app = LptuiApp(demo_source("stuck"), watch_modules=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            for _ in range(100):
+                if app.polls >= 1:
+                    break
+                await asyncio.sleep(0.05)
+            assert app.polls >= 1
+            for _ in range(20):
+                app.poller.request()  # views in flight as the app quits
+            await pilot.pause()
+        app.source.close()
