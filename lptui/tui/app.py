@@ -115,6 +115,8 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
         if not self.screen_stack:  # the polling thread can post while the app starts or closes
             return
         self._views_shown += 1
+        if message.view.shows_the_same_as(self.view):
+            return  # nothing new to draw (an idle poll): no render, no layout
         self.view = message.view
         self.refresh_bindings()
 

@@ -68,6 +68,29 @@ class View:
     can_act: bool = False
     why_read_only: str | None = None
 
+    def shows_the_same_as(self, other: View | None) -> bool:
+        """Nothing new to draw: same records (they compare by value), same whole seconds, no new
+        log lines or notes. The console then skips the redraw: idle polls cost no rendering."""
+        if other is None or self.lines or self.notes:
+            return False
+
+        def seconds(v: View) -> tuple:
+            age = None if v.age is None or v.age.age_seconds is None else int(v.age.age_seconds)
+            return (
+                None if v.elapsed is None else int(v.elapsed),
+                age,
+                tuple(int(x) for x in v.pending_for.values()),
+            )
+
+        return (
+            self.snapshot == other.snapshot
+            and self.rows == other.rows
+            and self.history[-1:] == other.history[-1:]
+            and (self.signal_seen, self.badge, self.status, self.forced, self.can_act)
+            == (other.signal_seen, other.badge, other.status, other.forced, other.can_act)
+            and seconds(self) == seconds(other)
+        )
+
 
 class Poller:
     def __init__(

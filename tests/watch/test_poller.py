@@ -95,3 +95,21 @@ def test_loop_runs_on_schedule_until_stopped_and_survives_failures(stuck, monkey
     assert not thread.is_alive() and len(views) >= 3
     assert errors == ["OSError: the tree went away"]
     assert any("cannot read the kernel state" in n.text for v in views for n in v.notes)
+
+
+def test_an_idle_poll_has_nothing_new_to_draw(stuck):
+    with open_source(demo="idle") as source:
+        poller = Poller(source, clock=Clock())
+        first = poller.poll()
+        second = poller.poll()
+        assert second.shows_the_same_as(first) and not first.shows_the_same_as(None)
+        poller.note("module add: xfs")
+        assert not poller.poll().shows_the_same_as(second)  # a note is news
+        poller.close()
+    poller, clock, _ = stuck
+    a = poller.poll()
+    clock.now += 0.2
+    assert poller.poll().shows_the_same_as(a)  # a fifth of a second later: nothing new to draw
+    b = poller.poll()
+    clock.now += 1.0
+    assert not poller.poll().shows_the_same_as(b)  # a second more of pending time is news
