@@ -15,9 +15,11 @@ import statistics
 import time
 
 from lptui.core.model import Direction, Features, KernelInfo, Reason, Snapshot, TaskInfo, TransitionInfo
+from lptui.source import open_source
 from lptui.tui.app import LptuiApp
-from lptui.tui.messages import SnapshotReady
-from lptui.watch.backend import Backend
+from lptui.tui.messages import ViewReady
+from lptui.watch.poller import View, status_segments
+from lptui.watch.tracker import TransitionTracker
 
 
 def snapshot(threads: int, pending: int, skip: int = -1) -> Snapshot:
@@ -33,24 +35,31 @@ def snapshot(threads: int, pending: int, skip: int = -1) -> Snapshot:
 
 
 async def measure(threads: int, pending: int) -> tuple[float, float, float]:
-    backend = Backend.demo("idle", speed=0)
-    app = LptuiApp(backend, auto_poll=False, watch_modules=False)
+    source = open_source(demo="idle")
+    app = LptuiApp(source, auto_poll=False, watch_modules=False)
+    tracker = TransitionTracker()
     async with app.run_test(size=(120, 40)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
         times = []
-        for snap in (
-            snapshot(threads, pending),
-            snapshot(threads, pending),
-            snapshot(threads, pending, skip=1),
+        for i, snap in enumerate(
+            (
+                snapshot(threads, pending),
+                snapshot(threads, pending, skip=-2),
+                snapshot(threads, pending, skip=1),
+            )
         ):
-            # what the poll worker does off the UI thread
-            app.tracker.observe(snap, 0.0)
-            shown = app.tracker.longest_pending(snap, 1000, 0.0)
+            # what the poll worker does off the UI thread: the tracker and the View
+            tracker.observe(snap, float(i))
+            rows = tracker.longest_pending(snap, 1000, float(i))
+            view = View(snap, rows, {t.tid: tracker.pending_for(t.tid, float(i)) or 0.0 for t in rows},
+                        float(i), tuple(tracker.history), False, "DEMO", "", status_segments(snap, rows, None),
+                        (), (), 0.0, None, 0.5)  # fmt: skip
             start = time.perf_counter()
-            app.on_snapshot_ready(SnapshotReady(snap, [], 0.0, shown))
+            app.on_view_ready(ViewReady(view))  # the UI thread's whole share: store, render
             times.append(time.perf_counter() - start)
             await pilot.pause()
+    source.close()
     return times[0], times[1], times[2]
 
 
@@ -59,7 +68,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=100_000)
     args = ap.parse_args()
     head = f"{'pending':>9} {'first':>10} {'unchanged':>10} {'one switched':>13}"
-    print(f"{head}   (UI thread, {args.threads} threads)")
+    print(f"{head}   (UI thread, {args.threads} threads; 'unchanged' is one second later)")
     for pending in (3, 1000, args.threads):
         runs = [asyncio.run(measure(args.threads, pending)) for _ in range(3)]
         first, same, one = (statistics.median(r[i] for r in runs) * 1000 for i in range(3))

@@ -109,16 +109,20 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
             lambda view: self.post_message(ViewReady(view)),
             lambda error: self.post_message(PollFailed(error)),
             forever=self.auto_poll,
+            wait_shown=True,  # the next poll after this view is drawn: no backlog on a slow screen
         )
 
     def on_view_ready(self, message: ViewReady) -> None:
-        if not self.screen_stack:  # the polling thread can post while the app starts or closes
-            return
-        self._views_shown += 1
-        if message.view.shows_the_same_as(self.view):
-            return  # nothing new to draw (an idle poll): no render, no layout
-        self.view = message.view
-        self.refresh_bindings()
+        try:
+            if not self.screen_stack:  # the polling thread can post while the app starts or closes
+                return
+            self._views_shown += 1
+            if message.view.shows_the_same_as(self.view):
+                return  # nothing new to draw (an idle poll): no render, no layout
+            self.view = message.view
+            self.refresh_bindings()
+        finally:
+            self.poller.shown()
 
     def on_poll_failed(self, message: PollFailed) -> None:
         self.notify(message.error, title="Cannot read the kernel state", severity="warning")

@@ -115,6 +115,7 @@ class Poller:
         self._running = False
         self._again = False
         self._stopped = False
+        self._shown = threading.Event()  # the consumer has handled the last view (back-pressure)
         self._notes: list[Note] = []
         if self.kmsg is not None and self.kmsg.error:
             self._notes.append(Note(self.kmsg.error, "dim"))
@@ -148,6 +149,11 @@ class Poller:
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
+        self._shown.set()
+
+    def shown(self) -> None:
+        """The consumer has handled the last view: the next poll may follow (see `run`)."""
+        self._shown.set()
 
     # ----- the loop -----
     def run(
@@ -156,10 +162,12 @@ class Poller:
         on_error: Callable[[str], None],
         *,
         forever: bool = True,
+        wait_shown: bool = False,
     ) -> None:
         """Poll until stopped (`forever`), or until no request is pending. Call after `request()`
         returned True. A failing poll is reported through `on_error` in one line and the schedule
-        goes on: a broken read never stops the polling."""
+        goes on: a broken read never stops the polling. `wait_shown`: the next poll waits until the
+        consumer calls `shown()` for the last view, so a slow screen never gets a queue of views."""
         with self._cond:
             self._running = True
         while True:
@@ -167,7 +175,11 @@ class Poller:
             try:
                 view = self.poll()
                 delay = view.interval
+                self._shown.clear()
                 on_view(view)
+                if wait_shown:
+                    while not self._shown.wait(1.0) and not self._stopped:
+                        pass
             except Exception as exc:
                 message = f"{type(exc).__name__}: {exc}"
                 self.note(f"cannot read the kernel state: {message}", "bold red")

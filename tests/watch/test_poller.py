@@ -113,3 +113,24 @@ def test_an_idle_poll_has_nothing_new_to_draw(stuck):
     b = poller.poll()
     clock.now += 1.0
     assert not poller.poll().shows_the_same_as(b)  # a second more of pending time is news
+
+
+def test_a_slow_consumer_gets_no_backlog(stuck):
+    """With wait_shown the next poll waits for the consumer: a slow screen never queues views."""
+    poller, _, _ = stuck
+    views: list[View] = []
+    assert poller.request()
+    thread = threading.Thread(
+        target=poller.run, args=(views.append, lambda e: None), kwargs={"wait_shown": True}
+    )
+    thread.start()
+    time.sleep(1.5)  # three polls' worth of time during a transition
+    assert len(views) == 1
+    poller.shown()
+    deadline = time.monotonic() + 5
+    while len(views) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(views) == 2
+    poller.stop()
+    thread.join(5)
+    assert not thread.is_alive()
