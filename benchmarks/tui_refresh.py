@@ -52,8 +52,9 @@ async def measure(threads: int, pending: int) -> tuple[float, float, float]:
             # what the poll worker does off the UI thread: the tracker and the View
             tracker.observe(snap, float(i))
             rows = tracker.longest_pending(snap, 1000, float(i))
-            view = View(snap, rows, {t.tid: tracker.pending_for(t.tid, float(i)) or 0.0 for t in rows},
-                        float(i), tuple(tracker.history), False, "DEMO", "", status_segments(snap, rows, None),
+            pending_for = {t.tid: tracker.pending_for(t.tid, float(i)) or 0.0 for t in rows}
+            status = status_segments(snap, rows, None)
+            view = View(snap, rows, pending_for, float(i), tuple(tracker.history), False, "DEMO", "", status,
                         (), (), 0.0, None, 0.5)  # fmt: skip
             start = time.perf_counter()
             app.on_view_ready(ViewReady(view))  # the UI thread's whole share: store, render
