@@ -11,6 +11,8 @@ target: start over.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lptui.core.blockers import analyse
@@ -51,12 +53,21 @@ def _tids(tree: Tree, pid: int) -> set[int]:
 
 
 class TaskScanner:
-    """Keeps what it learnt about one transition between refreshes."""
+    """Keeps what it learnt about one transition between refreshes.
 
-    def __init__(self) -> None:
+    `relist_every` (seconds, 0 = every scan): between listings of /proc, a rescan re-reads only the
+    threads still pending. Listing 100,000 processes is most of a rescan's cost; what it finds is new
+    processes, and those created by a pending thread inherit its state (klp_copy_process), so a
+    console following a transition can list less often and pick new blockers up a few seconds later.
+    """
+
+    def __init__(self, relist_every: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._key: tuple[str, int] | None = None
         self._threads: dict[int, set[int]] = {}  # pid -> tids seen
         self._watch: set[TaskId] = set()  # still pending, or patch_state unreadable
+        self.relist_every = relist_every
+        self.clock = clock
+        self._listed_at = float("-inf")
 
     def reset(self) -> None:
         self._key = None
@@ -96,6 +107,12 @@ class TaskScanner:
     def _scan(
         self, tree, transition, patch, livepatch_modules, fast, watched_pids, threads, to_read
     ) -> ScanResult:
+        now = self.clock()
+        if self._key is not None and self._threads and now - self._listed_at < self.relist_every:
+            threads.update((pid, set(tids)) for pid, tids in self._threads.items())
+            to_read.extend(sorted(self._watch))  # only the threads still pending
+            return self._read(tree, transition, patch, livepatch_modules, fast, threads, to_read)
+        self._listed_at = now
         for pid in _pids(tree):
             known = self._threads.get(pid)
             if known is not None and pid not in watched_pids:
@@ -109,6 +126,9 @@ class TaskScanner:
             if known is not None:
                 to_read.extend((pid, tid) for tid in tids & known if (pid, tid) in self._watch)
         self._watch = {(pid, tid) for pid, tid in self._watch if tid in threads.get(pid, ())}
+        return self._read(tree, transition, patch, livepatch_modules, fast, threads, to_read)
+
+    def _read(self, tree, transition, patch, livepatch_modules, fast, threads, to_read) -> ScanResult:
         pending: list[TaskInfo] = []
         unknown = 0
         target = transition.target

@@ -33,6 +33,7 @@ from lptui.watch.tracker import TransitionTracker
 FAST_INTERVAL = 0.5  # while a transition runs
 SLOW_INTERVAL = 3.0  # idle: module events wake us anyway
 ROW_LIMIT = 1000  # pending rows worth showing; `a` (all threads) lists everything
+RELIST_EVERY = 5.0  # seconds between listings of /proc during a transition (new blockers show by then)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ class Poller:
         self.clock = clock
         self.wall = wall or source.wall_now  # a capture's "now" is its capture time
         self.row_limit = row_limit
-        self.reader = SnapshotReader(source.tree)
+        # following a transition: list /proc every RELIST seconds, re-read the pending threads every poll
+        self.reader = SnapshotReader(source.tree, relist_every=RELIST_EVERY)
         path = source.kmsg_path
         self.kmsg = KmsgReader(path) if path else None
         self.tracker = TransitionTracker()

@@ -150,3 +150,34 @@ def test_module_taints_reread_only_when_modules_change(fake):
     assert not [r for r in tree.reads if r.endswith("/taint") and "/xfs/" in r]  # unchanged: not re-read
     fake.module("lp_new", refcnt="0", taint="OEK")  # a module came: listing changed, re-derive
     assert [m.name for m in reader.read().inactive_modules] == ["lp_new", "lp_old"]
+
+
+def test_relisting_less_often_still_follows_the_pending(fake):
+    """relist_every: between listings only the pending threads are re-read; new ones show at the next."""
+    from lptui.core.patches import read_patches
+    from lptui.core.scan import TaskScanner
+    from lptui.core.snapshot import find_transition
+    from tests.faketree import CountingTree
+
+    fake.patch("lp_x", transition="1", objects={"vmlinux": ["cmdline_proc_show,1"]})
+    fake.task(10, comm="stuck", patch_state="0", stack=["[<0>] cmdline_proc_show+0x1/0x2"])
+    fake.task(11, comm="gone-soon", patch_state="0")
+    for pid in range(20, 60):
+        fake.task(pid, patch_state="1")
+    now = [0.0]
+    scanner = TaskScanner(relist_every=5.0, clock=lambda: now[0])
+    tree = CountingTree(fake.root)
+    patches = read_patches(tree)
+    transition, patch = find_transition(patches), patches[0]
+    first = scanner.scan(tree, transition, patch, frozenset({"lp_x"}))
+    assert [t.pid for t in first.pending] == [10, 11] and first.threads_total == 42
+    fake.write("proc/11/task/11/patch_state", "1\n")  # switched
+    fake.task(70, comm="newcomer", patch_state="0")  # new, pending
+    tree.reads.clear()
+    now[0] = 1.0
+    second = scanner.scan(tree, transition, patch, frozenset({"lp_x"}))
+    assert [t.pid for t in second.pending] == [10]  # the switched one is gone, the new one not yet seen
+    assert {r.split("/")[1] for r in tree.task_reads()} == {"10", "11"}  # only the pending were read
+    now[0] = 6.0
+    third = scanner.scan(tree, transition, patch, frozenset({"lp_x"}))
+    assert [t.pid for t in third.pending] == [10, 70] and third.threads_total == 43
