@@ -185,9 +185,9 @@ def open_source(root: str | None = None, demo: str | None = None, *, speed: floa
     if root is None:
         return Source(Tree("/"), "/", read_only=False)
     path = Path(root)
-    from lptui.core.capture import META, CaptureError, ReplayTree, extract_bundle, is_bundle_file
+    if path.is_file() and path.name.endswith((".tar.gz", ".tgz")):  # a capture: replay a private copy
+        from lptui.core.capture import CaptureError, ReplayTree, extract_bundle
 
-    if is_bundle_file(path):  # a capture: replay it from a private copy
         try:
             unpacked = extract_bundle(path)
         except CaptureError as exc:
@@ -203,7 +203,11 @@ def open_source(root: str | None = None, demo: str | None = None, *, speed: floa
         )
     # A saved tree is read-only even when it is the real root under another name: writes to a
     # copy would change nothing, and writes through a path the user gave as "saved" must not happen.
-    tree = ReplayTree(path) if (path / META).is_file() else Tree(path)  # an unpacked capture
+    if (path / "lptui-capture.json").is_file():  # an unpacked capture (core/capture.py META)
+        from lptui.core.capture import ReplayTree
+
+        return Source(ReplayTree(path), str(path), read_only=True)
+    tree = Tree(path)
     return Source(tree, str(path), read_only=True)
 
 
