@@ -140,7 +140,9 @@ def test_listener_binds_loopback_by_default_and_only_reads():
         text = wait_for(lambda: get(f"http://127.0.0.1:{port}/metrics"), 60, "the exporter")
         assert "lptui_patches_loaded 2.0" in text
         if shutil.which("ss"):  # iproute2: the socket is on loopback, not 0.0.0.0
-            listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout
+            listening = subprocess.run(
+                ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True
+            ).stdout
             local = listening.split()[3]  # State Recv-Q Send-Q Local Peer
             assert local == f"127.0.0.1:{port}", listening
         request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", data=b"x", method="POST")
