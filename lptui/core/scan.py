@@ -68,6 +68,7 @@ class TaskScanner:
         self.relist_every = relist_every
         self.clock = clock
         self._listed_at = float("-inf")
+        self._total = 0
 
     def reset(self) -> None:
         self._key = None
@@ -109,9 +110,9 @@ class TaskScanner:
     ) -> ScanResult:
         now = self.clock()
         if self._key is not None and self._threads and now - self._listed_at < self.relist_every:
-            threads.update((pid, set(tids)) for pid, tids in self._threads.items())
-            to_read.extend(sorted(self._watch))  # only the threads still pending
-            return self._read(tree, transition, patch, livepatch_modules, fast, threads, to_read)
+            # The last listing stands (no copy: 100,000 entries); only the pending are re-read.
+            to_read.extend(sorted(self._watch))
+            return self._read(tree, transition, patch, livepatch_modules, fast, self._threads, to_read)
         self._listed_at = now
         for pid in _pids(tree):
             known = self._threads.get(pid)
@@ -129,6 +130,7 @@ class TaskScanner:
         return self._read(tree, transition, patch, livepatch_modules, fast, threads, to_read)
 
     def _read(self, tree, transition, patch, livepatch_modules, fast, threads, to_read) -> ScanResult:
+        exited = 0
         pending: list[TaskInfo] = []
         unknown = 0
         target = transition.target
@@ -143,7 +145,9 @@ class TaskScanner:
                 continue
             raw = read_task_details(tree, pid, tid, state, problem, with_stack=state is not None)
             if raw is None:  # exited while we read it
-                threads.get(pid, set()).discard(tid)
+                if tid in threads.get(pid, ()):
+                    threads[pid].discard(tid)
+                    exited += 1
                 self._watch.discard((pid, tid))
                 continue
             info = analyse(raw, transition, patch, livepatch_modules)
@@ -152,8 +156,12 @@ class TaskScanner:
                 unknown += 1
             elif info.pending:
                 pending.append(info)
-        self._threads = threads
-        total = sum(len(t) for t in threads.values())
+        if threads is not self._threads:  # a new listing
+            self._threads = threads
+            self._total = sum(len(t) for t in threads.values())
+        else:
+            self._total -= exited
+        total = self._total
         return ScanResult(
             threads_total=total,
             pending=tuple(sorted(pending, key=_sort_key)),
