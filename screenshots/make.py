@@ -14,8 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lptui.source import open_source  # noqa: E402
 from lptui.tui.app import LptuiApp  # noqa: E402
-from lptui.watch.backend import Backend  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 SIZE = (120, 38)
@@ -29,7 +29,8 @@ async def settle(pilot) -> None:
 
 
 async def shoot(name: str, scenario: str, steps=()) -> Path:
-    app = LptuiApp(Backend.demo(scenario, speed=0), auto_poll=False, watch_modules=False,
+    source = open_source(demo=scenario)
+    app = LptuiApp(source, auto_poll=False, watch_modules=False,
                    clock=lambda: 100.0, wall=lambda: 1_800_000_000.0)  # fmt: skip
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -38,6 +39,7 @@ async def shoot(name: str, scenario: str, steps=()) -> Path:
             await settle(pilot)
         svg = OUT / f"{name}.svg"
         svg.write_text(app.export_screenshot(title=f"lptui --demo {scenario}"))
+    source.close()
     return svg
 
 
