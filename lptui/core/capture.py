@@ -152,10 +152,6 @@ def write_bundle(
     return Bundle(out, len(files) + len(dirs), out.stat().st_size)
 
 
-def is_bundle_file(path: Path) -> bool:
-    return path.is_file() and path.name.endswith((".tar.gz", ".tgz"))
-
-
 def extract_bundle(path: Path) -> Path:
     """Unpack a capture into a new temporary directory, refusing anything a capture does not hold:
     only plain files and directories, relative paths that stay inside."""

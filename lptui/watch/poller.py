@@ -16,16 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from lptui.core.history import (
-    ForceEvidence,
-    LogHistory,
-    TransitionAge,
-    forced_evidence,
-    read_uptime,
-    transition_age,
-)
+from lptui.core.history import ForceEvidence, LogHistory, TransitionAge
 from lptui.core.kmsg import KmsgReader, LogLine
 from lptui.core.model import Snapshot, TaskInfo
+from lptui.core.oncall import on_call
 from lptui.core.snapshot import SnapshotReader, read_all_tasks_of
 from lptui.source import Source
 from lptui.watch.tracker import TransitionTracker
@@ -216,14 +210,11 @@ class Poller:
         self.polls += 1
         wall = self.wall()
         badge, badge_style = badge_of(source)
-        forced = forced_evidence(snap, self.history)
-        age = None
-        if snap.transition is not None:
-            elapsed = tracker.elapsed(now)
-            with source.reading():
-                uptime = read_uptime(source.tree)
-            observed = wall - elapsed if elapsed is not None else None
-            age = transition_age(snap.transition, self.history, uptime, wall, observed)
+        elapsed = tracker.elapsed(now)
+        observed = wall - elapsed if elapsed is not None else None
+        with source.reading():  # the same on-call facts as `status`, from this poller's log history
+            oncall = on_call(snap, self.history, source.tree, wall, observed_since=observed)
+        age, forced = oncall.age, oncall.forced
         return View(
             snapshot=snap,
             rows=rows,
