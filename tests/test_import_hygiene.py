@@ -53,3 +53,34 @@ def test_status_json_does_not_import_textual():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+LOADED_BY = (
+    "import sys, io, contextlib\n"
+    "from lptui.cli.main import main\n"
+    "with contextlib.redirect_stdout(io.StringIO()):\n"
+    "    main({argv!r})\n"
+    "print(sorted(n for n in sys.modules if n.startswith(('lptui', 'textual', 'rich', 'prometheus'))))\n"
+)
+
+
+@pytest.mark.parametrize(
+    "argv, unwanted",
+    [
+        (["status", "--json"], ("lptui.cli.",)),
+        (["check"], ("lptui.cli.actions_cmd", "lptui.cli.follow_cmd", "lptui.cli.capture_cmd")),
+        (["tasks", "--json"], ("lptui.cli.",)),
+    ],
+)
+def test_a_command_imports_only_what_it_needs(fake, argv, unwanted):
+    """Start-up cost is imports: no simulator without --demo, no Rich without a table, no Textual and no
+    other command's module (issue 11: `status --json` within 2x of Python importing its own basics)."""
+    code = LOADED_BY.format(argv=["--root", str(fake.root), *argv])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = eval(out)
+    needed = {"lptui.cli.main", "lptui.cli.check_cmd", "lptui.cli.check_verdict"}
+    heavy = ("textual", "rich", "prometheus", *unwanted)
+    bad = [n for n in loaded if n not in needed and n.startswith(heavy)]
+    bad += [n for n in loaded if n.startswith("lptui.sim.") and n != "lptui.sim.catalog"]
+    bad += [n for n in loaded if n.startswith("lptui.tui")]
+    assert loaded and bad == [], f"{argv} imports {bad}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
     started = time.time()
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(started))
-    out = Path(args.output or f"lptui-capture-{socket.gethostname()}-{stamp}.tar.gz")
+    out = Path(args.output or f"lptui-capture-{os.uname().nodename}-{stamp}.tar.gz")
     if out.exists() and not args.force:
         print(f"lptui: error: {out} exists (use --force to replace it)", file=sys.stderr)
         return 1
@@ -54,7 +53,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
             "captured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
             "captured_at_unix": started,
             "source": source.label,
-            "host": socket.gethostname(),
+            "host": os.uname().nodename,
             "command_lines": not args.no_cmdline,
             "threads": snap.threads_total,
             "pending": len(snap.pending_tasks),
@@ -75,7 +74,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub, source_options) -> dict:
+def add_parsers(sub, source_options) -> dict:
     p = sub.add_parser(
         "capture",
         help="an evidence bundle (.tar.gz) of what lptui reads, for the patch vendor; replay with --root",

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 import time
 from typing import TYPE_CHECKING
-
-from lptui.core.blockers import SHORT_REASON, parse_frame
-from lptui.core.history import age_phrase, age_text
 
 if TYPE_CHECKING:
     from lptui.core.model import TaskInfo
@@ -30,6 +26,8 @@ def thread_started(tree: Tree, pid: int, tid: int) -> float | None:
 def pending_phrase(task: TaskInfo, age, uptime: float | None, started: float | None) -> str:
     """A task still pending has not switched since the transition started (the kernel marks every
     task at klp_start_transition; none switches back), or since it was created, if later."""
+    from lptui.core.history import age_text
+
     if age is None or age.age_seconds is None:
         return "pending (how long: unknown)"
     since_start = age.age_seconds
@@ -40,6 +38,8 @@ def pending_phrase(task: TaskInfo, age, uptime: float | None, started: float | N
 
 
 def verbose_blockers(tasks: tuple[TaskInfo, ...], age, tree: Tree, uptime: float | None) -> list[str]:
+    from lptui.core.blockers import SHORT_REASON, parse_frame
+
     out: list[str] = []
     for t in tasks:
         if not t.pending:
@@ -71,6 +71,9 @@ class Follower:
         self.ended = False
 
     def lines(self, view) -> list[str]:
+        from lptui.core.blockers import SHORT_REASON
+        from lptui.core.history import age_phrase
+
         out: list[str] = []
         # The first view carries the whole log: history, summed up by "started". Later views: news.
         for line in view.lines if self.key is not None else ():
@@ -110,6 +113,8 @@ class Follower:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    import threading
+
     from lptui.source import opened
     from lptui.watch.poller import Poller
 
@@ -152,7 +157,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return state["code"]
 
 
-def add_parser(sub, source_options) -> dict:
+def add_parsers(sub, source_options) -> dict:
     p = sub.add_parser(
         "watch",
         help="follow the transition in plain lines until it ends (exit 0) or --timeout (exit 3)",

@@ -4,9 +4,7 @@ served on /metrics (127.0.0.1 unless a host is given) and refreshed by the share
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
 
 TEXTFILE_NAME = "lptui.prom"
@@ -20,6 +18,9 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
     from prometheus_client import generate_latest, start_http_server, write_to_textfile
 
     from lptui.source import opened
@@ -75,7 +76,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub, source_options) -> dict:
+def add_parsers(sub, source_options) -> dict:
     p = sub.add_parser(
         "metrics",
         help="Prometheus metrics: to stdout, into a textfile directory, or served on /metrics",

@@ -15,6 +15,7 @@ from lptui.core.model import (
 )
 
 if TYPE_CHECKING:
+    from lptui.core.history import TransitionAge
     from lptui.core.oncall import OnCall
 
 SCHEMA_VERSION = 1
@@ -110,10 +111,9 @@ def task_json(t: TaskInfo) -> dict[str, Any]:
     }
 
 
-def age_json(transition: dict[str, Any] | None, oncall: OnCall | None) -> dict[str, Any] | None:
-    if transition is None or oncall is None or oncall.age is None:
+def age_json(transition: dict[str, Any] | None, age: TransitionAge | None) -> dict[str, Any] | None:
+    if transition is None or age is None:
         return transition
-    age = oncall.age
     return transition | {
         "started_at": age.started_iso(),
         "age_seconds": None if age.age_seconds is None else round(age.age_seconds, 1),
@@ -139,7 +139,7 @@ def status_json(s: Snapshot, oncall: OnCall | None = None) -> dict[str, Any]:
         "schema": SCHEMA_VERSION,
         "kernel": kernel_json(s.kernel),
         "features": features_json(s.features),
-        "transition": age_json(transition_json(s.transition), oncall),
+        "transition": age_json(transition_json(s.transition), oncall.age if oncall else None),
         "patches": [patch_json(p) for p in s.patches],
         "inactive_modules": [m.name for m in s.inactive_modules],
         "inactive_module_details": [module_json(m) for m in s.inactive_modules],
@@ -151,7 +151,7 @@ def status_json(s: Snapshot, oncall: OnCall | None = None) -> dict[str, Any]:
 def tasks_json(s: Snapshot, tasks: tuple[TaskInfo, ...], oncall: OnCall | None = None) -> dict[str, Any]:
     return {
         "schema": SCHEMA_VERSION,
-        "transition": age_json(transition_json(s.transition), oncall),
+        "transition": age_json(transition_json(s.transition), oncall.age if oncall else None),
         "tasks": [task_json(t) for t in tasks],
         "notes": list(s.notes),
     }

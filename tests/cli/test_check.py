@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from lptui.cli.check_cmd import judge
+from lptui.cli.check_verdict import judge
 from lptui.cli.main import main
 from lptui.source import open_source
 from lptui.watch.poller import Poller

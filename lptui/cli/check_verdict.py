@@ -1,0 +1,74 @@
+"""What `lptui check` concludes from one poll: the plugin code, its line and perfdata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
+NAMES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    code: int
+    summary: str
+    perfdata: dict[str, tuple[float | int | None, str, float | None, float | None]]  # value, unit, warn, crit
+    details: dict[str, Any]
+
+    def line(self) -> str:
+        perf = " ".join(
+            f"{name}={'' if value is None else value}{unit};{'' if w is None else int(w)};"
+            f"{'' if c is None else int(c)};0;"
+            for name, (value, unit, w, c) in self.perfdata.items()
+        )
+        return f"LIVEPATCH {NAMES[self.code]} - {self.summary}" + (f" | {perf}" if perf else "")
+
+
+def judge(view, *, warn: float, crit: float, live_not_root: bool) -> Verdict:
+    from lptui.core.history import age_text
+
+    snap = view.snapshot
+    t = snap.transition
+    age = view.age.age_seconds if view.age is not None else None
+    perf: dict[str, tuple[float | int | None, str, float | None, float | None]] = {
+        "pending": (t.tasks_pending if t else 0, "", None, None),
+        "age": (round(age) if age is not None else 0, "s", warn, crit),
+        "total": (snap.threads_total, "", None, None),
+        "patches": (len(snap.patches), "", None, None),
+    }
+    details: dict[str, Any] = {"warn": warn, "crit": crit}
+    if not snap.kernel.livepatch_supported:
+        return Verdict(OK, "no live patching on this kernel (no /sys/kernel/livepatch)", perf, details)
+    if live_not_root:
+        return Verdict(
+            UNKNOWN, "cannot read the per-task state: run as root (e.g. through sudo)", perf, details
+        )
+    problems: list[tuple[int, str]] = []
+    if view.forced:
+        names = ", ".join(sorted({e.patch for e in view.forced if e.patch})) or "patch unknown"
+        problems.append((CRITICAL, f"a transition was forced this boot ({names}): plan a reboot"))
+    gone = [m.name for m in snap.inactive_modules]
+    if gone:
+        problems.append((CRITICAL, f"patch module loaded with its patch gone: {', '.join(gone)}"))
+    if t is not None:
+        if t.tasks_unknown:
+            return Verdict(
+                UNKNOWN, f"{t.tasks_unknown} thread(s) have an unreadable patch_state", perf, details
+            )
+        source = "kernel log" if view.age and view.age.source == "kernel-log" else "seen by lptui"
+        text = (f"{t.patch} {t.direction} for {age_text(age)} ({source}): "
+                f"{t.tasks_pending} of {t.tasks_total} threads pending")  # fmt: skip
+        if view.rows:
+            first = view.rows[0]
+            where = f" in {first.blocking_functions[0]}" if first.blocking_functions else ""
+            text += f", first {first.comm} ({first.pid}){where}"
+        code = CRITICAL if (age or 0) >= crit else WARNING if (age or 0) >= warn else OK
+        problems.append((code, text))
+    if not problems:
+        n = len(snap.patches)
+        return Verdict(
+            OK, f"no transition in progress, {n} patch{'es' if n != 1 else ''} loaded", perf, details
+        )
+    problems.sort(key=lambda p: -p[0])
+    return Verdict(problems[0][0], "; ".join(text for _, text in problems), perf, details)
