@@ -59,15 +59,24 @@ class TaskScanner:
     threads still pending. Listing 100,000 processes is most of a rescan's cost; what it finds is new
     processes, and those created by a pending thread inherit its state (klp_copy_process), so a
     console following a transition can list less often and pick new blockers up a few seconds later.
+    `relist_share`: also wait until listing takes at most this share of the time (0.01: a listing that
+    took 0.1 s waits 10 s), so a small host lists every `relist_every` and a huge one stays cheap.
     """
 
-    def __init__(self, relist_every: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        relist_every: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        relist_share: float | None = None,
+    ) -> None:
         self._key: tuple[str, int] | None = None
         self._threads: dict[int, set[int]] = {}  # pid -> tids seen
         self._watch: set[TaskId] = set()  # still pending, or patch_state unreadable
         self.relist_every = relist_every
         self.clock = clock
         self._listed_at = float("-inf")
+        self._listing_took = 0.0
+        self.relist_share = relist_share
         self._total = 0
 
     def reset(self) -> None:
@@ -109,7 +118,10 @@ class TaskScanner:
         self, tree, transition, patch, livepatch_modules, fast, watched_pids, threads, to_read
     ) -> ScanResult:
         now = self.clock()
-        if self._key is not None and self._threads and now - self._listed_at < self.relist_every:
+        wait = self.relist_every
+        if self.relist_share:
+            wait = max(wait, self._listing_took / self.relist_share)
+        if self._key is not None and self._threads and now - self._listed_at < wait:
             # The last listing stands (no copy: 100,000 entries); only the pending are re-read.
             to_read.extend(sorted(self._watch))
             return self._read(tree, transition, patch, livepatch_modules, fast, self._threads, to_read)
@@ -127,6 +139,7 @@ class TaskScanner:
             if known is not None:
                 to_read.extend((pid, tid) for tid in tids & known if (pid, tid) in self._watch)
         self._watch = {(pid, tid) for pid, tid in self._watch if tid in threads.get(pid, ())}
+        self._listing_took = self.clock() - now
         return self._read(tree, transition, patch, livepatch_modules, fast, threads, to_read)
 
     def _read(self, tree, transition, patch, livepatch_modules, fast, threads, to_read) -> ScanResult:

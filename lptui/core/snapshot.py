@@ -34,9 +34,9 @@ def idle_note(possible_cpus: int | None) -> str:
 class SnapshotReader:
     """Reads snapshots from one root, remembering task-scan state between calls."""
 
-    def __init__(self, tree: Tree, *, relist_every: float = 0.0) -> None:
+    def __init__(self, tree: Tree, *, relist_every: float = 0.0, relist_share: float | None = None) -> None:
         self.tree = tree
-        self.scanner = TaskScanner(relist_every)
+        self.scanner = TaskScanner(relist_every, relist_share=relist_share)
         # Which modules are livepatch modules changes only when modules come or go: re-read the
         # taint of every module only when the listing of /sys/module changes.
         self._module_listing: list[str] | None = None

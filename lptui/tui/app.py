@@ -18,7 +18,7 @@ from lptui.core.errors import ActionError
 from lptui.core.moddirs import module_dirs
 from lptui.core.model import Snapshot
 from lptui.source import Source
-from lptui.tui.availability import why_unavailable
+from lptui.tui.availability import availability, why_unavailable
 from lptui.tui.commands import LivepatchCommands
 from lptui.tui.failures import ShowsWorkerFailures, one_line
 from lptui.tui.messages import (
@@ -77,6 +77,7 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
         return self._views_shown
 
     _views_shown = 0
+    _availability: tuple[str | None, ...] | None = None  # of the last view drawn (see on_view_ready)
 
     # ----- lifecycle -----
     def get_default_screen(self) -> DashboardScreen:
@@ -120,7 +121,9 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
             if message.view.shows_the_same_as(self.view):
                 return  # nothing new to draw (an idle poll): no render, no layout
             self.view = message.view
-            self.refresh_bindings()
+            if (now := availability(message.view)) != self._availability:
+                self._availability = now
+                self.refresh_bindings()
         finally:
             self.poller.shown()
 

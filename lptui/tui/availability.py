@@ -24,3 +24,9 @@ def why_unavailable(action: str, view: View | None) -> str | None:
     if action == "revert" and not snap.patches:
         return "revert: no patch is loaded"
     return None
+
+
+def availability(view: View | None) -> tuple[str | None, ...]:
+    """What the footer shows of the actions: it only needs redrawing when this changes (a binding
+    refresh makes Textual's Footer recompose, remounting every key: the biggest cost of a redraw)."""
+    return tuple(why_unavailable(action, view) for action in ACTIONS)

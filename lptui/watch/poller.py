@@ -27,7 +27,8 @@ from lptui.watch.tracker import TransitionTracker
 FAST_INTERVAL = 0.5  # while a transition runs
 SLOW_INTERVAL = 3.0  # idle: module events wake us anyway
 ROW_LIMIT = 1000  # pending rows worth showing; `a` (all threads) lists everything
-RELIST_EVERY = 5.0  # seconds between listings of /proc during a transition (new blockers show by then)
+RELIST_EVERY = 2.0  # at least this many seconds between listings of /proc during a transition
+RELIST_SHARE = 0.01  # and listing takes at most 1% of the time: ~10 s apart at 100,000 threads
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,9 @@ class Poller:
         self.clock = clock
         self.wall = wall or source.wall_now  # a capture's "now" is its capture time
         self.row_limit = row_limit
-        # following a transition: list /proc every RELIST seconds, re-read the pending threads every poll
-        self.reader = SnapshotReader(source.tree, relist_every=RELIST_EVERY)
+        # following a transition: re-read the pending threads every poll, list /proc (to find new
+        # processes) only every RELIST_EVERY seconds and at most RELIST_SHARE of the time
+        self.reader = SnapshotReader(source.tree, relist_every=RELIST_EVERY, relist_share=RELIST_SHARE)
         path = source.kmsg_path
         self.kmsg = KmsgReader(path) if path else None
         self.tracker = TransitionTracker()

@@ -181,3 +181,26 @@ def test_relisting_less_often_still_follows_the_pending(fake):
     now[0] = 6.0
     third = scanner.scan(tree, transition, patch, frozenset({"lp_x"}))
     assert [t.pid for t in third.pending] == [10, 70] and third.threads_total == 43
+
+
+def test_a_slow_listing_waits_longer(fake):
+    """relist_share: the wait after a listing grows with what the listing cost (1% of the time: a
+    listing that took 0.1 s is repeated after 10 s, not after relist_every)."""
+    from lptui.core.patches import read_patches
+    from lptui.core.scan import TaskScanner
+    from lptui.core.snapshot import find_transition
+
+    fake.patch("lp_x", transition="1", objects={"vmlinux": ["cmdline_proc_show,1"]})
+    fake.task(10, comm="stuck", patch_state="0")
+    clock = iter([0.0, 0.1, 5.0, 9.0, 10.2, 10.3]).__next__  # listing 0.0-0.1; rescans at 5, 9; list at 10.2
+    scanner = TaskScanner(relist_every=2.0, clock=clock, relist_share=0.01)
+    from lptui.core.tree import Tree
+
+    tree = Tree(fake.root)
+    patches = read_patches(tree)
+    transition, patch = find_transition(patches), patches[0]
+    assert [t.pid for t in scanner.scan(tree, transition, patch, frozenset()).pending] == [10]
+    fake.task(70, comm="newcomer", patch_state="0")
+    assert [t.pid for t in scanner.scan(tree, transition, patch, frozenset()).pending] == [10]  # 5 s
+    assert [t.pid for t in scanner.scan(tree, transition, patch, frozenset()).pending] == [10]  # 9 s
+    assert [t.pid for t in scanner.scan(tree, transition, patch, frozenset()).pending] == [10, 70]  # 10.2 s

@@ -151,3 +151,53 @@ async def test_pending_rows_are_updated_by_key_not_rebuilt(app_for):
         app.poll()
         await settle(pilot)
         assert table.row_count == 2 and calls == {"add": 0, "remove": 1}
+
+
+async def test_a_view_that_only_ages_redraws_only_what_changed():
+    """While a transition runs a view arrives every half second; the seconds change, the rest does
+    not. Only changed lines are redrawn, and the footer (remounted on every binding refresh) is left
+    alone unless what can be done changed (issue 11: following a transition cost 16% of a core)."""
+    from lptui.tui.app import LptuiApp
+    from lptui.tui.widgets.kernel_header import KernelHeader
+    from tests.tui.helpers import FROZEN_WALL, demo_source
+
+    now = [100.0]
+    app = LptuiApp(demo_source("stuck"), auto_poll=False, watch_modules=False, clock=lambda: now[0],
+                   wall=lambda: FROZEN_WALL)  # fmt: skip
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        header = app.screen.query_one(KernelHeader)
+        calls = {"bindings": 0, "header": 0}
+        refresh_bindings, update = app.refresh_bindings, header.update
+
+        def counting_bindings():
+            calls["bindings"] += 1
+            refresh_bindings()
+
+        def counting_update(*args, **kwargs):
+            calls["header"] += 1
+            update(*args, **kwargs)
+
+        app.refresh_bindings = counting_bindings
+        header.update = counting_update
+        pending = app.screen.query_one(PendingTable)
+        first_seen = cell_text(pending, 0, 5)
+        shown = app.polls
+        for _ in range(3):
+            now[0] += 2.0
+            app.poll()
+            await settle(pilot)
+        assert app.polls == shown + 3
+        assert cell_text(pending, 0, 5) != first_seen  # the "seen for" column did follow the clock
+        assert calls == {"bindings": 0, "header": 0}
+
+
+async def test_nothing_animates_between_polls(app_for):
+    """No widget redraws on a timer of its own (a ProgressBar without a total animates at 15 frames a
+    second, shown or hidden): between polls the console does only what Textual itself does."""
+    for scenario in ("idle", "stuck"):
+        app = app_for(scenario)
+        async with app.run_test(size=(110, 36)) as pilot:
+            await settle(pilot)
+            animated = [w for w in app.screen.walk_children() if w.auto_refresh]
+            assert animated == [], f"{scenario}: {animated}"

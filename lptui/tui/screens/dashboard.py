@@ -20,6 +20,7 @@ from lptui.tui.messages import ActionRequested, PatchChosen, TaskChosen
 from lptui.tui.widgets.event_log import EventLog
 from lptui.tui.widgets.kernel_header import KernelHeader
 from lptui.tui.widgets.keyed_table import NARROW_BELOW, KeyedTable
+from lptui.tui.widgets.only_changes import update_static
 from lptui.tui.widgets.patch_table import PatchTable
 from lptui.tui.widgets.pending_table import PendingTable
 from lptui.tui.widgets.transition_panel import TransitionPanel
@@ -82,7 +83,7 @@ class DashboardScreen(Screen):
             events_log.add_note(note.text, view.wall, note.style)
         self.set_class(snap.transition is None, "-idle")
         self.query_one(KernelHeader).show(snap, view.badge, view.badge_style)
-        self.query_one("#status-line", Static).update(Text.assemble(*view.status))
+        update_static(self.query_one("#status-line", Static), Text.assemble(*view.status))
         self.query_one(TransitionPanel).show(view)
         pending = self.query_one(PendingTable)
         pending.display = snap.transition is not None
@@ -95,7 +96,6 @@ class DashboardScreen(Screen):
         self.query_one(PatchTable).border_title = f"Patches ({len(snap.patches)})"
         if self._views == 1:  # land where it matters: the blockers if a transition runs
             (pending if snap.transition is not None else self.query_one(PatchTable)).focus()
-        self.refresh_bindings()
 
     # ----- keys -----
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

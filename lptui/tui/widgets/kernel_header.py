@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from lptui.core.model import Snapshot
+from lptui.tui.widgets.only_changes import update_static
 
 
 class KernelHeader(Static):
@@ -28,8 +29,10 @@ class KernelHeader(Static):
             line.append(" ".join(f.letter for f in k.taint_flags), style="bold yellow")
         line.append("  ")
         line.append(f" {badge} ", style=badge_style)
-        self.update(line)
-        self.tooltip = "\n".join(
+        update_static(self, line)
+        tip = "\n".join(
             [f"Version: {k.version or '?'}", f"Tainted: {k.tainted}"]
             + [f"  {f.letter}: {f.meaning}" for f in k.taint_flags]
         )
+        if self.tooltip != tip:
+            self.tooltip = tip

@@ -9,6 +9,7 @@ from textual.widgets import ProgressBar, Sparkline, Static
 
 from lptui.core.history import age_text
 from lptui.tui.fmt import duration
+from lptui.tui.widgets.only_changes import update_static
 from lptui.watch.poller import View
 
 
@@ -18,7 +19,9 @@ class TransitionPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="transition-line")
         with Horizontal(id="transition-progress"):
-            yield ProgressBar(id="switched", show_eta=False)
+            # a total from the start: without one the bar is "indeterminate" and Textual animates it at
+            # 15 frames a second (auto_refresh), hidden or not: most of the idle console's CPU
+            yield ProgressBar(id="switched", show_eta=False, total=1)
             yield Sparkline([], id="trend")
         yield Static(id="transition-signal")
         yield Static(id="transition-hint")
@@ -49,10 +52,12 @@ class TransitionPanel(Vertical):
             line.append(f"  {pending} pending", style="bold red")
         if t.tasks_unknown:
             line.append(f"  {t.tasks_unknown} unreadable", style="yellow")
-        self.query_one("#transition-line", Static).update(line)
+        update_static(self.query_one("#transition-line", Static), line)
         bar = self.query_one("#switched", ProgressBar)
         bar.update(total=max(total, 1), progress=switched)
-        self.query_one("#trend", Sparkline).data = list(view.history) or [0]
+        trend = list(view.history) or [0]
+        if self.query_one("#trend", Sparkline).data != trend:
+            self.query_one("#trend", Sparkline).data = trend
         elapsed = (view.age.age_seconds if view.age is not None else None) or view.elapsed or 0
         if snap.features.signal:
             signal = Text("This kernel does not signal by itself: signal the pending tasks.", style="yellow")
@@ -64,11 +69,11 @@ class TransitionPanel(Vertical):
             )
         else:
             signal = Text("Fake signals: likely sent already (15 s in).")
-        self.query_one("#transition-signal", Static).update(signal)
+        update_static(self.query_one("#transition-signal", Static), signal)
         hint = Text(style="dim")
         if pending:
             hint.append("Select a task and press Enter for why it blocks; v reverses, f forces.")
         else:
             for note in snap.notes:
                 hint.append(note, style="yellow")
-        self.query_one("#transition-hint", Static).update(hint)
+        update_static(self.query_one("#transition-hint", Static), hint)
