@@ -49,33 +49,7 @@ LPTUI = [str(_SCRIPT)] if _SCRIPT.exists() else [PY, "-m", "lptui"]
 # while the standard library baseline loads precompiled files: not a like-for-like comparison.
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
-C_READER = r"""
-#include <dirent.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-    int target = argc > 2 ? atoi(argv[2]) : 1, proc = open(argv[1], O_RDONLY | O_DIRECTORY);
-    DIR *pd = fdopendir(proc); struct dirent *p; long total = 0, pending = 0; char buf[16];
-    while ((p = readdir(pd))) {
-        if (p->d_name[0] < '0' || p->d_name[0] > '9') continue;
-        char path[64]; snprintf(path, sizeof path, "%s/task", p->d_name);
-        int tfd = openat(proc, path, O_RDONLY | O_DIRECTORY); if (tfd < 0) continue;
-        DIR *td = fdopendir(tfd); struct dirent *t;
-        while ((t = readdir(td))) {
-            if (t->d_name[0] < '0' || t->d_name[0] > '9') continue;
-            snprintf(path, sizeof path, "%s/patch_state", t->d_name);
-            int fd = openat(tfd, path, O_RDONLY); if (fd < 0) continue;
-            ssize_t n = read(fd, buf, sizeof buf - 1); close(fd); total++;
-            if (n > 0) { buf[n] = 0; int v = atoi(buf); if (v != -1 && v != target) pending++; }
-        }
-        closedir(td);
-    }
-    printf("%ld %ld\n", total, pending);
-    return 0;
-}
-"""
+C_READER = ROOT / "benchmarks/floor_reader.c"  # the C floor, also run in the real-kernel guest
 
 MINIMAL_TEXTUAL = """
 from textual.app import App
@@ -127,9 +101,7 @@ def console_measure(cmd: list[str], marker: str, seconds: float, env: dict | Non
     """Start `cmd` in an 80x24 tmux pane; time to `marker` on screen; CPU share and RSS over `seconds`."""
     session = f"lptui-bench-{os.getpid()}"
     subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-    cache = ENV.get("PYTHONPYCACHEPREFIX")
-    prefix = f"exec env -u PYTHONDONTWRITEBYTECODE {'PYTHONPYCACHEPREFIX=' + cache if cache else ''} "
-    shell = prefix + " ".join(map(str, cmd))
+    shell = "exec env -u PYTHONDONTWRITEBYTECODE " + " ".join(map(str, cmd))
     start = time.perf_counter()
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "36", shell],
                    check=True, env=env)  # fmt: skip
@@ -171,9 +143,8 @@ def main() -> None:
     results: dict[str, dict] = {}
     scratch = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
     with tempfile.TemporaryDirectory(prefix="lptui-floor-", dir=scratch) as tmp:
-        ENV["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         root = Path(tmp) / "root"
-        # compile lptui once into the cache, as `pip install` does (not part of any timing)
+        # compile lptui once (into its __pycache__), as `pip install` does; not part of any timing
         subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "lptui")], env=ENV, check=True)
         print(f"building a tree of {args.threads} threads on {scratch or 'disk'}...", file=sys.stderr)
         build(root, args.threads, args.pending)
@@ -183,8 +154,7 @@ def main() -> None:
 
         cc = shutil.which("cc") or shutil.which("gcc")
         if cc:
-            src = Path(tmp) / "floor.c"
-            src.write_text(C_READER)
+            src = C_READER
             binary = Path(tmp) / "floor"
             subprocess.run([cc, "-O2", "-o", str(binary), str(src)], check=True)
             out = subprocess.run([str(binary), str(proc), "1"], capture_output=True, text=True).stdout.split()

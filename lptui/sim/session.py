@@ -7,6 +7,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,6 +43,9 @@ class SimSession:
         self.root = (
             Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="lptui-sim-", dir=_scratch()))
         )
+        # removed at close(), or when the session is collected or Python exits without a close (tests,
+        # an exception): a demo never leaves its tree behind in /dev/shm
+        self._remove = weakref.finalize(self, _rmtree, self.root) if self._own_root else None
         self.renderer = Renderer(sim, self.root)
         self.speed = speed
         self._clock = clock
@@ -83,8 +87,8 @@ class SimSession:
             self.renderer.render()
 
     def close(self) -> None:
-        if self._own_root:
-            _rmtree(self.root)
+        if self._remove is not None:
+            self._remove()
 
     def __enter__(self) -> SimSession:
         return self

@@ -1,3 +1,5 @@
+import os
+
 from lptui.core.model import Direction, Reason
 from lptui.core.snapshot import read_snapshot
 from lptui.core.tree import Tree
@@ -57,3 +59,23 @@ def test_speed_driven_sync_uses_clock():
         now[0] = 3.0
         session.sync()
         assert session.sim.now == start + 6.0
+
+
+def test_a_demo_leaves_no_tree_behind(tmp_path):
+    """A session's tree in /dev/shm goes at close(), and also when Python exits without one."""
+    import subprocess
+    import sys
+
+    code = (
+        "from lptui.sim.session import SimSession\n"
+        "kept = SimSession.from_scenario('stuck')\n"
+        "closed = SimSession.from_scenario('idle')\n"
+        "closed.close()\n"
+        "print(kept.root, closed.root, closed.root.exists(), kept.root.exists())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    kept, closed, closed_exists, kept_exists = out
+    assert (closed_exists, kept_exists) == ("False", "True")  # still there while the process ran
+    assert not os.path.exists(kept) and not os.path.exists(closed)
