@@ -126,11 +126,22 @@ class TaskScanner:
             to_read.extend(sorted(self._watch))
             return self._read(tree, transition, patch, livepatch_modules, fast, self._threads, to_read)
         self._listed_at = now
+        target = transition.target
         for pid in _pids(tree):
             known = self._threads.get(pid)
             if known is not None and pid not in watched_pids:
                 threads[pid] = known  # fully switched process: its new threads are switched too
                 continue
+            if known is None and fast is not None:
+                # a process not seen before (every process on a first scan): list and read its threads
+                # in one go; only the unsettled ones (pending, or unusual) go on to the careful read
+                states = fast.task_states(pid)
+                if states:
+                    threads[pid] = set(states)
+                    to_read.extend(
+                        (pid, tid) for tid, state in states.items() if state != -1 and state != target
+                    )
+                    continue
             tids = (fast.tids(pid) if fast is not None else None) or _tids(tree, pid)
             if not tids:
                 continue

@@ -109,6 +109,36 @@ class FastProc:
         finally:
             os.close(fd)
 
+    def task_states(self, pid: int) -> dict[int, int | None] | None:
+        """Every thread of `pid` with its patch_state (None: unusual, take the careful path), read
+        relative to the task directory as a C reader does: one short path lookup per thread, one
+        Python call per process. None if the process is gone or its task directory unreadable."""
+        try:
+            task_fd = os.open(f"{pid}/task", _DIR_FLAGS, dir_fd=self.proc_fd)
+        except OSError:
+            return None
+        states: dict[int, int | None] = {}
+        try:
+            for name in os.listdir(task_fd):
+                if not name.isdigit():
+                    continue
+                try:
+                    fd = os.open(f"{name}/patch_state", os.O_RDONLY | os.O_CLOEXEC, dir_fd=task_fd)
+                except OSError:
+                    states[int(name)] = None
+                    continue
+                try:
+                    states[int(name)] = _STATE_BYTES.get(os.read(fd, 16))
+                except OSError:
+                    states[int(name)] = None
+                finally:
+                    os.close(fd)
+        except OSError:
+            return None
+        finally:
+            os.close(task_fd)
+        return states
+
     def patch_state(self, pid: int, tid: int) -> int | None:
         try:
             fd = os.open(f"{pid}/task/{tid}/patch_state", os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.proc_fd)

@@ -204,3 +204,28 @@ def test_a_slow_listing_waits_longer(fake):
     assert [t.pid for t in scanner.scan(tree, transition, patch, frozenset()).pending] == [10]  # 5 s
     assert [t.pid for t in scanner.scan(tree, transition, patch, frozenset()).pending] == [10]  # 9 s
     assert [t.pid for t in scanner.scan(tree, transition, patch, frozenset()).pending] == [10, 70]  # 10.2 s
+
+
+def test_fast_path_and_careful_path_agree(fake):
+    """A plain Tree takes the fast path (openat relative to each task directory, bytes compared); a
+    counting tree takes the careful one. Garbage, a missing file and a vanished task directory must
+    come out the same both ways: the fast path hands anything unusual to the careful reader."""
+    from lptui.core.snapshot import SnapshotReader
+    from lptui.core.tree import Tree
+    from tests.faketree import CountingTree
+
+    fake.patch("lp_x", transition="1", objects={"vmlinux": ["cmdline_proc_show,1"]})
+    fake.task(10, comm="stuck", patch_state="0", stack=["[<0>] cmdline_proc_show+0x1/0x2"])
+    fake.task(10, 11, comm="stuck-thread", patch_state="1")
+    fake.task(12, comm="garbage", patch_state="zebra")
+    fake.task(13, comm="no-state")
+    (fake.root / "proc/13/task/13/patch_state").unlink()
+    fake.task(14, comm="switched", patch_state="1")
+    fake.task(15, comm="never", patch_state="-1")
+    (fake.root / "proc/16/task").mkdir(parents=True)  # a process whose threads are all gone
+    careful = SnapshotReader(CountingTree(fake.root)).read()
+    fast = SnapshotReader(Tree(fake.root)).read()
+    assert fast.pending_tasks == careful.pending_tasks
+    assert fast.transition == careful.transition and fast.threads_total == careful.threads_total
+    assert [t.pid for t in fast.pending_tasks] == [10]
+    assert fast.transition.tasks_unknown == 2  # the garbage and the missing patch_state
