@@ -66,8 +66,9 @@ _TOP_VALUED = ("--root", "--demo")  # top-level options that take a value
 
 
 def wanted_command(argv: Sequence[str]) -> str | None:
-    """The command argv runs, when it can be told before parsing; None means build every parser (help,
-    the console, or a word argparse should reject with the full list)."""
+    """The command argv runs, when it can be told before parsing: "" for the console (no command: no
+    command parser is built); None means build every parser (help, or a word argparse should reject
+    with the full list)."""
     i = 0
     while i < len(argv):
         word = argv[i]
@@ -79,7 +80,7 @@ def wanted_command(argv: Sequence[str]) -> str | None:
             i += 1
         else:
             return word if word in _MODULES or word in ("status", "tasks") else None
-    return None
+    return ""
 
 
 class _Skipped:

@@ -18,9 +18,15 @@ PF_KTHREAD = 0x00200000
 
 
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.chmod(tmp, mode)
+    # plain descriptors, not pathlib and file objects: a demo's first render writes ~1,300 files
+    # before the console can paint
+    tmp = f"{path.parent}/.{path.name}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, text.encode())
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
 
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
-from lptui.core.actions import Outcome, force_consequences
 from lptui.core.errors import ActionError
 from lptui.core.moddirs import module_dirs
 from lptui.core.model import Snapshot
@@ -31,15 +31,15 @@ from lptui.tui.messages import (
     ViewReady,
     WorkerFailed,
 )
-from lptui.tui.screens.all_tasks import AllTasksScreen
-from lptui.tui.screens.confirm import ConfirmScreen, ForceScreen
 from lptui.tui.screens.dashboard import DashboardScreen
-from lptui.tui.screens.help import HelpScreen
-from lptui.tui.screens.load import LoadScreen
-from lptui.tui.screens.patch_detail import PatchScreen
-from lptui.tui.screens.task_detail import TaskScreen
 from lptui.watch.poller import Poller, View
 from lptui.watch.udev import ModuleEvents
+
+if TYPE_CHECKING:
+    from lptui.core.actions import Outcome
+
+# The other screens, the actions and what they need (pyelftools, Markdown) are imported when first
+# used: the dashboard's first paint waits for every import made here.
 
 
 class LptuiApp(ShowsWorkerFailures, App[int]):
@@ -179,6 +179,8 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
             title = f"Disable {name}?"
             body = ("This starts an unpatching transition. When it completes the patch disappears from "
                     "/sys/kernel/livepatch and its module stays loaded until you unload it (u).")  # fmt: skip
+        from lptui.tui.screens.confirm import ConfirmScreen
+
         actions = self.source.actions()
         self.push_screen(
             ConfirmScreen(title, body, "Reverse" if t is not None and t.patch == name else "Disable"),
@@ -195,6 +197,9 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
         snap = self.snapshot
         if snap is None or self._refuse("force"):
             return
+        from lptui.core.actions import force_consequences
+        from lptui.tui.screens.confirm import ForceScreen
+
         actions = self.source.actions()
         self.push_screen(
             ForceScreen(name, force_consequences(snap, name)),
@@ -216,6 +221,8 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
     def request_unload(self, name: str) -> None:
         if self._refuse("unload"):
             return
+        from lptui.tui.screens.confirm import ConfirmScreen
+
         actions = self.source.actions()
         self.push_screen(
             ConfirmScreen(f"Unload module {name}?", "Its patch is gone; this removes the module.", "Unload"),
@@ -225,6 +232,8 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
     def action_load(self, _selected: str | None = None) -> None:
         if self._refuse("load"):
             return
+        from lptui.tui.screens.load import LoadScreen
+
         actions = self.source.actions()
         release = self.snapshot.kernel.release if self.snapshot else None
         self.push_screen(
@@ -252,12 +261,16 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
 
     # ----- navigation -----
     def on_task_chosen(self, message: TaskChosen) -> None:
+        from lptui.tui.screens.task_detail import TaskScreen
+
         self.push_screen(TaskScreen(message.task, self.source.tree, simulated=self.source.simulated))
 
     def on_patch_chosen(self, message: PatchChosen) -> None:
         snap = self.snapshot
         patch = snap.patch(message.name) if snap is not None else None
         if patch is not None and snap is not None:
+            from lptui.tui.screens.patch_detail import PatchScreen
+
             self.push_screen(PatchScreen(patch, snap))
         else:
             self.notify(
@@ -267,9 +280,13 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
     def action_all_tasks(self) -> None:
         snap = self.snapshot
         if snap is not None:
+            from lptui.tui.screens.all_tasks import AllTasksScreen
+
             self.push_screen(AllTasksScreen(lambda: self.poller.all_tasks(snap)))
 
     def action_help(self) -> None:
+        from lptui.tui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def action_refresh(self) -> None:

@@ -35,12 +35,24 @@ def test_every_command_has_an_example():
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["--help"], ["-h", "status"], ["--root", "status"], ["stauts"], ["--demo", "idle"]],
-    ids=lambda a: " ".join(a) or "nothing",
+    [["--help"], ["-h", "status"], ["stauts"]],
+    ids=lambda a: " ".join(a),
 )
 def test_every_parser_when_the_command_is_not_plain(argv):
-    """Help, the console, a misspelt command, or `--root status` (a directory named status): build all."""
+    """Help, or a misspelt command (argparse lists the commands): build all."""
     assert wanted_command(argv) is None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["--demo", "idle"], ["--root", "status"], ["--root=/x"]],
+    ids=lambda a: " ".join(a) or "nothing",
+)
+def test_the_console_builds_no_command_parser(argv):
+    """No command: the console (`--root status` is a directory named status); nothing else is built."""
+    assert wanted_command(argv) == ""
+    parsed = vars(build_parser("").parse_args(argv))
+    assert parsed == vars(build_parser(None).parse_args(argv)) and parsed["command"] is None
 
 
 def test_help_still_lists_every_command(capsys):

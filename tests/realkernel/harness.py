@@ -23,8 +23,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE_SRC = Path(__file__).resolve().parent / "modules"
+# user-space helpers built next to the modules: many real threads, and the C floor of a task scan
+USERSPACE_SRC = (
+    Path(__file__).resolve().parent / "userspace/lptui_threads.c",
+    REPO / "benchmarks/floor_reader.c",
+)
 CACHE = Path(os.environ.get("LPTUI_REALKERNEL_CACHE", REPO / ".cache/realkernel"))
-APT_PACKAGES = ("qemu-system-x86", "busybox-static", "kmod", "make", "gcc", "libelf1")
+APT_PACKAGES = ("qemu-system-x86", "busybox-static", "kmod", "make", "gcc", "libelf1", "tmux")
 VNG_REQUIREMENT = "virtme-ng>=1.30,<2"
 GUEST_TIMEOUT = 20 * 60
 
@@ -87,7 +92,9 @@ def apt_update() -> None:
 
 
 def ensure_host_tools() -> None:
-    missing = [tool for tool in ("qemu-system-x86_64", "insmod", "make", "gcc") if shutil.which(tool) is None]
+    missing = [
+        tool for tool in ("qemu-system-x86_64", "insmod", "make", "gcc", "tmux") if shutil.which(tool) is None
+    ]
     if missing or not _static_busybox():
         log(f"installing {' '.join(APT_PACKAGES)}")
         apt_update()
@@ -178,7 +185,7 @@ BUILD_RECIPE = "2"
 
 def _sources_digest() -> str:
     digest = hashlib.sha256(BUILD_RECIPE.encode() + " ".join(FORCE_COPIES).encode())
-    for path in sorted(MODULE_SRC.iterdir()):
+    for path in [*sorted(MODULE_SRC.iterdir()), *USERSPACE_SRC]:
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -196,6 +203,8 @@ def build_modules(kernel: Kernel) -> Path:
     log(f"building test modules for {kernel.release}")
     # No pahole here: skip BTF for modules (the tests do not need it).
     run(["make", "-C", str(kernel.headers), f"M={out}", "CONFIG_DEBUG_INFO_BTF_MODULES=", "modules"])
+    for src in USERSPACE_SRC:
+        run(["gcc", "-O2", "-pthread", "-o", str(out / src.stem), str(src)])
     (out / ".built").touch()
     return out
 
@@ -238,6 +247,10 @@ def boot_and_test(kernel: Kernel, modules: Path, pytest_args: list[str] | None =
     out = CACHE / "out" / kernel.release
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
+    # Bytecode compiled here (__pycache__, as an installed copy has it), read there: the guest sees this
+    # file system read-only and would otherwise compile every lptui module at each Python start
+    # (seconds each under software emulation).
+    run([sys.executable, "-m", "compileall", "-q", "lptui", "tests"], cwd=REPO)
     env_vars = {
         "LPTUI_GUEST": "1",
         "LPTUI_GUEST_MODULES": str(modules),
@@ -257,7 +270,7 @@ def boot_and_test(kernel: Kernel, modules: Path, pytest_args: list[str] | None =
     # One vCPU: under TCG, the kernel's int3-based code patching (ftrace, text_poke_bp) racing on a
     # second vCPU oopsed a 6.12 guest ("Oops: int3" in force_qs_rnp while unpatching).
     cmd = [
-        str(vng), "--run", str(kernel.vmlinuz), "--disable-kvm", "--memory", "1G", "--cpus", "1",
+        str(vng), "--run", str(kernel.vmlinuz), "--disable-kvm", "--memory", "2G", "--cpus", "1",
         "--verbose", "--rwdir", str(out), "--exec", guest_cmd,
     ]  # fmt: skip
     try:

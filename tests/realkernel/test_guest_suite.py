@@ -4,6 +4,7 @@ Skips with one line when it cannot run here (not root, no apt/QEMU); under CI (C
 is a failure, because CI has both. LPTUI_SKIP_REALKERNEL=1 skips it on purpose (never in CI).
 """
 
+import json
 import os
 
 import pytest
@@ -27,6 +28,19 @@ REQUIRED = {
     "test_callbacks_only_cumulative_patch_is_read",
     "test_incompatible_states_refused_with_the_kernels_words",
     "test_real_stall_age_check_metrics_and_capture",
+    "test_scan_of_10000_real_threads_against_the_c_floor",
+    "test_console_in_a_real_terminal_shows_the_blocker",
+}
+# what the guest measured (issue 11), printed here: software emulation makes times meaningless, not ratios
+MEASURED = {
+    "scan-floor.json": (
+        "threads",
+        "c_floor_s",
+        "lptui_first_scan_s",
+        "first_scan_x_c_floor",
+        "rescan_share_of_first",
+    ),
+    "console-terminal.json": ("console_shows_blocker_s",),
 }
 
 
@@ -63,6 +77,12 @@ def test_real_kernel(label, guest_runs):
     assert not skipped, f"guest tests skipped on {run.kernel.release}: {skipped}"
     print(f"{run.kernel.release}: {len(run.cases)} guest tests passed")
     replay_on_host(run)
+    for name, keys in MEASURED.items():
+        measured = json.loads((run.out / name).read_text())
+        assert set(keys) <= set(measured), (
+            f"{name} from {run.kernel.release} lacks {set(keys) - set(measured)}"
+        )
+        print(f"{run.kernel.release} {name}: {json.dumps(measured)}")
 
 
 def replay_on_host(run) -> None:

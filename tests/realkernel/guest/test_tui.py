@@ -61,3 +61,50 @@ async def test_console_shows_the_stalled_kthread_and_reverses_it():
         # pyudev: a module load wakes the console at once
         insmod("lptui_plain")
         await wait_until(pilot, logged("module add: lptui_plain"), what="the module event")
+
+
+def test_console_in_a_real_terminal_shows_the_blocker():
+    """`lptui` as a user starts it, in a real terminal (tmux, 120x40) in the guest: how long until the
+    stalled kthread and its function are on the screen (recorded in $LPTUI_GUEST_OUT), and q quits."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    assert shutil.which("tmux"), "tmux is needed in the guest (it shares the host's file system)"
+    insmod("lptui_target")
+    sleeper = pid_of("lptui_sleeper")
+    wait_for(lambda: "lptui_target_sleep" in read(f"/proc/{sleeper}/stack"), what="kthread in the function")
+    load_patch("lptui_lp_target", wait=False)
+    wait_for(lambda: pending_tids_by_kernel(1) == {sleeper}, timeout=60, what="only the sleeper pending")
+
+    script = Path(sys.executable).parent / "lptui"
+    command = str(script) if script.exists() else f"{sys.executable} -m lptui"
+    env = dict(os.environ, TMUX_TMPDIR="/tmp")
+    tmux = ["tmux", "-L", "lptui-guest"]
+
+    def screen() -> str:
+        return subprocess.run([*tmux, "capture-pane", "-p", "-t", "lptui"], capture_output=True, text=True,
+                              env=env).stdout  # fmt: skip
+
+    start = time.monotonic()
+    subprocess.run([*tmux, "new-session", "-d", "-s", "lptui", "-x", "120", "-y", "40", command],
+                   check=True, env=env)  # fmt: skip
+    try:
+        wait_for(lambda: any("lptui_sleeper" in line and "lptui_target_sleep" in line
+                             for line in screen().splitlines()),
+                 timeout=600, interval=0.5, what="the blocker on the screen")  # fmt: skip
+        shown = time.monotonic() - start
+        row = next(line for line in screen().splitlines() if "lptui_sleeper" in line)
+        assert str(sleeper) in row and "kthread in patched fn" in row
+        subprocess.run([*tmux, "send-keys", "-t", "lptui", "q"], check=True, env=env)
+        wait_for(lambda: subprocess.run([*tmux, "has-session", "-t", "lptui"], capture_output=True,
+                                        env=env).returncode != 0, timeout=120, what="q to quit")  # fmt: skip
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True, env=env)
+    result = {"kernel": os.uname().release, "console_shows_blocker_s": round(shown, 1)}
+    print(json.dumps(result))
+    if os.environ.get("LPTUI_GUEST_OUT"):
+        (Path(os.environ["LPTUI_GUEST_OUT"]) / "console-terminal.json").write_text(json.dumps(result) + "\n")
