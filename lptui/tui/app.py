@@ -48,7 +48,9 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
     COMMANDS = App.COMMANDS | {LivepatchCommands}
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False)]
 
-    view: reactive[View | None] = reactive(None, always_update=True)
+    # repaint=False: a new view repaints nothing by itself (the default repaints the whole screen
+    # each time); the widgets redraw what changed
+    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
 
     def __init__(
         self,
@@ -63,6 +65,8 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
         self.source = source
         self.poller = Poller(source, clock=clock, wall=wall)
         self.auto_poll = auto_poll  # False (tests): poll only when asked, never on a timer
+        if auto_poll:
+            self.poller.prefetch()  # the first view is read while Textual sets the screen up
         self.watch_modules = watch_modules
         self.module_dirs = module_dirs
         self._udev: ModuleEvents | None = None

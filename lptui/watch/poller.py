@@ -115,6 +115,8 @@ class Poller:
         self._stopped = False
         self._shown = threading.Event()  # the consumer has handled the last view (back-pressure)
         self._notes: list[Note] = []
+        self._prefetch: threading.Thread | None = None
+        self._prefetched: View | BaseException | None = None
         if self.kmsg is not None and self.kmsg.error:
             self._notes.append(Note(self.kmsg.error, "dim"))
 
@@ -153,6 +155,28 @@ class Poller:
         """The consumer has handled the last view: the next poll may follow (see `run`)."""
         self._shown.set()
 
+    def prefetch(self) -> None:
+        """Start the first poll now, in a thread: the console calls it before Textual has set up its
+        screen, so the first view is ready when the screen is. The loop's first poll takes it."""
+
+        def first() -> None:
+            try:
+                self._prefetched = self.poll()
+            except BaseException as exc:  # handed to the loop, which reports it like any failed poll
+                self._prefetched = exc
+
+        self._prefetch = threading.Thread(target=first, name="lptui-first-poll", daemon=True)
+        self._prefetch.start()
+
+    def _first_or_poll(self) -> View:
+        if self._prefetch is None:
+            return self.poll()
+        self._prefetch.join()
+        got, self._prefetch, self._prefetched = self._prefetched, None, None
+        if isinstance(got, BaseException):
+            raise got
+        return got if got is not None else self.poll()
+
     # ----- the loop -----
     def run(
         self,
@@ -171,7 +195,7 @@ class Poller:
         while True:
             delay = SLOW_INTERVAL
             try:
-                view = self.poll()
+                view = self._first_or_poll()
                 delay = view.interval
                 self._shown.clear()
                 on_view(view)

@@ -134,3 +134,26 @@ def test_a_slow_consumer_gets_no_backlog(stuck):
     poller.stop()
     thread.join(5)
     assert not thread.is_alive()
+
+
+def test_a_prefetched_first_poll_is_the_loops_first_view():
+    """prefetch(): the console starts the first poll while Textual sets up; the loop's first view is
+    that poll's (no second read), and a failure in it is reported like any failed poll."""
+    source = open_source(demo="stuck", speed=0)
+    try:
+        poller = Poller(source)
+        poller.prefetch()
+        views, errors = [], []
+        assert poller.request()
+        poller.run(views.append, errors.append, forever=False)
+        assert len(views) == 1 and errors == [] and poller.polls == 1
+        assert views[0].snapshot.transition is not None
+
+        broken = Poller(source)
+        broken.poll = lambda: (_ for _ in ()).throw(OSError("unreadable"))  # type: ignore[method-assign]
+        broken.prefetch()
+        assert broken.request()
+        broken.run(views.append, errors.append, forever=False)
+        assert errors == ["OSError: unreadable"]
+    finally:
+        source.close()

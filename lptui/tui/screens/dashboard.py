@@ -42,7 +42,9 @@ class DashboardScreen(Screen):
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
 
-    view: reactive[View | None] = reactive(None, always_update=True)
+    # repaint=False: a new view repaints nothing by itself (the default repaints the whole screen
+    # each time); the widgets redraw what changed
+    view: reactive[View | None] = reactive(None, always_update=True, repaint=False)
 
     def __init__(self) -> None:
         super().__init__()

@@ -1,6 +1,6 @@
-"""Redraw only what changed: `Static.update` always asks for a layout pass, which repaints the whole
-screen; while a transition runs the poller delivers a view every half second and most lines are the
-same as last time."""
+"""Redraw only what changed: while a transition runs the poller delivers a view every half second
+and most lines are the same as last time; and a line that still fits its one row needs no layout
+pass (`Static.update` asks for one by default, and a layout pass repaints the whole screen)."""
 
 from __future__ import annotations
 
@@ -9,5 +9,15 @@ from textual.widgets import Static
 
 
 def update_static(widget: Static, content: Text) -> None:
-    if widget.content != content:  # rich Text compares its characters and its styles
-        widget.update(content)
+    old = widget.content
+    if old == content:  # rich Text compares its characters and its styles
+        return
+    width = widget.content_region.width
+    same_height = (
+        isinstance(old, Text) and _one_row(old, width) and _one_row(content, width) and widget.is_mounted
+    )
+    widget.update(content, layout=not same_height)
+
+
+def _one_row(text: Text, width: int) -> bool:
+    return "\n" not in text.plain and 0 < text.cell_len <= width
