@@ -19,6 +19,15 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_NOT_PATCHED, EXIT_NOT_YET = 4, 5  # `status --cve`
+
+
+def _cve_id(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"CVE-\d{4}-\d{4,}", text, re.IGNORECASE):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a CVE id (CVE-YYYY-NNNN)")
+    return text.upper()
 
 
 class UsageError(Exception):
@@ -130,8 +139,18 @@ def build_parser(wanted: str | None = None) -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     only = _Only(sub, wanted)
 
-    status = only.add_parser("status", help="kernel, loaded patches and the transition in progress")
+    status = only.add_parser(
+        "status", help="kernel, loaded patches, where they came from, and the transition in progress"
+    )
     status.add_argument("--json", action="store_true", help="print JSON (see README for the keys)")
+    status.add_argument(
+        "--cve",
+        metavar="CVE-YYYY-NNNN",
+        type=_cve_id,
+        help="is this CVE live-patched here? exit 0 yes (enabled, transition complete), "
+        f"{EXIT_NOT_PATCHED} no patch names it, {EXIT_NOT_YET} a patch names it but is disabled or still "
+        "in transition",
+    )
     _source_options(status, top=False)
 
     tasks = only.add_parser("tasks", help="threads holding up the transition, and why")
@@ -160,18 +179,49 @@ def _print_json(data: dict[str, Any]) -> None:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from lptui.core.jsonify import status_json
+    from lptui.core.provenance import read_life_cycle
     from lptui.core.snapshot import read_snapshot
 
     with opened(args.root, args.demo) as source:
         snap = read_snapshot(source.tree)
+        life = read_life_cycle(source.tree, snap)
+        if args.cve:
+            return _answer_cve(args, snap, life)
         oncall = source.on_call(snap, source.wall_now())
         if args.json:
-            _print_json(status_json(snap, oncall))
+            _print_json(status_json(snap, oncall, life))
         else:
             from lptui.cli.render import make_console, status_renderable
 
-            make_console().print(status_renderable(snap, source.label, oncall))
+            make_console().print(status_renderable(snap, source.label, oncall, life))
     return EXIT_OK
+
+
+def _answer_cve(args: argparse.Namespace, snap, life) -> int:
+    from lptui.core.provenance import answer_cve
+
+    answer = answer_cve(args.cve, snap, life)
+    code = EXIT_OK if answer.live else EXIT_NOT_YET if answer.patches else EXIT_NOT_PATCHED
+    if args.json:
+        patches = [{"name": n, "enabled": e, "transition_complete": c} for n, e, c in answer.patches]
+        _print_json({"cve": answer.cve, "live_patched": answer.live, "patches": patches,
+                     "unreadable_patches": list(answer.unknown),
+                     "installed_not_loaded": list(answer.not_loaded)})  # fmt: skip
+        return code
+    if not answer.patches:
+        print(f"{answer.cve}: no loaded patch names it (lptui reads the CVE ids in each patch module's "
+              f".modinfo and its package's changelog)")  # fmt: skip
+        if answer.unknown:
+            print(f"  cannot tell for {', '.join(answer.unknown)}: no module file found to read")
+    for path in answer.not_loaded:
+        print(f"  installed but not loaded: {path} names it (`lptui load` it to apply the fix)")
+    for name, enabled, complete in answer.patches:
+        if enabled and complete:
+            state = "live-patched"
+        else:
+            state = "not yet: its transition is in progress" if enabled else "not live: the patch is disabled"
+        print(f"{answer.cve}: {state} by {name}")
+    return code
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:

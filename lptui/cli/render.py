@@ -18,6 +18,7 @@ from lptui.core.task_columns import UNKNOWN as UNKNOWN_TEXT
 
 if TYPE_CHECKING:
     from lptui.core.oncall import OnCall
+    from lptui.core.provenance import LifeCycle
 
 UNKNOWN = Text("?", style="bold yellow")
 # Wide enough that no table of ours is ever narrowed when nothing limits the width (a pipe, a file).
@@ -191,7 +192,51 @@ def problems_list(snap: Snapshot) -> list[str]:
     return out
 
 
-def status_renderable(snap: Snapshot, source_label: str, oncall: OnCall | None = None) -> Group:
+def provenance_table(snap: Snapshot, life: LifeCycle) -> Table:
+    table = new_table("Where the patches came from")
+    add(table, "Patch", style="bold")
+    add(table, "File")
+    add(table, "Description")
+    add(table, "CVEs")
+    add(table, "Package")
+    for p in snap.patches:
+        prov = life.provenance.get(p.name)
+        if prov is None or prov.file is None:
+            table.add_row(p.name, Text("none found (see below)", style="yellow"), "", "", "")
+            continue
+        f = prov.file
+        table.add_row(p.name, f.path, f.description or Text("-", style="dim"), ", ".join(prov.cves) or "-",
+                      prov.package or Text("-", style="dim"))  # fmt: skip
+    return table
+
+
+def life_cycle_lines(life: LifeCycle) -> list[Text]:
+    out: list[Text] = []
+    for name in life.lost_at_reboot:
+        why = life.provenance[name].why
+        out.append(Text(f"{name}: gone after a reboot ({why})", style="bold yellow"))
+    for i in life.installed:
+        if not i.loaded:
+            cves = f" ({', '.join(i.facts.cves)})" if i.facts.cves else ""
+            out.append(Text(f"Installed, not loaded: {i.facts.name} {i.facts.path}{cves}", style="yellow"))
+    for i in life.other_releases:
+        out.append(
+            Text(f"Installed for another release ({i.release}): {i.facts.name} {i.facts.path}", style="dim")
+        )
+    if life.boot_service == "enabled":
+        out.append(
+            Text("kpatch.service is enabled: the patches kpatch installed are loaded at boot", style="dim")
+        )
+    elif life.boot_service == "disabled":
+        out.append(Text("kpatch.service is installed but disabled: installed patches are not loaded at boot",
+                        style="yellow"))  # fmt: skip
+    out.extend(Text(f"Unreadable module file: {p}", style="yellow") for p in life.problems)
+    return out
+
+
+def status_renderable(
+    snap: Snapshot, source_label: str, oncall: OnCall | None = None, life: LifeCycle | None = None
+) -> Group:
     parts: list = [kernel_block(snap), *forced_lines(oncall), Text(""), transition_line(snap, oncall)]
     if snap.transition is not None:
         parts.append(Text("`lptui tasks` shows which threads hold it up, and why.", style="dim"))
@@ -202,6 +247,10 @@ def status_renderable(snap: Snapshot, source_label: str, oncall: OnCall | None =
         parts.append(Text("No livepatch is loaded.", style="dim"))
     if snap.patches or snap.inactive_modules:
         parts.append(modules_table(snap.patches, snap.inactive_modules))
+    if life is not None and snap.patches:
+        parts.append(provenance_table(snap, life))
+    if life is not None:
+        parts.extend(life_cycle_lines(life))
     if snap.inactive_modules:
         names = ", ".join(m.name for m in snap.inactive_modules)
         parts.append(Text(f"Inactive livepatch modules (patch gone, module loaded): {names}", style="yellow"))

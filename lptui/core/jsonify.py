@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from lptui.core.history import TransitionAge
     from lptui.core.oncall import OnCall
+    from lptui.core.provenance import Installed, LifeCycle, ModuleFacts, Provenance
 
 SCHEMA_VERSION = 1
 
@@ -134,14 +135,50 @@ def forced_json(oncall: OnCall) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def status_json(s: Snapshot, oncall: OnCall | None = None) -> dict[str, Any]:
+def facts_json(f: ModuleFacts) -> dict[str, Any]:
+    return {"path": f.path, "name": f.name, "srcversion": f.srcversion, "description": f.description,
+            "version": f.version, "vermagic": f.vermagic, "signed": f.signed,
+            "cves": list(f.cves)}  # fmt: skip
+
+
+def provenance_json(p: Provenance) -> dict[str, Any] | None:
+    if p.file is None:
+        return None
+    return {"file": facts_json(p.file), "matched_by": p.matched_by, "package": p.package,
+            "package_cves": list(p.package_cves), "cves": list(p.cves), "package_note": p.why}  # fmt: skip
+
+
+def life_cycle_json(lc: LifeCycle) -> dict[str, Any]:
+    def installed(i: Installed) -> dict[str, Any]:
+        return {"release": i.release, "loaded": i.loaded} | facts_json(i.facts)
+
+    return {
+        "release": lc.release,
+        "installed": [installed(i) for i in lc.installed],
+        "installed_not_loaded": [i.facts.name for i in lc.installed if not i.loaded],
+        "lost_at_reboot": list(lc.lost_at_reboot),
+        "other_releases": [installed(i) for i in lc.other_releases],
+        "boot_service": lc.boot_service,
+        "problems": list(lc.problems),
+    }
+
+
+def status_json(s: Snapshot, oncall: OnCall | None = None, life: LifeCycle | None = None) -> dict[str, Any]:
     extra = {} if oncall is None else {"forced_this_boot": forced_json(oncall)}
+    if life is not None:
+        extra["life_cycle"] = life_cycle_json(life)
+    patches = [patch_json(p) for p in s.patches]
+    if life is not None:
+        for data in patches:
+            found = life.provenance.get(data["name"])
+            data["provenance"] = provenance_json(found) if found else None
+            data["provenance_note"] = found.why if found is not None and found.file is None else None
     return {
         "schema": SCHEMA_VERSION,
         "kernel": kernel_json(s.kernel),
         "features": features_json(s.features),
         "transition": age_json(transition_json(s.transition), oncall.age if oncall else None),
-        "patches": [patch_json(p) for p in s.patches],
+        "patches": patches,
         "inactive_modules": [m.name for m in s.inactive_modules],
         "inactive_module_details": [module_json(m) for m in s.inactive_modules],
         "threads_total": s.threads_total,

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 
 from lptui.core.taint import TAINT_LIVEPATCH_BIT
 from lptui.sim.primitives import RETRY_INTERVAL, SIGNALS_TIMEOUT, kernel_error, kstrtobool
-from lptui.sim.state import PatchSpec, SimFunc, SimModule, SimObject, SimPatch, SimTask, Transition
+from lptui.sim.state import (
+    InstalledFile,
+    PatchSpec,
+    SimFunc,
+    SimModule,
+    SimObject,
+    SimPatch,
+    SimTask,
+    Transition,
+)
 
 ALL_FEATURES = frozenset({"transition", "force", "replace", "stack_order", "object_patched"})
 # Livepatch sysfs attributes by kernel (kernel-livepatch.md §1); the real-kernel suite checks 6.1 and 6.12.
@@ -57,6 +66,9 @@ class SimKernel:
         self.log: list[LogRecord] = []
         self._tainted_livepatch_once = False
         self.version_counter = 0  # bumped on every change; the renderer keys off it
+        # the disk around the kernel: installed module files and kpatch's boot service
+        self.installed: list[InstalledFile] = []
+        self.boot_service: str | None = None  # "enabled", "disabled", or None: not installed
 
     # ----- logging and bookkeeping -----
     def _log(self, level: int, text: str) -> None:

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from lptui.sim.kernel import SimKernel
+from lptui.sim.kofile import module_image
 from lptui.sim.state import SimTask
 
 PF_KTHREAD = 0x00200000
@@ -78,6 +79,7 @@ class Renderer:
         self.root = Path(root)
         self._rendered_version = -1
         self._tasks_written: set[int] = set()
+        self._disk: tuple | None = None
 
     def render(self) -> None:
         if self.sim.version_counter == self._rendered_version:
@@ -87,7 +89,36 @@ class Renderer:
         self._module_files()
         self._task_files()
         self._kmsg()
+        self._disk_files()
         self._rendered_version = self.sim.version_counter
+
+    def _disk_files(self) -> None:
+        """Installed module files and kpatch's boot service, written when they change."""
+        sim = self.sim
+        key = (tuple(sim.installed), sim.boot_service)
+        if key == self._disk:
+            return
+        self._disk = key
+        for item in sim.installed:
+            release = item.release or sim.release
+            spec = item.spec
+            info = {"name": spec.name, "livepatch": "Y", "license": "GPL", "srcversion": spec.srcversion,
+                    "vermagic": f"{release} SMP preempt mod_unload modversions "}  # fmt: skip
+            info |= {k: v for k, v in (("version", spec.version), ("description", spec.description)) if v}
+            directory = self.root / item.directory.format(r=release)
+            directory.mkdir(parents=True, exist_ok=True)
+            (directory / f"{spec.name}.ko").write_bytes(module_image(info, sim.machine))
+        if sim.boot_service is not None:
+            units = self.root / "usr/lib/systemd/system"
+            units.mkdir(parents=True, exist_ok=True)
+            _write(units / "kpatch.service", '[Unit]\nDescription="Apply kpatch kernel patches"\n')
+            wants = self.root / "etc/systemd/system/multi-user.target.wants"
+            wants.mkdir(parents=True, exist_ok=True)
+            link = wants / "kpatch.service"
+            if sim.boot_service == "enabled" and not link.is_symlink():
+                link.symlink_to("/usr/lib/systemd/system/kpatch.service")
+            elif sim.boot_service != "enabled":
+                link.unlink(missing_ok=True)
 
     def _kernel_files(self) -> None:
         sim = self.sim

@@ -9,12 +9,14 @@ from lptui.core.declared import PlannedFunction, PlannedObject
 from lptui.sim.catalog import SUMMARIES
 from lptui.sim.kernel import ALL_FEATURES, SimKernel
 from lptui.sim.population import SYSCALL_TAIL, Population
-from lptui.sim.state import PatchSpec, SimTask
+from lptui.sim.state import InstalledFile, PatchSpec, SimTask
 
 CVE_PATCH = PatchSpec(
     "livepatch_cve_2026_0815",
     (PlannedObject("vmlinux", (PlannedFunction("cmdline_proc_show"), PlannedFunction("meminfo_proc_show"))),),
     srcversion="A1B2C3D4E5F60718293A4B5",
+    version="1",
+    description="Fix CVE-2026-0815 (procfs information leak) and CVE-2026-0816",
 )
 NFSD_PATCH = PatchSpec(
     "livepatch_nfsd_fix",
@@ -23,6 +25,7 @@ NFSD_PATCH = PatchSpec(
         PlannedObject("btrfs", (PlannedFunction("btrfs_sync_file"),)),
     ),
     srcversion="0F1E2D3C4B5A69788796A5B",
+    description="nfsd: fix a use-after-free in OPEN (CVE-2026-1207)",
 )
 STUCK_PATCH = PatchSpec(
     "kpatch_cve_2026_4242",
@@ -38,6 +41,7 @@ STUCK_PATCH = PatchSpec(
         PlannedObject("ext4", (PlannedFunction("ext4_sync_file", new_func="ext4_sync_file"),)),
     ),
     srcversion="5E6F7A8B9C0D1E2F3A4B5C6",
+    description="Fix CVE-2026-4242 (pipe_read double fetch); xfs and ext4 stability fixes",
 )
 CUMULATIVE_PATCH = PatchSpec(
     "livepatch_cumulative_3",
@@ -49,6 +53,13 @@ TCP_PATCH = PatchSpec(
     "livepatch_tcp_fix",
     (PlannedObject("vmlinux", (PlannedFunction("tcp_recvmsg"), PlannedFunction("tcp_sendmsg"))),),
     srcversion="7CA7CA7CA7CA7CA7CA7CA7C",
+    description="tcp: fix a data race in tcp_recvmsg (CVE-2026-2290)",
+)
+OLD_RELEASE_PATCH = PatchSpec(
+    "livepatch_cve_2026_0815",
+    (PlannedObject("vmlinux", (PlannedFunction("cmdline_proc_show"),)),),
+    srcversion="5EE5EE5EE5EE5EE5EE5EE5E",
+    description="Fix CVE-2026-0815 (procfs information leak), for 6.15",
 )
 
 
@@ -82,6 +93,15 @@ def build_idle() -> SimKernel:
     sim.load_module(NFSD_PATCH.name, patch=NFSD_PATCH)
     _settle(sim)
     sim.advance(60.0)
+    # on disk: the CVE patch installed by kpatch (it comes back at boot), the nfsd fix loaded by hand
+    # from a file since deleted (gone at the next boot), a tcp fix installed but not loaded, and an
+    # older release's patch left behind
+    sim.installed = [
+        InstalledFile("var/lib/kpatch/{r}", CVE_PATCH),
+        InstalledFile("lib/modules/{r}/livepatch", TCP_PATCH),
+        InstalledFile("var/lib/kpatch/{r}", OLD_RELEASE_PATCH, release="6.15.0-lptui-demo"),
+    ]
+    sim.boot_service = "enabled"
     return sim
 
 
@@ -91,6 +111,11 @@ def build_stuck() -> SimKernel:
     sim.load_module(CVE_PATCH.name, patch=CVE_PATCH)
     _settle(sim)
     sim.advance(300.0)
+    sim.installed = [
+        InstalledFile("var/lib/kpatch/{r}", CVE_PATCH),
+        InstalledFile("var/lib/kpatch/{r}", STUCK_PATCH),
+    ]
+    sim.boot_service = "enabled"
     pop.stagger(fraction=0.35, upto=9.0)
     xfsaild = pop.kthread(
         "xfsaild/dm-0",

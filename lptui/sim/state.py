@@ -17,6 +17,17 @@ class PatchSpec:
     srcversion: str = "0123456789ABCDEF0123456"
     version: str | None = None
     states: tuple[PlannedState, ...] = ()
+    description: str | None = None  # in the module file's .modinfo (sysfs does not show it)
+
+
+@dataclass(frozen=True)
+class InstalledFile:
+    """A module file on the simulated disk, where provenance looks (kpatch's and distributions'
+    directories); not the kernel's business: loading it is a separate step."""
+
+    directory: str  # under the root; "{r}" stands for the release
+    spec: PatchSpec
+    release: str | None = None  # built for another release; None: the running one
 
 
 @dataclass

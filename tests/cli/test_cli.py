@@ -206,3 +206,44 @@ def test_task_columns_are_declared_once(capsys):
     header = next(line for line in out.splitlines() if "PID" in line).split()
     labels = " ".join(COLUMNS[k].short or COLUMNS[k].label for k in CLI_TABLE)
     assert header == labels.split()
+
+
+def test_demo_status_shows_where_patches_came_from(capsys):
+    """The idle demo carries the life-cycle facts: a patch installed by kpatch with its CVEs, one loaded
+    from a file since removed (gone after a reboot), one installed but not loaded, another release's."""
+    code, out, _ = run(capsys, "--demo", "idle", "status")
+    assert code == 0
+    flat = " ".join(out.split())
+    assert "Fix CVE-2026-0815 (procfs information leak)" in flat and "CVE-2026-0816" in flat
+    assert "livepatch_nfsd_fix: gone after a reboot" in flat
+    assert "Installed, not loaded: livepatch_tcp_fix" in flat and "CVE-2026-2290" in flat
+    assert "another release (6.15.0-lptui-demo)" in flat and "kpatch.service is enabled" in flat
+    data = run_json(capsys, "--demo", "idle", "status")
+    by_name = {p["name"]: p for p in data["patches"]}
+    fixed = by_name["livepatch_cve_2026_0815"]["provenance"]
+    assert fixed["matched_by"] == "srcversion" and fixed["cves"] == ["CVE-2026-0815", "CVE-2026-0816"]
+    assert by_name["livepatch_nfsd_fix"]["provenance"] is None
+    assert "no file for livepatch_nfsd_fix" in by_name["livepatch_nfsd_fix"]["provenance_note"]
+    assert data["life_cycle"]["lost_at_reboot"] == ["livepatch_nfsd_fix"]
+    assert data["life_cycle"]["installed_not_loaded"] == ["livepatch_tcp_fix"]
+    assert data["life_cycle"]["boot_service"] == "enabled"
+
+
+@pytest.mark.parametrize(
+    "scenario, cve, code, says",
+    [
+        ("idle", "CVE-2026-0815", 0, "live-patched by livepatch_cve_2026_0815"),
+        ("idle", "cve-2026-0816", 0, "CVE-2026-0816: live-patched"),
+        ("idle", "CVE-2026-2290", 4, "installed but not loaded"),
+        ("idle", "CVE-1999-0001", 4, "no loaded patch names it"),
+        ("stuck", "CVE-2026-4242", 5, "its transition is in progress"),
+    ],
+)
+def test_status_cve_answers_with_its_exit_code(capsys, scenario, cve, code, says):
+    got, out, _ = run(capsys, "--demo", scenario, "status", "--cve", cve)
+    assert got == code and says in " ".join(out.split())
+
+
+def test_status_cve_rejects_what_is_not_a_cve_id(capsys):
+    assert main(["--demo", "idle", "status", "--cve", "CVE-26-1"]) == 2
+    assert "is not a CVE id" in capsys.readouterr().err
