@@ -93,12 +93,14 @@ def test_console_in_a_real_terminal_shows_the_blocker():
     subprocess.run([*tmux, "new-session", "-d", "-s", "lptui", "-x", "120", "-y", "40", command],
                    check=True, env=env)  # fmt: skip
     try:
-        wait_for(lambda: any("lptui_sleeper" in line and "lptui_target_sleep" in line
-                             for line in screen().splitlines()),
-                 timeout=600, interval=0.5, what="the blocker on the screen")  # fmt: skip
+
+        def row() -> str | None:  # the pending table's row (the status line names the sleeper too)
+            return next((line for line in screen().splitlines()
+                         if "lptui_sleeper" in line and "kthread in patched fn" in line), None)  # fmt: skip
+
+        found = wait_for(row, timeout=600, interval=0.5, what="the blocker's row on the screen")
         shown = time.monotonic() - start
-        row = next(line for line in screen().splitlines() if "lptui_sleeper" in line)
-        assert str(sleeper) in row and "kthread in patched fn" in row
+        assert str(sleeper) in found and "lptui_target_sleep" in found
         subprocess.run([*tmux, "send-keys", "-t", "lptui", "q"], check=True, env=env)
         wait_for(lambda: subprocess.run([*tmux, "has-session", "-t", "lptui"], capture_output=True,
                                         env=env).returncode != 0, timeout=120, what="q to quit")  # fmt: skip
