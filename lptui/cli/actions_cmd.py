@@ -59,7 +59,8 @@ def _print_inspection(ins: Inspection) -> None:
             if not obj.functions:
                 table.add_row(obj.name, Text("callbacks only", style="dim"), "", "")
             for i, fn in enumerate(obj.functions):
-                table.add_row(obj.name if i == 0 else "", fn.name, str(fn.sympos), fn.new_func or "?")
+                sympos = "0 (unique)" if fn.declared_sympos == 0 else str(fn.sympos)
+                table.add_row(obj.name if i == 0 else "", fn.name, sympos, fn.new_func or "?")
         console.print(table)
         if plan.replace is not None:
             console.print(f"Cumulative (replace): {'yes' if plan.replace else 'no'}")
@@ -68,6 +69,10 @@ def _print_inspection(ins: Inspection) -> None:
             console.print(f"System states (klp_state): {states}")
     for note in plan.notes:
         console.print(Text(note, style="dim"))
+    from lptui.core.kernel_checks import preview_lines
+
+    for line in preview_lines(ins.preview):
+        console.print(line, highlight=False)
     marks = {"ok": ("✓", "green"), "warn": ("!", "yellow"), "unknown": ("?", "yellow"), "error": ("✗", "red")}
     for check in ins.checks:
         mark, style = marks[check.level]

@@ -18,6 +18,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
     from lptui.core.jsonify import status_json, tasks_json
     from lptui.core.oncall import on_call, read_history
     from lptui.core.procfacts import read_process_facts
+    from lptui.core.provenance import files_read, read_life_cycle
     from lptui.core.snapshot import SnapshotReader
     from lptui.core.tasks import iter_thread_ids
     from lptui.source import opened
@@ -42,8 +43,16 @@ def cmd_capture(args: argparse.Namespace) -> int:
             oncall = on_call(snap, history, tree, started, log_problem=problem)
             if "proc/sys/kernel/arch" not in tree.files and str(source.tree.root) == "/":
                 tree.files["proc/sys/kernel/arch"] = (os.uname().machine + "\n").encode()  # what lptui used
+        root = Path(source.tree.root)
+        life = read_life_cycle(source.tree, snap)
+        for path in files_read(root):  # the patch module files and kpatch's unit: provenance on replay
+            rel = str(path.relative_to(root))
+            try:
+                tree.files[rel] = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+            except OSError as exc:
+                tree.unreadable[rel] = exc.strerror or str(exc)
         extra = {
-            "status.json": (json.dumps(status_json(snap, oncall), indent=2) + "\n").encode(),
+            "status.json": (json.dumps(status_json(snap, oncall, life), indent=2) + "\n").encode(),
             "tasks.json": (
                 json.dumps(tasks_json(snap, snap.pending_tasks, oncall), indent=2) + "\n"
             ).encode(),

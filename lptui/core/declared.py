@@ -13,6 +13,13 @@ class PlannedFunction:
     name: str
     sympos: int = 1  # as sysfs shows it: 0 ("unique") reads as 1
     new_func: str | None = None  # the replacement's symbol in the patch module
+    declared_sympos: int | None = (
+        None  # as the module declares it (0: the name must be unique); None: unknown
+    )
+
+    @property
+    def wanted_sympos(self) -> int:
+        return self.sympos if self.declared_sympos is None else self.declared_sympos
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ def _func_entries(r: _Relocs, shndx: int, start: int, stop: int) -> list[Planned
         if len(found) >= 2 and off - found[-1][0] != found[1][0] - found[0][0]:
             break  # the array's stride broke: past its end
         sympos = r.u64(shndx, off + 16) or 0
-        found.append((off, PlannedFunction(name, max(sympos, 1), r.code_name(code_t))))
+        found.append((off, PlannedFunction(name, max(sympos, 1), r.code_name(code_t), sympos)))
     return [f for _, f in found]
 
 
@@ -215,7 +215,7 @@ def _from_kpatch_funcs(r: _Relocs) -> PatchPlan | None:
         if not name or not obj:
             continue
         sympos = r.u64(shndx, base + 32) or 0
-        by_object.setdefault(obj, []).append(PlannedFunction(name, max(sympos, 1)))
+        by_object.setdefault(obj, []).append(PlannedFunction(name, max(sympos, 1), declared_sympos=sympos))
     objects = tuple(PlannedObject(o, tuple(f)) for o, f in by_object.items())
     return PatchPlan("kpatch.funcs", objects, True, ("kpatch-build patches replace by default",))
 

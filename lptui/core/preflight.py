@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from lptui.core.history import FORCED_ADVICE, ForceEvidence
+from lptui.core.kernel_checks import (
+    Check,
+    ReplacePreview,
+    replace_preview,
+    signature_checks,
+    symbol_checks,
+    trace_checks,
+)
 from lptui.core.klpelf import PatchPlan, plan_patch
 from lptui.core.model import Snapshot
 from lptui.core.modfile import ModuleFile, ModuleFileError, open_module
@@ -16,17 +25,12 @@ MODINFO_KEYS = ("name", "vermagic", "livepatch", "license", "srcversion", "depen
 
 
 @dataclass(frozen=True)
-class Check:
-    level: str  # "ok", "warn", "error", or "unknown" (lptui cannot tell)
-    text: str
-
-
-@dataclass(frozen=True)
 class Inspection:
     path: str
     module: ModuleFile
     plan: PatchPlan
     checks: tuple[Check, ...]
+    preview: ReplacePreview | None = None  # a cumulative patch's effect on what is patched now
 
     @property
     def loadable(self) -> bool:
@@ -102,18 +106,22 @@ def _verdict(mod: ModuleFile, plan: PatchPlan, snap: Snapshot | None, tree: Tree
     if plan.replace and snap.patches:
         names = ", ".join(p.name for p in snap.patches)
         checks.append(Check("warn", f"cumulative patch: replaces every loaded patch ({names})"))
-    checks.extend(_states_check(plan, snap))
+    if tree is not None and snap.kernel.livepatch_supported:
+        checks.extend(symbol_checks(plan, tree))
+        checks.extend(trace_checks(plan, tree))
+        checks.extend(signature_checks(mod.signed, tree))
+    checks.extend(_states_check(plan, snap, tree))
     if snap.transition is not None:
         busy = snap.transition.patch
         checks.append(Check("error", f"patch {busy!r} is in transition: the kernel would refuse it (EBUSY)"))
     return checks
 
 
-def _states_check(plan: PatchPlan, snap: Snapshot) -> list[Check]:
+def _states_check(plan: PatchPlan, snap: Snapshot, tree: Tree | None) -> list[Check]:
     """klp_is_patch_compatible() (kernel/livepatch/state.c): every system state an installed patch
     carries must be carried by the new patch at the same or a higher version; a non-cumulative patch
-    may leave a state out. The installed patches' states are not in sysfs, so with patches loaded
-    lptui cannot tell unless the new patch neither replaces nor declares any state."""
+    may leave a state out. sysfs does not show the installed patches' states: they are read from the
+    files the patches came from (provenance), or lptui says it cannot tell."""
     declared = ", ".join(f"id {st.id} version {st.version}" for st in plan.states or ())
     if not snap.patches:
         return (
@@ -123,16 +131,61 @@ def _states_check(plan: PatchPlan, snap: Snapshot) -> list[Check]:
         )
     if not plan.replace and not plan.states:
         return []
+    installed, unreadable = _installed_states(snap, tree)
+    if not unreadable and plan.states is not None:
+        refusal = _incompatible(plan, installed)
+        if refusal:
+            text = f"{refusal}: the kernel refuses it (EINVAL"
+            return [Check("error", f"{text}, not compatible with the already installed livepatches)")]
+        return [Check("ok", "system states: compatible with those of the installed patches (their files)")]
     why = "it is cumulative" if plan.replace else f"it declares system states ({declared})"
     if plan.replace and declared:
         why += f" and declares system states ({declared})"
+    missing = ", ".join(unreadable) or "the new patch's"
     return [
         Check(
             "unknown",
             f"{why}: the kernel refuses it (EINVAL) if an installed patch carries a system state it does "
-            "not carry at the same or a higher version; lptui cannot read the installed patches' states",
+            f"not carry at the same or a higher version; lptui cannot read the states of {missing}",
         )
     ]
+
+
+def _incompatible(plan: PatchPlan, installed: dict[str, tuple]) -> str | None:
+    mine = {st.id: st.version for st in plan.states or ()}
+    for patch, states in installed.items():
+        for st in states:
+            if st.id not in mine and plan.replace:
+                return f"{patch} carries system state {st.id} (version {st.version}); this cumulative one not"
+            if st.id in mine and mine[st.id] < st.version:
+                return (
+                    f"{patch} carries system state {st.id} at version {st.version}, this patch {mine[st.id]}"
+                )
+    return None
+
+
+def _installed_states(snap: Snapshot, tree: Tree | None) -> tuple[dict[str, tuple], list[str]]:
+    """Each loaded patch's declared states, from the file provenance finds; the patches it cannot read."""
+    if tree is None:
+        return {}, [p.name for p in snap.patches]
+    from lptui.core.provenance import read_life_cycle
+
+    life = read_life_cycle(tree, snap)
+    states: dict[str, tuple] = {}
+    unreadable: list[str] = []
+    for patch in snap.patches:
+        prov = life.provenance.get(patch.name)
+        plan = None
+        if prov is not None and prov.file is not None:
+            try:
+                plan = plan_patch(open_module(str(Path(tree.root) / prov.file.path.lstrip("/"))))
+            except ModuleFileError:
+                plan = None
+        if plan is None or plan.states is None:
+            unreadable.append(patch.name)
+        else:
+            states[patch.name] = plan.states
+    return states, unreadable
 
 
 def inspect_file(
@@ -146,10 +199,11 @@ def inspect_file(
         raise ModuleFileError(f"{path}: built for {mod.machine}, but this machine is {machine}")
     plan = plan_patch(mod) if mod.is_livepatch else PatchPlan("unknown", notes=("not a livepatch module",))
     checks = _verdict(mod, plan, snap, tree)
+    preview = replace_preview(plan, snap) if snap is not None else None
     if forced:
         names = ", ".join(sorted({e.patch for e in forced if e.patch})) or "a patch"
         checks.append(Check("warn", f"{FORCED_ADVICE} (forced: {names})"))
-    return Inspection(path, mod, plan, tuple(checks))
+    return Inspection(path, mod, plan, tuple(checks), preview)
 
 
 def inspection_json(ins: Inspection) -> dict:
@@ -175,6 +229,11 @@ def inspection_json(ins: Inspection) -> dict:
             "notes": list(ins.plan.notes),
         },
         "checks": [{"level": c.level, "text": c.text} for c in ins.checks],
+        "replace_preview": None if ins.preview is None else {
+            "repatched": list(ins.preview.repatched),
+            "reverted": [{"function": f, "from": p} for f, p in ins.preview.reverted],
+            "new": list(ins.preview.new),
+        },
         "loadable": ins.loadable,
         "certain": ins.certain,
         "verdict": ins.verdict,

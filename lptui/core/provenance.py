@@ -115,7 +115,8 @@ def _read(path: Path, root: Path, problems: list[str]) -> ModuleFacts | None:
     try:
         return read_facts(path, root)
     except ModuleFileError as exc:
-        problems.append(str(exc))
+        shown = "/" + str(path.relative_to(root)) if root != Path("/") else str(path)
+        problems.append(str(exc).replace(str(path), shown))  # as the tree shows it, like every path
         return None
 
 
@@ -147,6 +148,25 @@ def _other_releases(root: Path, release: str | None, problems: list[str]) -> lis
                     out.append(Installed(facts, entry.name, False))
     unique = {(i.facts.path, i.release): i for i in out}
     return sorted(unique.values(), key=lambda i: (i.release, i.facts.name))
+
+
+def files_read(root: Path) -> list[Path]:
+    """Every file provenance looks at under `root` (a capture bundle carries them, so a replay finds
+    the same): module files in the search directories of every release, kpatch's unit and its links."""
+    out: list[Path] = []
+    for base in OTHER_RELEASES:
+        top = root / base
+        for entry in sorted(top.iterdir()) if top.is_dir() else []:
+            if base == "lib/modules":
+                for pattern in SEARCH[2:]:
+                    out.extend(_module_files(root / pattern.format(r=entry.name)))
+            elif entry.is_dir():
+                out.extend(_module_files(entry))
+    for d in ("usr/lib/systemd/system", "lib/systemd/system", "etc/systemd/system"):
+        out.extend(p for p in [root / d / UNIT] if os.path.lexists(p))
+    system = root / "etc/systemd/system"
+    out.extend(d / UNIT for d in (system.iterdir() if system.is_dir() else []) if os.path.lexists(d / UNIT))
+    return out
 
 
 def boot_service(root: Path) -> str | None:

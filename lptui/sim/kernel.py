@@ -8,6 +8,7 @@ it out as the same /sys and /proc files a real kernel shows, so the same readers
 from __future__ import annotations
 
 import errno
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -24,6 +25,18 @@ from lptui.sim.state import (
     Transition,
 )
 
+# The simulated kernel's symbol table, beyond what task stacks show: the functions its scenarios and
+# the suite's test modules patch, in vmlinux and in the modules that carry them.
+VMLINUX_SYMBOLS = ("cmdline_proc_show", "meminfo_proc_show", "pipe_read", "do_sys_openat2", "tcp_recvmsg",
+                   "tcp_sendmsg", "msleep", "ep_poll", "schedule")  # fmt: skip
+MODULE_SYMBOLS = {
+    "xfs": ("xfsaild",),
+    "ext4": ("ext4_sync_file",),
+    "jbd2": ("jbd2_log_wait_commit",),
+    "nfsd": ("nfsd4_process_open2", "nfsd_setattr"),
+    "btrfs": ("btrfs_sync_file",),
+    "lptui_target": ("lptui_target_sleep",),
+}
 ALL_FEATURES = frozenset({"transition", "force", "replace", "stack_order", "object_patched"})
 # Livepatch sysfs attributes by kernel (kernel-livepatch.md §1); the real-kernel suite checks 6.1 and 6.12.
 PROFILES: dict[str, frozenset[str]] = {
@@ -69,6 +82,10 @@ class SimKernel:
         # the disk around the kernel: installed module files and kpatch's boot service
         self.installed: list[InstalledFile] = []
         self.boot_service: str | None = None  # "enabled", "disabled", or None: not installed
+        # symbols beyond the built-in table: e.g. several static functions of one name (ambiguous)
+        self.extra_symbols: Counter[tuple[str, str]] = Counter()
+        self.sig_enforce = False  # module.sig_enforce
+        self.lockdown = "none"  # the lockdown LSM's mode
 
     # ----- logging and bookkeeping -----
     def _log(self, level: int, text: str) -> None:
@@ -177,6 +194,12 @@ class SimKernel:
             if self.transition is not None:
                 self._changed()
                 raise kernel_error(errno.EBUSY, f"patch '{self.transition.patch}' is in transition")
+            unresolved = self._unresolved(patch)
+            if unresolved:
+                self._log(3, f"livepatch: {unresolved}")
+                self._log(4, f"livepatch: failed to enable patch '{name}'")  # klp_init_patch failed
+                self._changed()
+                raise kernel_error(errno.EINVAL, unresolved)
             if not self.ftrace_enabled:
                 func = (
                     patch.objects[0].functions[0].name
@@ -214,6 +237,37 @@ class SimKernel:
                     self._log(5, f"livepatch: reverting patch '{p.name}' on unloading module '{name}'")
         del self.modules[name]
         self._changed()
+
+    def symbols(self) -> Counter[tuple[str, str]]:
+        """The symbol table (/proc/kallsyms): (object, name) -> how many symbols have that name."""
+        table: Counter[tuple[str, str]] = Counter(self.extra_symbols)
+        for name in VMLINUX_SYMBOLS:
+            table[("vmlinux", name)] = 1
+        for module in self.modules:
+            for name in MODULE_SYMBOLS.get(module, ()):
+                table[(module, name)] += 1
+        for task in self.tasks.values():  # whatever a stack shows exists
+            for func, mod in task.stack:
+                if mod is None or mod in self.modules:
+                    table[(mod or "vmlinux", func)] = max(table[(mod or "vmlinux", func)], 1)
+        return table
+
+    def _unresolved(self, spec: PatchSpec) -> str | None:
+        """klp_find_object_symbol() (kernel/livepatch/core.c) for the objects present now: its log line
+        for the first target that does not resolve to exactly one symbol."""
+        table = self.symbols()
+        for obj in spec.objects:
+            if obj.name != "vmlinux" and obj.name not in self.modules:
+                continue  # resolved when that module loads
+            for fn in obj.functions:
+                n, pos = table[(obj.name, fn.name)], fn.wanted_sympos
+                if n == 0:
+                    return f"symbol '{fn.name}' not found in symbol table"
+                if n > 1 and pos == 0:
+                    return f"unresolvable ambiguity for symbol '{fn.name}' in object '{obj.name}'"
+                if pos > n:
+                    return f"symbol position {pos} for symbol '{fn.name}' in object '{obj.name}' not found"
+        return None
 
     def _states_compatible(self, spec: PatchSpec) -> bool:
         """klp_is_patch_compatible() (kernel/livepatch/state.c), checked in klp_enable_patch() before

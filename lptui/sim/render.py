@@ -90,7 +90,33 @@ class Renderer:
         self._task_files()
         self._kmsg()
         self._disk_files()
+        self._symbol_files()
         self._rendered_version = self.sim.version_counter
+
+    def _symbol_files(self) -> None:
+        """/proc/kallsyms, ftrace's available_filter_functions, and the signature policy: what the
+        pre-flight checks read (every simulated function is traceable)."""
+        sim = self.sim
+        kallsyms, traceable = [], []
+        for n, ((obj, name), count) in enumerate(sorted(sim.symbols().items())):
+            mod = "" if obj == "vmlinux" else f"\t[{obj}]"
+            kallsyms.extend(
+                f"{0xFFFFFFFF81000000 + 0x100 * (n * 4 + i):016x} t {name}{mod}\n" for i in range(count)
+            )
+            traceable.extend(f"{name}{' [' + obj + ']' if obj != 'vmlinux' else ''}\n" for _ in range(count))
+        _write(self.root / "proc/kallsyms", "".join(kallsyms), 0o444)
+        tracing = self.root / "sys/kernel/tracing"
+        tracing.mkdir(parents=True, exist_ok=True)
+        _write(tracing / "available_filter_functions", "".join(traceable), 0o444)
+        params = self.root / "sys/module/module/parameters"
+        params.mkdir(parents=True, exist_ok=True)
+        _write(params / "sig_enforce", "Y\n" if sim.sig_enforce else "N\n", 0o444)
+        security = self.root / "sys/kernel/security"
+        security.mkdir(parents=True, exist_ok=True)
+        modes = " ".join(
+            f"[{m}]" if m == sim.lockdown else m for m in ("none", "integrity", "confidentiality")
+        )
+        _write(security / "lockdown", modes + "\n", 0o444)
 
     def _disk_files(self) -> None:
         """Installed module files and kpatch's boot service, written when they change."""

@@ -95,3 +95,25 @@ def test_inspect_exit_code_tells_the_verdict(capsys, tmp_path):
     assert "Not loadable" in out and "callbacks only" in out
     assert "lptui_plain is not loaded" in out  # the function-less object is checked too
     assert main(["inspect", str(tmp_path / "missing.ko"), "--demo", "idle"]) == 1
+
+
+def test_inspect_previews_a_cumulative_patch(capsys):
+    """Before a cumulative patch goes in: which functions it patches again, which go back to the
+    original code and from which patch, which are new (text, JSON, and the console's load dialog)."""
+    from lptui.core.preflight import inspect_file
+    from lptui.core.snapshot import read_snapshot
+    from lptui.source import open_source
+    from lptui.tui.screens.load import inspection_text
+
+    assert main(["--demo", "idle", "inspect", str(KO / "lptui_lp_replace.ko")]) == 4  # built for 6.1
+    out = capsys.readouterr().out
+    assert "patched again:             vmlinux:cmdline_proc_show" in out
+    assert "original code: vmlinux:meminfo_proc_show (now changed by livepatch_cve_2026_0815)" in out
+    assert "back to the original code: nfsd:nfsd_setattr (now changed by livepatch_nfsd_fix)" in out
+    main(["--demo", "idle", "inspect", str(KO / "lptui_lp_replace.ko"), "--json"])
+    preview = json.loads(capsys.readouterr().out)["replace_preview"]
+    assert preview["repatched"] == ["vmlinux:cmdline_proc_show"] and preview["new"] == []
+    assert {"function": "vmlinux:meminfo_proc_show", "from": "livepatch_cve_2026_0815"} in preview["reverted"]
+    with open_source(demo="idle", speed=0) as source:
+        ins = inspect_file(str(KO / "lptui_lp_replace.ko"), read_snapshot(source.tree), source.tree)
+    assert "back to the original code: vmlinux:meminfo_proc_show" in inspection_text(ins).plain

@@ -37,6 +37,10 @@ def test_replay_gives_the_captured_json(bundle, capsys):
     for command, name in (("status", "status.json"), ("tasks", "tasks.json")):
         code, out, _ = run(capsys, "--root", str(bundle), command, "--json")
         assert code == 0 and json.loads(out) == captured[name]
+    # the patch module files travel with it: provenance replays too
+    life = captured["status.json"]["life_cycle"]
+    assert [i["name"] for i in life["installed"]] == ["kpatch_cve_2026_4242", "livepatch_cve_2026_0815"]
+    assert life["boot_service"] == "enabled" and all(i["loaded"] for i in life["installed"])
     tasks = captured["tasks.json"]["tasks"]
     assert [(t["comm"], t["reason_code"]) for t in tasks] == [
         ("xfsaild/dm-0", "kthread_in_patched_function"),

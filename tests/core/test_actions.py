@@ -3,6 +3,7 @@
 import errno
 import fcntl
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,18 @@ def test_inspect_with_no_patch_loaded_is_certain(env):
     actions, _, _, _ = env
     ins = actions.inspect(str(KO / "lptui_lp_state1.ko"))
     assert ins.loadable and ins.certain and ins.verdict.startswith("Loadable")
+
+
+def test_installed_states_read_from_the_patch_files(env, tmp_path):
+    """With the installed patch's file found (provenance), its system states are read from it: the
+    pre-flight then says what the kernel will say, instead of "cannot tell"."""
+    actions, sim, _, _ = env
+    actions.load(str(KO / "lptui_lp_state2.ko"), wait=True, timeout=5)
+    installed = Path(actions.tree.root) / f"lib/modules/{sim.release}/livepatch"
+    installed.mkdir(parents=True)
+    shutil.copy(KO / "lptui_lp_state2.ko", installed)
+    ins = actions.inspect(str(KO / "lptui_lp_state1.ko"))
+    assert not ins.loadable and ins.certain
+    assert any("system state 1 at version 2" in e and "EINVAL" in e for e in ins.errors)
+    with pytest.raises(ActionError, match="not compatible"):
+        actions.load(str(KO / "lptui_lp_state1.ko"))

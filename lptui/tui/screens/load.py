@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from lptui.core.errors import ActionError
+from lptui.core.kernel_checks import preview_lines
 from lptui.core.preflight import Inspection
 from lptui.tui.failures import ShowsWorkerFailures
 
@@ -50,6 +51,8 @@ def inspection_text(ins: Inspection) -> Text:
         text.append(funcs + "\n")
     if ins.plan.replace:
         text.append("  cumulative: replaces every loaded patch\n", style="yellow")
+    for line in preview_lines(ins.preview)[1:]:
+        text.append(f"  {line.strip()}\n", style="yellow" if "original code" in line else "")
     for note in ins.plan.notes:
         text.append(f"  {note}\n", style="dim")
     for check in ins.checks:
