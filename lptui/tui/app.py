@@ -275,7 +275,7 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
         if patch is not None and snap is not None:
             from lptui.tui.screens.patch_detail import PatchScreen
 
-            self.push_screen(PatchScreen(patch, snap))
+            self.push_screen(PatchScreen(patch, snap, self.view.life if self.view is not None else None))
         else:
             self.notify(
                 f"{message.name}: livepatch module still loaded, its patch is gone. Press u to unload it."

@@ -24,6 +24,10 @@ from lptui.core.snapshot import SnapshotReader, read_all_tasks_of
 from lptui.source import Source
 from lptui.watch.tracker import TransitionTracker
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from lptui.core.provenance import LifeCycle
+
 FAST_INTERVAL = 0.5  # while a transition runs
 SLOW_INTERVAL = 3.0  # idle: module events wake us anyway
 ROW_LIMIT = 1000  # pending rows worth showing; `a` (all threads) lists everything
@@ -63,6 +67,7 @@ class View:
     polls: int = 0  # how many polls this poller has made, this one included
     can_act: bool = False
     why_read_only: str | None = None
+    life: LifeCycle | None = None  # where the patches came from; re-read when the patch modules change
 
     def shows_the_same_as(self, other: View | None) -> bool:
         """Nothing new to draw: same records (they compare by value), same whole seconds, no new
@@ -115,6 +120,8 @@ class Poller:
         self._stopped = False
         self._shown = threading.Event()  # the consumer has handled the last view (back-pressure)
         self._notes: list[Note] = []
+        self._life_key: tuple | None = None
+        self._life: LifeCycle | None = None
         self._prefetch: threading.Thread | None = None
         self._prefetched: View | BaseException | None = None
         if self.kmsg is not None and self.kmsg.error:
@@ -262,7 +269,23 @@ class Poller:
             read_seconds=read_seconds,
             age=age,
             forced=forced,
+            life=self._life_cycle(snap),
         )
+
+    def _life_cycle(self, snap: Snapshot) -> LifeCycle | None:
+        """Provenance reads module files: only when the loaded patch modules change (a load, an
+        unload, a replace), never on an idle poll. A failure is a note, not a failed poll."""
+        key = tuple((p.name, p.module.srcversion) for p in snap.patches), snap.kernel.release
+        if key != self._life_key:
+            from lptui.core.provenance import read_life_cycle
+
+            self._life_key = key
+            try:
+                self._life = read_life_cycle(self.source.tree, snap)
+            except OSError as exc:
+                self._life = None
+                self.note(f"cannot read the installed patch files: {exc}", "yellow")
+        return self._life
 
     def all_tasks(self, snap: Snapshot) -> tuple[TaskInfo, ...]:
         """Every thread (the all-threads view): read on demand, under the source's lock."""

@@ -30,6 +30,10 @@ REQUIRED = {
     "test_real_stall_age_check_metrics_and_capture",
     "test_scan_of_10000_real_threads_against_the_c_floor",
     "test_console_in_a_real_terminal_shows_the_blocker",
+    "test_preflight_refuses_what_the_kernel_refuses[lptui_lp_missing]",
+    "test_preflight_refuses_what_the_kernel_refuses[lptui_lp_dup0]",
+    "test_preflight_refuses_what_the_kernel_refuses[lptui_lp_dup3]",
+    "test_provenance_reboot_loss_and_cumulative_preview",
 }
 # what the guest measured (issue 11), printed here: software emulation makes times meaningless, not ratios
 MEASURED = {

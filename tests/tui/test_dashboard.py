@@ -201,3 +201,26 @@ async def test_nothing_animates_between_polls(app_for):
             await settle(pilot)
             animated = [w for w in app.screen.walk_children() if w.auto_refresh]
             assert animated == [], f"{scenario}: {animated}"
+
+
+async def test_patch_screen_says_where_the_patch_came_from(app_for):
+    """Provenance in the console: the file, what it fixes, and a patch that a reboot will lose."""
+    app = app_for("idle")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        seen = {}
+        for name in ("livepatch_cve_2026_0815", "livepatch_nfsd_fix"):
+            table = app.screen.query_one(PatchTable)
+            table.focus()
+            table.move_cursor(row=table.get_row_index(name))
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, PatchScreen)
+            seen[name] = " ".join(str(s.render()) for s in app.screen.query(".section"))
+            await pilot.press("escape")
+            await pilot.pause()
+        assert (
+            "/var/lib/kpatch/6.16.0-lptui-demo/livepatch_cve_2026_0815.ko" in seen["livepatch_cve_2026_0815"]
+        )
+        assert "Fixes  CVE-2026-0815, CVE-2026-0816" in seen["livepatch_cve_2026_0815"]
+        assert "gone after a reboot" in seen["livepatch_nfsd_fix"]

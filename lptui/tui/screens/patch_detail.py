@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from lptui.core.model import PatchInfo, Snapshot
+from lptui.core.provenance import LifeCycle
 from lptui.tui.fmt import flag, maybe
 
 
@@ -25,13 +26,33 @@ def overrides(snap: Snapshot, patch: PatchInfo) -> dict[tuple[str, str, int], st
     return out
 
 
+def provenance_text(name: str, life: LifeCycle | None) -> Text:
+    """Where the patch came from, what it fixes, and whether it survives a reboot."""
+    prov = life.provenance.get(name) if life is not None else None
+    if prov is None:
+        return Text("File  not looked for yet", style="dim")
+    if prov.file is None:
+        return Text.assemble(
+            ("File  ", "bold"), (f"none found: gone after a reboot ({prov.why})", "bold yellow")
+        )
+    f = prov.file
+    text = Text.assemble(("File  ", "bold"), f.path, (f"  (matched by {prov.matched_by})", "dim"))
+    if f.description:
+        text.append(f"\n{f.description}")
+    if prov.cves:
+        text.append(f"\nFixes  {', '.join(prov.cves)}", style="bold")
+    text.append(f"\nPackage  {prov.package}" if prov.package else f"\nPackage  - ({prov.why})", style="dim")
+    return text
+
+
 class PatchScreen(Screen):
     BINDINGS = [Binding("escape,q", "app.pop_screen", "Back")]
 
-    def __init__(self, patch: PatchInfo, snap: Snapshot) -> None:
+    def __init__(self, patch: PatchInfo, snap: Snapshot, life: LifeCycle | None = None) -> None:
         super().__init__()
         self.patch = patch
         self.snap = snap
+        self.life = life
 
     def compose(self) -> ComposeResult:
         p = self.patch
@@ -48,6 +69,7 @@ class PatchScreen(Screen):
         with VerticalScroll():
             yield Static(head, classes="section")
             yield Static(module, classes="section")
+            yield Static(provenance_text(p.name, self.life), classes="section")
             yield DataTable(id="functions", cursor_type="row")
             for problem in p.problems:
                 yield Static(Text(problem, style="yellow"))

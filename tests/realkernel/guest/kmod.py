@@ -15,6 +15,10 @@ from lptui.cli.main import main
 MODULES = Path(os.environ.get("LPTUI_GUEST_MODULES", "/nonexistent"))
 LP = Path("/sys/kernel/livepatch")
 TEST_MODULES = (
+    "lptui_lp_version",
+    "lptui_lp_dup0",
+    "lptui_lp_dup3",
+    "lptui_lp_missing",
     "lptui_lp_callbacks",
     "lptui_lp_state1",
     "lptui_lp_state2",
@@ -24,6 +28,7 @@ TEST_MODULES = (
     "lptui_lp_force1",
     "lptui_lp_force2",
     "lptui_target",
+    "lptui_dup",
     "lptui_plain",
 )
 FORCED: set[str] = set()  # modules a test forced while being removed: they stay until reboot

@@ -39,4 +39,5 @@ module_init(lptui_lp_cmdline_init);
 module_exit(lptui_lp_cmdline_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("lptui test: livepatch of cmdline_proc_show");
+MODULE_VERSION("1"); /* gives the module a srcversion in sysfs, for provenance */
 MODULE_INFO(livepatch, "Y");

@@ -40,4 +40,5 @@ module_init(lptui_lp_replace_init);
 module_exit(lptui_lp_replace_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("lptui test: cumulative livepatch");
+MODULE_VERSION("1"); /* gives the module a srcversion in sysfs, for provenance */
 MODULE_INFO(livepatch, "Y");

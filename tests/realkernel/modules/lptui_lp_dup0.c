@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
+#define LPTUI_SYMPOS 0
+#include "lptui_lp_dup.h"
+MODULE_DESCRIPTION("lptui test: lptui_dup_fn with sympos 0 (ambiguous)");
