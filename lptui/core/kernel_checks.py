@@ -39,7 +39,7 @@ def symbol_checks(plan: PatchPlan, tree: Tree) -> list[Check]:
     targets = _targets(plan, tree)
     if not targets:
         return []
-    read = tree.read("proc/kallsyms")
+    read = tree.read_whole("proc/kallsyms")
     if not read.ok or not read.text:
         return [
             Check("unknown", f"cannot check the target functions: /proc/kallsyms {read.error or 'is empty'}")
@@ -79,7 +79,7 @@ def trace_checks(plan: PatchPlan, tree: Tree) -> list[Check]:
     if not targets:
         return []
     for base in TRACEFS:
-        read = tree.read(f"{base}/available_filter_functions")
+        read = tree.read_whole(f"{base}/available_filter_functions")
         if read.ok and read.text:
             break
     else:

@@ -60,6 +60,16 @@ class Tree:
             return Read(None, describe_oserror(exc), exc.errno)
         return Read(data.decode("utf-8", errors="replace"))
 
+    def read_whole(self, rel: str) -> Read:
+        """A file of any size (/proc/kallsyms runs to megabytes); `read` stops at 64 KiB, which every
+        sysfs attribute and per-task file fits."""
+        try:
+            with open(self.root / rel, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            return Read(None, describe_oserror(exc), exc.errno)
+        return Read(data.decode("utf-8", errors="replace"))
+
     def exists(self, rel: str) -> bool:
         return os.path.lexists(self.root / rel)
 

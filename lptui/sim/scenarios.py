@@ -165,6 +165,10 @@ def build_replace() -> SimKernel:
     pop.stagger(fraction=0.1, upto=20.0)
     sim.load_module(CUMULATIVE_PATCH.name, patch=CUMULATIVE_PATCH)
     sim.advance(3.0)
+    sim.installed = [
+        InstalledFile("var/lib/kpatch/{r}", s) for s in (CVE_PATCH, NFSD_PATCH, CUMULATIVE_PATCH)
+    ]
+    sim.boot_service = "enabled"
     return sim
 
 
@@ -184,6 +188,8 @@ def build_unpatch() -> SimKernel:
     )
     pop.next_pid += 3
     sim.add_task(stalled)
+    sim.installed = [InstalledFile("var/lib/kpatch/{r}", spec) for spec in (CVE_PATCH, TCP_PATCH)]
+    sim.boot_service = "enabled"
     sim.load_module(TCP_PATCH.name, patch=TCP_PATCH)
     sim.advance(8.0)
     # Meanwhile nginx workers entered the new tcp_recvmsg and sleep in it.

@@ -32,6 +32,7 @@ from lptui.tui.messages import (
     WorkerFailed,
 )
 from lptui.tui.screens.dashboard import DashboardScreen
+from lptui.tui.widgets.patch_table import INSTALLED
 from lptui.watch.poller import Poller, View
 from lptui.watch.udev import ModuleEvents
 
@@ -276,6 +277,11 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
             from lptui.tui.screens.patch_detail import PatchScreen
 
             self.push_screen(PatchScreen(patch, snap, self.view.life if self.view is not None else None))
+        elif message.name.startswith(INSTALLED):
+            name = message.name.removeprefix(INSTALLED)
+            life = self.view.life if self.view is not None else None
+            path = next((i.facts.path for i in life.installed if i.facts.name == name), "?") if life else "?"
+            self.notify(f"{name}: installed at {path}, not loaded. Press l to load it.")
         else:
             self.notify(
                 f"{message.name}: livepatch module still loaded, its patch is gone. Press u to unload it."

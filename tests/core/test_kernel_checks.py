@@ -121,3 +121,12 @@ def test_the_simulated_kernel_refuses_the_same(name, sympos, says):
         sim.load_module("lp_bad", patch=spec)
     assert info.value.errno == errno.EINVAL and "lp_bad" not in sim.modules
     assert any(says in r.text for r in sim.log)
+
+
+def test_the_whole_symbol_table_is_read(fake):
+    """/proc/kallsyms runs to megabytes and module symbols come last: a capped read would miss them."""
+    filler = "".join(f"ffffffff81{i:06x} t filler_{i}\n" for i in range(20_000))  # ~600 KB of vmlinux
+    fake.write("proc/kallsyms", filler + "ffffffffc0000000 t late_fn\t[late_mod]\n" * 2)
+    fake.module("late_mod")
+    (check,) = symbol_checks(plan(("late_mod", "late_fn", 0)), Tree(fake.root))
+    assert check.level == "error" and "unresolvable ambiguity" in check.text

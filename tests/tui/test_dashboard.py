@@ -39,7 +39,7 @@ async def test_idle_dashboard_hides_transition_and_dims_force(app_for):
         await settle(pilot)
         assert not app.screen.query_one(PendingTable).display
         assert not app.screen.query_one("#transition").display
-        assert app.screen.query_one(PatchTable).row_count == 2
+        assert app.screen.query_one(PatchTable).row_count == 3  # two loaded, one installed but not loaded
         assert app.check_action("force", ()) is None  # nothing to force
         assert app.check_action("revert", ()) is True
         assert "No transition in progress" in str(app.screen.query_one("#status-line").render())
@@ -224,3 +224,22 @@ async def test_patch_screen_says_where_the_patch_came_from(app_for):
         )
         assert "Fixes  CVE-2026-0815, CVE-2026-0816" in seen["livepatch_cve_2026_0815"]
         assert "gone after a reboot" in seen["livepatch_nfsd_fix"]
+
+
+async def test_patches_area_shows_installed_and_lost(app_for):
+    app = app_for("idle")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(PatchTable)
+        row = table.get_row_index("installed:livepatch_tcp_fix")
+        assert cell_text(table, row, 5) == "on disk, not loaded"
+        assert table.border_subtitle == "1 gone after a reboot (no file) · 1 installed, not loaded"
+        table.focus()
+        table.move_cursor(row=row)
+        await pilot.press("enter")
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any(
+            "installed at /lib/modules/6.16.0-lptui-demo/livepatch/livepatch_tcp_fix.ko" in m
+            for m in messages
+        )

@@ -91,7 +91,7 @@ class DashboardScreen(Screen):
         pending.display = snap.transition is not None
         with self.app.batch_update():
             pending.reconcile(view.rows, view.pending_for)
-            self.query_one(PatchTable).reconcile(snap)
+            self.query_one(PatchTable).reconcile(snap, view.life)
         n = len(snap.pending_tasks)
         more = f", {len(view.rows)} longest-pending shown" if n > len(view.rows) else ""
         pending.border_title = f"Pending tasks ({n}{more})"

@@ -1,12 +1,16 @@
-"""Loaded patches (and inactive livepatch modules), updated by row key, never rebuilt."""
+"""Loaded patches (and inactive livepatch modules, and those installed but not loaded), updated by row
+key, never rebuilt."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
 from lptui.core.model import Snapshot
+from lptui.core.provenance import LifeCycle
 from lptui.tui.fmt import flag, maybe
 from lptui.tui.widgets.keyed_table import KeyedTable
+
+INSTALLED = "installed:"  # row keys of livepatch modules installed for this release, not loaded
 
 # Fixed widths: columns do not jump as data changes (and renders are deterministic).
 # Narrow (80 columns): the object list and refcnt give way (the patch's detail screen has both).
@@ -29,11 +33,12 @@ class PatchTable(KeyedTable):
     def on_mount(self) -> None:
         self.zebra_stripes = True
 
-    def reconcile(self, snap: Snapshot) -> None:
+    def reconcile(self, snap: Snapshot, life: LifeCycle | None = None) -> None:
         wanted: dict[str, tuple] = {}
+        lost = set(life.lost_at_reboot) if life is not None else set()
         for p in snap.patches:
             wanted[p.name] = (
-                "patch",
+                "lost" if p.name in lost else "patch",
                 p.name,
                 p.enabled,
                 p.transition,
@@ -45,10 +50,40 @@ class PatchTable(KeyedTable):
             )
         for m in snap.inactive_modules:
             wanted[m.name] = ("inactive", m.name, None, None, None, None, "", 0, m.refcnt)
+        for i in life.installed if life is not None else ():
+            if not i.loaded:
+                wanted[INSTALLED + i.facts.name] = (
+                    "installed",
+                    i.facts.name,
+                    None,
+                    None,
+                    None,
+                    None,
+                    "",
+                    0,
+                    None,
+                )
         self.apply(wanted)
+        notes = []
+        if lost:
+            notes.append(f"{len(lost)} gone after a reboot (no file)")
+        if life is not None and (n := sum(not i.loaded for i in life.installed)):
+            notes.append(f"{n} installed, not loaded")
+        self.border_subtitle = " · ".join(notes)
 
     def cells(self, model: tuple) -> tuple:
         kind, name, enabled, transition, replace, order, objects, funcs, refcnt = model
+        if kind == "installed":
+            return (
+                Text(name, style="dim"),
+                Text("no", style="dim"),
+                Text("-", style="dim"),
+                Text("-", style="dim"),
+                Text("-", style="dim"),
+                Text("on disk, not loaded", style="yellow"),
+                Text("-", style="dim"),
+                Text("-", style="dim"),
+            )
         if kind == "inactive":
             return (
                 Text(name, style="dim"),
@@ -61,7 +96,7 @@ class PatchTable(KeyedTable):
                 maybe(refcnt),
             )
         return (
-            Text(name, style="bold"),
+            Text(name, style="bold yellow" if kind == "lost" else "bold"),
             flag(enabled),
             flag(transition, "IN TRANSITION", "no") if transition is not None else Text("n/a", style="dim"),
             flag(replace) if replace is not None else Text("n/a", style="dim"),
