@@ -73,27 +73,18 @@ class PatchTable(KeyedTable):
 
     def cells(self, model: tuple) -> tuple:
         kind, name, enabled, transition, replace, order, objects, funcs, refcnt = model
-        if kind == "installed":
+        if kind in ("installed", "inactive"):  # not a patch: most columns do not apply
+            none = Text("-", style="dim")
+            installed = kind == "installed"
             return (
                 Text(name, style="dim"),
-                Text("no", style="dim"),
-                Text("-", style="dim"),
-                Text("-", style="dim"),
-                Text("-", style="dim"),
-                Text("on disk, not loaded", style="yellow"),
-                Text("-", style="dim"),
-                Text("-", style="dim"),
-            )
-        if kind == "inactive":
-            return (
-                Text(name, style="dim"),
-                Text("inactive", style="yellow"),
-                Text("-", style="dim"),
-                Text("-", style="dim"),
-                Text("-", style="dim"),
-                Text("patch gone", style="dim"),
-                Text("-", style="dim"),
-                maybe(refcnt),
+                Text("no", style="dim") if installed else Text("inactive", style="yellow"),
+                none,
+                none,
+                none,
+                Text("on disk, not loaded", style="yellow") if installed else Text("patch gone", style="dim"),
+                none,
+                none if installed else maybe(refcnt),
             )
         return (
             Text(name, style="bold yellow" if kind == "lost" else "bold"),
