@@ -72,13 +72,25 @@ def symbol_checks(plan: PatchPlan, tree: Tree) -> list[Check]:
     return checks
 
 
+def _tracefs_dirs(tree: Tree) -> list[str]:
+    """Where tracefs is mounted (/proc/mounts), then its usual places."""
+    found = []
+    for line in (tree.read("proc/mounts").text or "").splitlines():
+        parts = line.split()
+        if len(parts) > 2 and parts[2] == "tracefs":
+            found.append(parts[1].lstrip("/"))
+        elif len(parts) > 2 and parts[2] == "debugfs":
+            found.append(parts[1].lstrip("/") + "/tracing")
+    return list(dict.fromkeys([*found, *TRACEFS]))
+
+
 def trace_checks(plan: PatchPlan, tree: Tree) -> list[Check]:
     """klp_patch_func() registers an ftrace handler on each target: a function ftrace cannot trace
     (notrace, inlined, not in available_filter_functions) fails the load."""
     targets = _targets(plan, tree)
     if not targets:
         return []
-    for base in TRACEFS:
+    for base in _tracefs_dirs(tree):
         read = tree.read_whole(f"{base}/available_filter_functions")
         if read.ok and read.text:
             break

@@ -130,3 +130,10 @@ def test_the_whole_symbol_table_is_read(fake):
     fake.module("late_mod")
     (check,) = symbol_checks(plan(("late_mod", "late_fn", 0)), Tree(fake.root))
     assert check.level == "error" and "unresolvable ambiguity" in check.text
+
+
+def test_tracefs_is_found_wherever_it_is_mounted(fake):
+    fake.write("proc/mounts", "tracefs /mnt/trace tracefs rw,nosuid 0 0\n")
+    fake.write("mnt/trace/available_filter_functions", "cmdline_proc_show\n")
+    (check,) = trace_checks(plan(("vmlinux", "cmdline_proc_show", 0)), Tree(fake.root))
+    assert check.level == "ok"
