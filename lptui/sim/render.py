@@ -18,13 +18,13 @@ from lptui.sim.state import SimTask
 PF_KTHREAD = 0x00200000
 
 
-def _write(path: Path, text: str, mode: int = 0o644) -> None:
+def _write(path: Path, text: str | bytes, mode: int = 0o644) -> None:
     # plain descriptors, not pathlib and file objects: a demo's first render writes ~1,300 files
     # before the console can paint
     tmp = f"{path.parent}/.{path.name}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        os.write(fd, text.encode())
+        os.write(fd, text.encode() if isinstance(text, str) else text)
         os.fchmod(fd, mode)
     finally:
         os.close(fd)
@@ -80,6 +80,7 @@ class Renderer:
         self._rendered_version = -1
         self._tasks_written: set[int] = set()
         self._disk: tuple | None = None
+        self._symbols_key: tuple | None = None
 
     def render(self) -> None:
         if self.sim.version_counter == self._rendered_version:
@@ -97,8 +98,13 @@ class Renderer:
         """/proc/kallsyms, ftrace's available_filter_functions, and the signature policy: what the
         pre-flight checks read (every simulated function is traceable)."""
         sim = self.sim
+        symbols = sorted(sim.symbols().items())
+        key = (tuple(symbols), sim.sig_enforce, sim.lockdown)
+        if key == self._symbols_key:  # most changes (a task switching) leave the tables alone
+            return
+        self._symbols_key = key
         kallsyms, traceable = [], []
-        for n, ((obj, name), count) in enumerate(sorted(sim.symbols().items())):
+        for n, ((obj, name), count) in enumerate(symbols):
             mod = "" if obj == "vmlinux" else f"\t[{obj}]"
             kallsyms.extend(
                 f"{0xFFFFFFFF81000000 + 0x100 * (n * 4 + i):016x} t {name}{mod}\n" for i in range(count)
@@ -133,7 +139,7 @@ class Renderer:
             info |= {k: v for k, v in (("version", spec.version), ("description", spec.description)) if v}
             directory = self.root / item.directory.format(r=release)
             directory.mkdir(parents=True, exist_ok=True)
-            (directory / f"{spec.name}.ko").write_bytes(module_image(info, sim.machine))
+            _write(directory / f"{spec.name}.ko", module_image(info, sim.machine))
         if sim.boot_service is not None:
             units = self.root / "usr/lib/systemd/system"
             units.mkdir(parents=True, exist_ok=True)

@@ -64,7 +64,7 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
     ) -> None:
         super().__init__()
         self.source = source
-        self.poller = Poller(source, clock=clock, wall=wall)
+        self.poller = Poller(source, clock=clock, wall=wall, life_cycle=True)
         self.auto_poll = auto_poll  # False (tests): poll only when asked, never on a timer
         if auto_poll:
             self.poller.prefetch()  # the first view is read while Textual sets the screen up

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 FAST_INTERVAL = 0.5  # while a transition runs
 SLOW_INTERVAL = 3.0  # idle: module events wake us anyway
+LIFE_CYCLE_SOON = 0.2  # after the first view, the poll that adds the life cycle
 ROW_LIMIT = 1000  # pending rows worth showing; `a` (all threads) lists everything
 RELIST_EVERY = 2.0  # at least this many seconds between listings of /proc during a transition
 RELIST_SHARE = 0.01  # and listing takes at most 1% of the time: ~10 s apart at 100,000 threads
@@ -101,8 +102,12 @@ class Poller:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] | None = None,
         row_limit: int = ROW_LIMIT,
+        life_cycle: bool = False,
     ) -> None:
         self.source = source
+        # the patches' life cycle (module files, CVEs): the console shows it; check, metrics and watch
+        # do not need it and skip its cost
+        self.life_cycle = life_cycle
         self.clock = clock
         self.wall = wall or source.wall_now  # a capture's "now" is its capture time
         self.row_limit = row_limit
@@ -121,6 +126,7 @@ class Poller:
         self._shown = threading.Event()  # the consumer has handled the last view (back-pressure)
         self._notes: list[Note] = []
         self._life_key: tuple | None = None
+        self._defer_life = False
         self._life: LifeCycle | None = None
         self._prefetch: threading.Thread | None = None
         self._prefetched: View | BaseException | None = None
@@ -172,6 +178,7 @@ class Poller:
             except BaseException as exc:  # handed to the loop, which reports it like any failed poll
                 self._prefetched = exc
 
+        self._defer_life = True
         self._prefetch = threading.Thread(target=first, name="lptui-first-poll", daemon=True)
         self._prefetch.start()
 
@@ -248,6 +255,16 @@ class Poller:
         with source.reading():  # the same on-call facts as `status`, from this poller's log history
             oncall = on_call(snap, self.history, source.tree, wall, observed_since=observed)
         age, forced = oncall.age, oncall.forced
+        # Not in the prefetched first poll (reading module files would delay the console's first
+        # paint): the next poll, due at once, brings it.
+        life = None
+        deferred, self._defer_life = self._defer_life, False
+        if self.life_cycle and not deferred:
+            with source.reading():
+                life = self._life_cycle(snap)
+        interval = FAST_INTERVAL if snap.transition is not None else SLOW_INTERVAL
+        if self.life_cycle and deferred:
+            interval = LIFE_CYCLE_SOON
         return View(
             snapshot=snap,
             rows=rows,
@@ -262,14 +279,14 @@ class Poller:
             notes=notes,
             wall=wall,
             boot_wall=source.boot_wall(wall),
-            interval=FAST_INTERVAL if snap.transition is not None else SLOW_INTERVAL,
+            interval=interval,
             polls=self.polls,
             can_act=source.can_act,
             why_read_only=source.why_read_only,
             read_seconds=read_seconds,
             age=age,
             forced=forced,
-            life=self._life_cycle(snap),
+            life=life,
         )
 
     def _life_cycle(self, snap: Snapshot) -> LifeCycle | None:

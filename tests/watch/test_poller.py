@@ -157,3 +157,24 @@ def test_a_prefetched_first_poll_is_the_loops_first_view():
         assert errors == ["OSError: unreadable"]
     finally:
         source.close()
+
+
+def test_the_life_cycle_is_read_only_by_the_console_and_after_its_first_paint():
+    """check, metrics and watch never read module files; the console's prefetched first poll leaves
+    the life cycle to the next poll, which it asks for at once."""
+    from lptui.watch.poller import LIFE_CYCLE_SOON
+
+    source = open_source(demo="idle", speed=0)
+    try:
+        assert Poller(source).poll().life is None  # not asked for
+        console = Poller(source, life_cycle=True)
+        console.prefetch()
+        views: list = []
+        assert console.request()
+        console.run(views.append, lambda e: None, forever=False)
+        first = views[0]
+        assert first.life is None and first.interval == LIFE_CYCLE_SOON
+        second = console.poll()
+        assert second.life is not None and second.life.lost_at_reboot == ("livepatch_nfsd_fix",)
+    finally:
+        source.close()
