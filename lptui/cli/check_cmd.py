@@ -20,7 +20,6 @@ DEFAULT_CRIT = 300.0
 
 def cmd_check(args: argparse.Namespace) -> int:
     from lptui.cli.check_verdict import NAMES, judge
-    from lptui.core.jsonify import age_json, transition_json
     from lptui.source import SourceError, opened
     from lptui.watch.poller import Poller
 
@@ -43,6 +42,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         return UNKNOWN
     verdict = judge(view, warn=args.warn, crit=args.crit, live_not_root=live_not_root)
     if args.json:
+        from lptui.core.jsonify import age_json, transition_json
+
         snap = view.snapshot
         data = {
             "status": NAMES[verdict.code],
