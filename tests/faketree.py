@@ -37,6 +37,8 @@ class FakeKernel:
         self.write("sys/devices/system/cpu/possible", cpus + "\n")
         if livepatch:
             (self.root / "sys/kernel/livepatch").mkdir(parents=True, exist_ok=True)
+        elif (self.root / "sys/kernel/livepatch").is_dir():
+            (self.root / "sys/kernel/livepatch").rmdir()
         return self
 
     def patch(

@@ -10,6 +10,33 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+class Mechanism(StrEnum):
+    """Which live-patching system a patch belongs to (each has its own kernel interface)."""
+
+    LIVEPATCH = "livepatch"  # the upstream core: /sys/kernel/livepatch (4.0+)
+    KGRAFT = "kgraft"  # SUSE's kGraft: /sys/kernel/kgraft (SLE 12 kernels before the core took over)
+    KPATCH_CORE = "kpatch-core"  # kpatch.ko, Red Hat's pre-core module: /sys/kernel/kpatch
+    KSPLICE = "ksplice"  # Ksplice (GPL release): /sys/kernel/ksplice, /sys/module/ksplice_*/ksplice
+
+
+MECHANISM_TITLES = {
+    Mechanism.LIVEPATCH: "upstream livepatch core",
+    Mechanism.KGRAFT: "kGraft",
+    Mechanism.KPATCH_CORE: "kpatch core module",
+    Mechanism.KSPLICE: "Ksplice",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SystemInfo:
+    """One live-patching system present on this kernel, with what lptui could read of it."""
+
+    mechanism: Mechanism
+    where: str  # the directory it was found at
+    detail: str = ""  # e.g. the kpatch core module's version, kGraft's in_progress flag
+    problems: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class TaintFlag:
     bit: int
@@ -50,6 +77,7 @@ class Features:
 class FunctionInfo:
     name: str
     sympos: int
+    state: str | None = None  # kGraft's per-function state ("applied", "patching", ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +113,9 @@ class PatchInfo:
     module: ModuleInfo
     objects: tuple[ObjectInfo, ...]
     problems: tuple[str, ...] = ()
+    mechanism: Mechanism = Mechanism.LIVEPATCH
+    stage: str | None = None  # the system's own word for the patch's state (Ksplice's stage, ...)
+    details: tuple[tuple[str, str], ...] = ()  # other attributes the system shows, as read
 
     @property
     def function_count(self) -> int:
@@ -104,6 +135,8 @@ class TransitionInfo:
     tasks_total: int | None = None
     tasks_pending: int | None = None
     tasks_unknown: int = 0
+    mechanism: Mechanism = Mechanism.LIVEPATCH
+    aborted: str | None = None  # Ksplice: the update stopped with this abort_cause
 
 
 class Reason(StrEnum):
@@ -118,6 +151,9 @@ class Reason(StrEnum):
     WAITING = "waiting"
     NOT_PENDING = "not_pending"
     UNKNOWN_STATE = "unknown_patch_state"
+    KGRAFT_IN_KERNEL = "kgraft_not_back_to_user"
+    KGRAFT_KTHREAD = "kgraft_kthread_not_at_safe_point"
+    KSPLICE_CONFLICT = "ksplice_conflict"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +184,7 @@ class Snapshot:
     pending_tasks: tuple[TaskInfo, ...] = ()
     threads_total: int | None = None
     notes: tuple[str, ...] = field(default=())
+    systems: tuple[SystemInfo, ...] = ()  # every live-patching system found, the core included
 
     def patch(self, name: str) -> PatchInfo | None:
         for p in self.patches:

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from lptui.core.kernel import LIVEPATCH_DIR, probe_features, read_kernel
-from lptui.core.model import Direction, PatchInfo, Snapshot, TaskInfo, TransitionInfo
+from lptui.core.model import (
+    Direction,
+    Mechanism,
+    PatchInfo,
+    Snapshot,
+    SystemInfo,
+    TaskInfo,
+    TransitionInfo,
+)
 from lptui.core.patches import livepatch_modules, read_inactive_modules, read_patches
 from lptui.core.scan import TaskScanner, read_all_tasks
+from lptui.core.systems import read_other_systems
 from lptui.core.tree import Tree, parse_bool01
 
 
@@ -52,7 +61,7 @@ class SnapshotReader:
     def read(self) -> Snapshot:
         snap = self._read_once()
         # A scan that straddles completion mixes values: re-check the transition and retry once.
-        if snap.transition is not None:
+        if snap.transition is not None and snap.transition.mechanism is Mechanism.LIVEPATCH:
             still = parse_bool01(self.tree.read(f"{LIVEPATCH_DIR}/{snap.transition.patch}/transition"))
             if still.value is not True:
                 snap = self._read_once()
@@ -62,15 +71,33 @@ class SnapshotReader:
         tree = self.tree
         kernel = read_kernel(tree)
         patches = read_patches(tree)
-        inactive = read_inactive_modules(tree, {p.name for p in patches}, self._livepatch_module_candidates())
+        candidates = self._livepatch_module_candidates()
+        others = read_other_systems(tree, self._module_listing or [])
+        inactive = read_inactive_modules(tree, {p.name for p in patches} | others.owned_modules, candidates)
         features = probe_features(tree, patches)
         transition = find_transition(patches)
         patch = next((p for p in patches if transition and p.name == transition.patch), None)
         result = self.scanner.scan(tree, transition, patch, livepatch_module_names(patches, inactive))
+        systems: list[SystemInfo] = []
+        if kernel.livepatch_supported:
+            systems.append(SystemInfo(Mechanism.LIVEPATCH, LIVEPATCH_DIR))
+        systems += others.systems
         notes: list[str] = []
-        if not kernel.livepatch_supported:
+        if not systems:
             notes.append(NO_LIVEPATCH_NOTE)
-        if transition is not None:
+        elif not kernel.livepatch_supported:
+            notes.append(no_core_note(others.systems))
+        pending = result.pending
+        if transition is None and others.transition is not None:
+            # the core is idle (or absent): a kGraft transition or a stopped Ksplice update is the one
+            transition, pending = others.transition, others.pending
+            if transition.mechanism is Mechanism.KGRAFT and not pending and not transition.tasks_unknown:
+                notes.append("kGraft is in progress but no process has kgr_in_progress set: it should "
+                             "finish at its next check (kernel threads and idle tasks are not in /proc)")  # fmt: skip
+            if transition.tasks_unknown:
+                notes.append(f"{transition.tasks_unknown} process(es) have an unreadable kgr_in_progress "
+                             "(run as root to see them).")  # fmt: skip
+        elif transition is not None:
             transition = TransitionInfo(
                 patch=transition.patch,
                 direction=transition.direction,
@@ -85,15 +112,19 @@ class SnapshotReader:
                 notes.append(
                     f"{result.unknown} thread(s) have an unreadable patch_state (run as root to see them)."
                 )
+        if others.transition is not None and transition is not others.transition:
+            notes.append(f"{others.transition.mechanism} also shows {others.transition.patch!r} "
+                         "in progress; its tasks are listed once the core's transition ends.")  # fmt: skip
         return Snapshot(
             kernel=kernel,
             features=features,
-            patches=patches,
+            patches=patches + others.patches,
             inactive_modules=inactive,
             transition=transition,
-            pending_tasks=result.pending,
+            pending_tasks=pending,
             threads_total=result.threads_total,
             notes=tuple(notes),
+            systems=tuple(systems),
         )
 
 
@@ -113,6 +144,14 @@ NO_LIVEPATCH_NOTE = (
     "This kernel has no live patching (no /sys/kernel/livepatch: built without CONFIG_LIVEPATCH), "
     "so no thread has a patch_state."
 )
+
+
+def no_core_note(others: tuple[SystemInfo, ...]) -> str:
+    names = ", ".join(str(s.mechanism) for s in others)
+    return (
+        f"No upstream livepatch core here (no /sys/kernel/livepatch); live patching runs through {names}, "
+        "read from its own interface: threads have no patch_state."
+    )
 
 
 def read_snapshot(tree: Tree) -> Snapshot:

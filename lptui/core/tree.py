@@ -83,6 +83,13 @@ class Tree:
         except OSError:
             return []
 
+    def link_name(self, rel: str) -> str | None:
+        """The last component of a symlink's target (sysfs links a kobject to its module this way)."""
+        try:
+            return os.path.basename(os.readlink(self.root / rel).rstrip("/")) or None
+        except OSError:
+            return None
+
     def subdirs(self, rel: str) -> list[str]:
         out = []
         base = self.root / rel
