@@ -97,7 +97,7 @@ def kpatch_core_module(fake: FakeKernel, refcnt: int, version: str = "0.4.0") ->
     fake.write("sys/module/kpatch/version", version + "\n")
 
 
-# ---------------------------------------------- Ksplice (linux-kernel-live-patching/ksplice kmodsrc/ksplice.c)
+# ------------------------------------- Ksplice (linux-kernel-live-patching/ksplice kmodsrc/ksplice.c)
 
 
 def ksplice_conflicts(rows: list[tuple[str, int, list[str]]]) -> str:

@@ -127,7 +127,8 @@ def read_kgraft_patch(tree: Tree, name: str) -> PatchInfo | None:
     stage = patch_stage(functions)
     objects: dict[str, list[FunctionInfo]] = {}
     for f in functions:
-        objects.setdefault(f.obj, []).append(FunctionInfo(f.name, f.sympos, STATES.get(f.state, str(f.state))))
+        state = STATES.get(f.state, str(f.state))
+        objects.setdefault(f.obj, []).append(FunctionInfo(f.name, f.sympos, state))
     return PatchInfo(
         name=name,
         enabled={"applied": True, "patching": True, "reverting": False, "reverted": False}.get(stage or ""),
@@ -176,7 +177,8 @@ def read_kgraft(tree: Tree) -> KgraftReading | None:
                 mechanism=Mechanism.KGRAFT,
             )
     detail = {True: "in progress", False: "idle", None: "in_progress unreadable"}[flag.value]  # type: ignore[index]
-    return KgraftReading(SystemInfo(Mechanism.KGRAFT, KGRAFT_DIR, detail, tuple(problems)), patches, transition)
+    system = SystemInfo(Mechanism.KGRAFT, KGRAFT_DIR, detail, tuple(problems))
+    return KgraftReading(system, patches, transition)
 
 
 def _on_stack(stack: tuple[str, ...], patch: PatchInfo | None) -> tuple[str, ...]:

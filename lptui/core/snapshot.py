@@ -92,8 +92,7 @@ class SnapshotReader:
             # the core is idle (or absent): a kGraft transition or a stopped Ksplice update is the one
             transition, pending = others.transition, others.pending
             if transition.mechanism is Mechanism.KGRAFT and not pending and not transition.tasks_unknown:
-                notes.append("kGraft is in progress but no process has kgr_in_progress set: it should "
-                             "finish at its next check (kernel threads and idle tasks are not in /proc)")  # fmt: skip
+                notes.append(KGRAFT_NONE_PENDING)
             if transition.tasks_unknown:
                 notes.append(f"{transition.tasks_unknown} process(es) have an unreadable kgr_in_progress "
                              "(run as root to see them).")  # fmt: skip
@@ -143,6 +142,12 @@ def read_all_tasks_of(tree: Tree, snap: Snapshot) -> tuple[TaskInfo, ...]:
 NO_LIVEPATCH_NOTE = (
     "This kernel has no live patching (no /sys/kernel/livepatch: built without CONFIG_LIVEPATCH), "
     "so no thread has a patch_state."
+)
+
+
+KGRAFT_NONE_PENDING = (
+    "kGraft is in progress but no process has kgr_in_progress set: it should finish at its next check "
+    "(kernel threads and idle tasks are not in /proc)"
 )
 
 
