@@ -12,7 +12,18 @@ from rich.table import Table
 from rich.text import Text
 
 from lptui.core.history import FORCED_ADVICE, age_phrase
-from lptui.core.model import ModuleInfo, PatchInfo, Reason, Snapshot, TaskInfo
+from lptui.core.ksplice import ABORT_CAUSES
+from lptui.core.model import (
+    MECHANISM_TITLES,
+    Direction,
+    Mechanism,
+    ModuleInfo,
+    PatchInfo,
+    Reason,
+    Snapshot,
+    TaskInfo,
+    TransitionInfo,
+)
 from lptui.core.task_columns import CLI_TABLE, TaskColumn, columns
 from lptui.core.task_columns import UNKNOWN as UNKNOWN_TEXT
 
@@ -58,12 +69,22 @@ def kernel_block(snap: Snapshot) -> Table:
     grid.add_column()
     grid.add_row("Kernel", Text(k.release or "?") + Text(f"  {k.machine or ''}", style="dim"))
     grid.add_row("Version", k.version or "?")
-    grid.add_row(
-        "Livepatch",
-        Text("supported", style="green")
-        if k.livepatch_supported
-        else Text("not supported (no /sys/kernel/livepatch)", style="red"),
-    )
+    others = [x for x in snap.systems if x.mechanism is not Mechanism.LIVEPATCH]
+    if k.livepatch_supported:
+        core = Text("supported", style="green")
+    elif others:
+        core = Text("no upstream core (no /sys/kernel/livepatch)", style="dim")
+    else:
+        core = Text(
+            "not supported (no /sys/kernel/livepatch, nor kGraft, kpatch core or Ksplice)", style="red"
+        )
+    grid.add_row("Livepatch", core)
+    if others:
+        systems = Text()
+        for i, x in enumerate(others):
+            systems.append(("; " if i else "") + MECHANISM_TITLES[x.mechanism], style="bold green")
+            systems.append(f" (/{x.where}{', ' + x.detail if x.detail else ''})")
+        grid.add_row("Also", systems)
     if k.tainted is None:
         taint = Text("unknown", style="yellow")
     elif not k.taint_flags:
@@ -87,11 +108,15 @@ def transition_line(snap: Snapshot, oncall: OnCall | None = None) -> Text:
     t = snap.transition
     if t is None:
         return Text("No transition in progress.", style="green")
-    line = Text("Transition: ", style="bold")
+    if t.mechanism is Mechanism.KSPLICE:
+        return ksplice_line(t)
+    title = "" if t.mechanism is Mechanism.LIVEPATCH else f" ({MECHANISM_TITLES[t.mechanism]})"
+    line = Text(f"Transition{title}: ", style="bold")
     line.append(t.patch, style="bold cyan")
     line.append(f" {t.direction} (target {t.target}) ")
+    unit = "processes" if t.mechanism is Mechanism.KGRAFT else "threads"
     line.append(
-        f"{t.tasks_pending} of {t.tasks_total} threads pending",
+        f"{t.tasks_pending} of {t.tasks_total} {unit} pending",
         style="bold yellow" if t.tasks_pending else "green",
     )
     if t.tasks_unknown:
@@ -100,6 +125,23 @@ def transition_line(snap: Snapshot, oncall: OnCall | None = None) -> Text:
         line.append("\n")
         line.append("Age: ", style="bold")
         line.append(age_phrase(oncall.age), style="dim" if oncall.age.source == "observed" else "")
+    return line
+
+
+def ksplice_line(t: TransitionInfo) -> Text:
+    what = "undo of" if t.direction is Direction.UNPATCHING else "update"
+    line = Text("Ksplice: ", style="bold")
+    line.append(f"{what} ")
+    line.append(t.patch, style="bold cyan")
+    if t.aborted is None:
+        line.append(" is being prepared (stage preparing)")
+        return line
+    line.append(f" aborted ({t.aborted})", style="bold yellow")
+    meaning = ABORT_CAUSES.get(t.aborted)
+    if meaning:
+        line.append(f": {meaning}")
+    if t.tasks_pending:
+        line.append(f"; {t.tasks_pending} process(es) were using what it changes", style="bold yellow")
     return line
 
 
@@ -116,13 +158,19 @@ def forced_lines(oncall: OnCall | None) -> list[Text]:
 def patches_table(patches: tuple[PatchInfo, ...]) -> Table:
     table = new_table("Patches")
     add(table, "Name", style="bold")
+    several = any(p.mechanism is not Mechanism.LIVEPATCH for p in patches)
+    if several:
+        add(table, "System")
+        add(table, "Stage")
     for col in ("Enabled", "Transition", "Replace"):
         add(table, col)
     for col in ("Stack", "Objects", "Funcs"):
         add(table, col, number=True)
     for p in patches:
+        system = (str(p.mechanism), p.stage or "-") if several else ()
         table.add_row(
             p.name,
+            *system,
             yes_no(p.enabled),
             yes_no(p.transition, "YES", "no") if p.transition is not None else Text("n/a", style="dim"),
             yes_no(p.replace) if p.replace is not None else Text("n/a", style="dim"),
@@ -163,6 +211,9 @@ def functions_table(patches: tuple[PatchInfo, ...]) -> Table:
     add(table, "Object")
     add(table, "Function")
     add(table, "Sympos", number=True)
+    states = any(f.state for p in patches for o in p.objects for f in o.functions)
+    if states:
+        add(table, "State")
     for p in patches:
         first_of_patch = True
         for o in p.objects:
@@ -175,11 +226,27 @@ def functions_table(patches: tuple[PatchInfo, ...]) -> Table:
             if not o.functions:
                 # An object may carry only callbacks (the selftests' callbacks_demo does): sysfs
                 # lists it with no function directory.
-                table.add_row(patch_cell, obj, Text("callbacks only", style="dim"), "")
+                table.add_row(
+                    patch_cell, obj, Text("callbacks only", style="dim"), "", *([""] if states else [])
+                )
                 continue
             for i, fn in enumerate(o.functions):
-                table.add_row(patch_cell if i == 0 else "", obj if i == 0 else "", fn.name, str(fn.sympos))
+                state = [fn.state or ""] if states else []
+                table.add_row(
+                    patch_cell if i == 0 else "", obj if i == 0 else "", fn.name, str(fn.sympos), *state
+                )
     return table
+
+
+def details_lines(patches: tuple[PatchInfo, ...]) -> list[Text]:
+    """What the older systems show beyond the common fields (checksum, refs, abort cause, ...)."""
+    out = []
+    for p in patches:
+        if p.details:
+            line = Text(f"{p.name} ", style="bold")
+            line.append(f"({p.mechanism}): " + ", ".join(f"{k} {v}" for k, v in p.details), style="dim")
+            out.append(line)
+    return out
 
 
 def problems_list(snap: Snapshot) -> list[str]:
@@ -239,7 +306,8 @@ def status_renderable(
 ) -> Group:
     parts: list = [kernel_block(snap), *forced_lines(oncall), Text(""), transition_line(snap, oncall)]
     if snap.transition is not None:
-        parts.append(Text("`lptui tasks` shows which threads hold it up, and why.", style="dim"))
+        who = "threads" if snap.transition.mechanism is Mechanism.LIVEPATCH else "processes"
+        parts.append(Text(f"`lptui tasks` shows which {who} hold it up, and why.", style="dim"))
     if snap.patches:
         parts.append(patches_table(snap.patches))
         parts.append(functions_table(snap.patches))
@@ -247,6 +315,7 @@ def status_renderable(
         parts.append(Text("No livepatch is loaded.", style="dim"))
     if snap.patches or snap.inactive_modules:
         parts.append(modules_table(snap.patches, snap.inactive_modules))
+    parts.extend(details_lines(snap.patches))
     if life is not None and snap.patches:
         parts.append(provenance_table(snap, life))
     if life is not None:
@@ -264,6 +333,8 @@ def status_renderable(
     return Group(*parts)
 
 
+LEGACY_REASONS = frozenset({Reason.KGRAFT_IN_KERNEL, Reason.KGRAFT_KTHREAD, Reason.KSPLICE_CONFLICT})
+
 # The CLI's styling of the declared task columns (lptui.core.task_columns).
 CLI_STYLES = {"blocking_functions": "bold red"}
 
@@ -280,7 +351,8 @@ def task_cell(column: TaskColumn, task: TaskInfo) -> Text:
 
 
 def tasks_table(tasks: tuple[TaskInfo, ...], *, all_tasks: bool) -> Table:
-    table = new_table("All threads" if all_tasks else "Pending threads")
+    legacy = any(t.reason_code in LEGACY_REASONS for t in tasks)
+    table = new_table("All threads" if all_tasks else "Pending processes" if legacy else "Pending threads")
     cols = columns(CLI_TABLE)
     for col in cols:
         if col.key in ("state", "kthread"):

@@ -77,6 +77,9 @@ SHORT_REASON = {
     Reason.WAITING: "waiting for retry",
     Reason.NOT_PENDING: "",
     Reason.UNKNOWN_STATE: "state unreadable",
+    Reason.KGRAFT_IN_KERNEL: "not back to user yet",
+    Reason.KGRAFT_KTHREAD: "kthread not at safe point",
+    Reason.KSPLICE_CONFLICT: "used changed code",
 }
 
 

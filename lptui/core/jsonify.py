@@ -8,6 +8,7 @@ from lptui.core.model import (
     ModuleInfo,
     PatchInfo,
     Snapshot,
+    SystemInfo,
     TaskInfo,
     TransitionInfo,
 )
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from lptui.core.oncall import OnCall
     from lptui.core.provenance import Installed, LifeCycle, ModuleFacts, Provenance
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the live-patching systems (`systems`, each patch's `mechanism`, ...)
 
 
 def kernel_json(k: KernelInfo) -> dict[str, Any]:
@@ -60,7 +61,13 @@ def transition_json(t: TransitionInfo | None) -> dict[str, Any] | None:
         "tasks_total": t.tasks_total,
         "tasks_pending": t.tasks_pending,
         "tasks_unknown": t.tasks_unknown,
+        "mechanism": str(t.mechanism),
+        "aborted": t.aborted,
     }
+
+
+def system_json(s: SystemInfo) -> dict[str, Any]:
+    return {"mechanism": str(s.mechanism), "where": s.where, "detail": s.detail, "problems": list(s.problems)}
 
 
 def module_json(m: ModuleInfo) -> dict[str, Any]:
@@ -78,6 +85,9 @@ def module_json(m: ModuleInfo) -> dict[str, Any]:
 def patch_json(p: PatchInfo) -> dict[str, Any]:
     return {
         "name": p.name,
+        "mechanism": str(p.mechanism),
+        "stage": p.stage,
+        "details": dict(p.details),
         "enabled": p.enabled,
         "transition": p.transition,
         "replace": p.replace,
@@ -88,7 +98,7 @@ def patch_json(p: PatchInfo) -> dict[str, Any]:
                 "name": o.name,
                 "loaded": o.loaded,
                 "patched": o.patched,
-                "functions": [{"name": f.name, "sympos": f.sympos} for f in o.functions],
+                "functions": [{"name": f.name, "sympos": f.sympos, "state": f.state} for f in o.functions],
             }
             for o in p.objects
         ],
@@ -176,6 +186,7 @@ def status_json(s: Snapshot, oncall: OnCall | None = None, life: LifeCycle | Non
     return {
         "schema": SCHEMA_VERSION,
         "kernel": kernel_json(s.kernel),
+        "systems": [system_json(x) for x in s.systems],
         "features": features_json(s.features),
         "transition": age_json(transition_json(s.transition), oncall.age if oncall else None),
         "patches": patches,

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from lptui.core.model import Snapshot
+from lptui.core.model import Mechanism, Snapshot
 from lptui.core.tree import Tree
 
 # kpatch installs to /var/lib/kpatch/<release> (`kpatch install`) or /usr/lib/kpatch/<release>
@@ -222,6 +222,15 @@ def _deb_changelog_cves(package: str) -> tuple[str, ...]:
     return ()
 
 
+# Systems that keep their patches elsewhere than kpatch and the distributions' module directories.
+OWN_STORES = {
+    Mechanism.KGRAFT: "not searched: kGraft patches come in SUSE's kgraft-patch packages (see `rpm -qa "
+    "'kgraft-patch*'`)",
+    Mechanism.KSPLICE: "not searched: Ksplice keeps its updates in its own store (/var/cache/uptrack with "
+    "Uptrack; ksplice-view lists them)",
+}
+
+
 def read_life_cycle(tree: Tree, snap: Snapshot) -> LifeCycle:
     root = Path(tree.root)
     release = snap.kernel.release
@@ -230,8 +239,13 @@ def read_life_cycle(tree: Tree, snap: Snapshot) -> LifeCycle:
     loaded = {p.module.name: p.module for p in snap.patches}
     loaded.update({m.name: m for m in snap.inactive_modules})
     provenance: dict[str, Provenance] = {}
+    not_searched: set[str] = set()
     for patch in snap.patches:
         module = patch.module
+        if patch.mechanism in OWN_STORES:
+            provenance[patch.name] = Provenance(None, None, None, (), OWN_STORES[patch.mechanism])
+            not_searched.add(patch.name)
+            continue
         named = [f for f in installed_facts if f.name == module.name]
         same = [f for f in named if module.srcversion and f.srcversion == module.srcversion]
         if same:
@@ -255,7 +269,7 @@ def read_life_cycle(tree: Tree, snap: Snapshot) -> LifeCycle:
         return module is not None and (module.srcversion is None or module.srcversion == f.srcversion)
 
     installed = tuple(Installed(f, release or "?", is_loaded(f)) for f in installed_facts)
-    lost = tuple(name for name, p in provenance.items() if p.file is None)
+    lost = tuple(name for name, p in provenance.items() if p.file is None and name not in not_searched)
     return LifeCycle(
         release=release,
         provenance=provenance,

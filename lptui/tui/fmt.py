@@ -24,6 +24,12 @@ WHAT_TO_DO = {
     Reason.STACK_UNREADABLE: "Run lptui as root to see its stack.",
     Reason.UNKNOWN_STATE: "Run lptui as root to read its patch_state.",
     Reason.NOT_PENDING: "Nothing: it has switched.",
+    Reason.KGRAFT_IN_KERNEL: "Wait: it switches at its next system call entry or exit; a signal wakes a "
+    "sleeper. lptui does not act on kGraft: SUSE's kgr tool does.",
+    Reason.KGRAFT_KTHREAD: "It switches when its loop reaches kgr_task_safe(); if it never does, the patch "
+    "vendor knows the cure. lptui does not act on kGraft: SUSE's kgr tool does.",
+    Reason.KSPLICE_CONFLICT: "Run ksplice-apply (or uptrack-upgrade) again when the process is out of that "
+    "code; lptui does not act on Ksplice.",
 }
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from lptui.core.model import Reason
+from lptui.core.model import Mechanism, Reason
 from lptui.watch.poller import View
 
 # Reasons a pending task can have (not_pending excluded): every series exists, 0 when none.
@@ -61,6 +61,15 @@ class LivepatchCollector(Collector):
             "1 if the kernel has live patching (/sys/kernel/livepatch).",
             value=int(k.livepatch_supported),
         )
+        systems = GaugeMetricFamily(
+            "lptui_system_present",
+            "1 for each live-patching system found (livepatch, kgraft, kpatch-core, ksplice), else 0.",
+            labels=["mechanism"],
+        )
+        present = {s.mechanism for s in snap.systems}
+        for mechanism in Mechanism:
+            systems.add_metric([str(mechanism)], int(mechanism in present))
+        yield systems
         tainted = 1 if any(f.letter == "K" for f in k.taint_flags) else 0
         yield GaugeMetricFamily(
             "lptui_kernel_livepatched",
@@ -68,7 +77,7 @@ class LivepatchCollector(Collector):
             value=tainted,
         )
         yield GaugeMetricFamily(
-            "lptui_patches_loaded", "Live patches in /sys/kernel/livepatch.", value=len(snap.patches)
+            "lptui_patches_loaded", "Live patches loaded, every system's.", value=len(snap.patches)
         )
         per_patch = {
             "lptui_patch_enabled": ("1 if the patch is enabled.", lambda p: p.enabled),
@@ -84,11 +93,11 @@ class LivepatchCollector(Collector):
             "lptui_patch_functions": ("Functions the patch changes.", lambda p: p.function_count),
         }
         for name, (doc, get) in per_patch.items():
-            family = GaugeMetricFamily(name, doc, labels=["patch"])
+            family = GaugeMetricFamily(name, doc, labels=["patch", "mechanism"])
             for p in snap.patches:
                 value = get(p)
                 if value is not None:
-                    family.add_metric([p.name], float(value))
+                    family.add_metric([p.name, str(p.mechanism)], float(value))
             yield family
         yield GaugeMetricFamily(
             "lptui_inactive_modules",
@@ -108,7 +117,7 @@ class LivepatchCollector(Collector):
         info = GaugeMetricFamily(
             "lptui_transition_info",
             "The transition in progress (value 1).",
-            labels=["patch", "direction", "age_source"],
+            labels=["patch", "direction", "age_source", "mechanism"],
         )
         pending = GaugeMetricFamily("lptui_transition_tasks_pending", "Threads not yet switched.")
         total = GaugeMetricFamily("lptui_transition_tasks", "Threads seen in the transition.")
@@ -124,7 +133,8 @@ class LivepatchCollector(Collector):
         )
         counts = dict.fromkeys(REASONS, 0)
         if t is not None:
-            info.add_metric([t.patch, str(t.direction), view.age.source if view.age else "observed"], 1)
+            source = view.age.source if view.age else "observed"
+            info.add_metric([t.patch, str(t.direction), source, str(t.mechanism)], 1)
             pending.add_metric([], t.tasks_pending or 0)
             total.add_metric([], t.tasks_total or 0)
             if view.age is not None and view.age.age_seconds is not None:
