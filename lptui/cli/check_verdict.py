@@ -41,7 +41,7 @@ def judge(view, *, warn: float, crit: float, live_not_root: bool) -> Verdict:
         "patches": (len(snap.patches), "", None, None),
     }
     details: dict[str, Any] = {"warn": warn, "crit": crit}
-    if not snap.kernel.livepatch_supported:
+    if not snap.systems:
         return Verdict(OK, "no live patching on this kernel (no /sys/kernel/livepatch)", perf, details)
     if live_not_root:
         return Verdict(
@@ -59,9 +59,16 @@ def judge(view, *, warn: float, crit: float, live_not_root: bool) -> Verdict:
             return Verdict(
                 UNKNOWN, f"{t.tasks_unknown} thread(s) have an unreadable patch_state", perf, details
             )
+        if t.aborted is not None:  # Ksplice stopped: nothing is moving, the update is not in effect
+            problems.append((WARNING, f"Ksplice {'undo of' if t.target == 0 else 'update'} {t.patch} aborted "
+                                      f"({t.aborted}), {t.tasks_pending or 0} process(es) were using what it "
+                                      "changes"))  # fmt: skip
+            t = None
+    if t is not None:
         source = "kernel log" if view.age and view.age.source == "kernel-log" else "seen by lptui"
+        unit = "threads" if t.mechanism == "livepatch" else "processes"
         text = (f"{t.patch} {t.direction} for {age_text(age)} ({source}): "
-                f"{t.tasks_pending} of {t.tasks_total} threads pending")  # fmt: skip
+                f"{t.tasks_pending} of {t.tasks_total} {unit} pending")  # fmt: skip
         if view.rows:
             first = view.rows[0]
             where = f" in {first.blocking_functions[0]}" if first.blocking_functions else ""

@@ -22,12 +22,14 @@ from lptui.core.errors import ActionError
 from lptui.core.history import forced_evidence
 from lptui.core.kernel import LIVEPATCH_DIR
 from lptui.core.kmsg import KmsgReader
-from lptui.core.model import Direction, Snapshot, TaskInfo
+from lptui.core.kpatch_core import patch_dir
+from lptui.core.model import MECHANISM_TITLES, Direction, Mechanism, PatchInfo, Snapshot, TaskInfo
 from lptui.core.modfile import ModuleFileError
 from lptui.core.oncall import read_history
 from lptui.core.patches import read_module
 from lptui.core.preflight import Inspection, inspect_file
 from lptui.core.snapshot import SnapshotReader
+from lptui.core.systems import tool_for
 from lptui.core.tree import Tree, parse_int
 
 EXIT_TIMEOUT = 3
@@ -85,6 +87,14 @@ def force_consequences(snap: Snapshot, name: str) -> str:
         "patch's vendor, and plan a reboot."
     )
     return "\n".join(lines)
+
+
+def not_here(patch: PatchInfo, what: str) -> ActionError:
+    """lptui writes to an older system's interface only where its source shows exactly how."""
+    title = MECHANISM_TITLES[patch.mechanism]
+    return ActionError(
+        f"{patch.name!r} is a {title} patch: lptui does not {what} it; use {tool_for(patch.mechanism)}"
+    )
 
 
 class Actions:
@@ -223,6 +233,10 @@ class Actions:
                                       f"(`lptui unload {name}` removes it)")  # fmt: skip
                 names = ", ".join(p.name for p in snap.patches) or "none"
                 raise ActionError(f"no patch named {name!r} (loaded patches: {names})")
+            if patch.mechanism is Mechanism.KPATCH_CORE:
+                return self._kpatch_disable(patch, unload=unload)
+            if patch.mechanism is not Mechanism.LIVEPATCH:
+                raise not_here(patch, "revert")
             t = snap.transition
             if t is not None and t.patch == name:
                 new = "0" if t.target == 1 else "1"
@@ -256,10 +270,32 @@ class Actions:
 
         return self._audited(f"revert {name}", run)
 
+    def _kpatch_disable(self, patch: PatchInfo, *, unload: bool) -> Outcome:
+        """kpatch core: `enabled` 0 runs kpatch_unregister (kmod/patch/kpatch-patch-hook.c
+        patch_enabled_store), all at once under stop_machine; EBUSY when a patched function is in use."""
+        name = patch.name
+        if patch.enabled is False:
+            if not unload:
+                raise ActionError(f"kpatch patch {name!r} is already disabled")
+        else:
+            try:
+                self.control.write_path(f"{patch_dir(patch)}/enabled", "0")
+            except OSError as exc:
+                why = errors.explain(errors.KPATCH_ENABLED, exc.errno)
+                raise ActionError(
+                    f"disabling kpatch patch {name!r} failed: {why}", errno_value=exc.errno
+                ) from None
+        verb = f"disabled kpatch patch {name!r}"
+        if unload:
+            self._unload_now(patch.module.name)
+            verb += f"; module {patch.module.name!r} unloaded"
+        return Outcome(verb, self.snapshot())
+
     # ----- force -----
     def force(self, name: str, *, yes: bool) -> Outcome:
         def run() -> Outcome:
             snap = self.snapshot()
+            self._core_only(snap, name, "force")
             t = snap.transition
             if t is None or t.patch != name:
                 where = f" ({t.patch!r} is)" if t else " (no transition is in progress)"
@@ -281,6 +317,18 @@ class Actions:
             )
 
         return self._audited(f"force {name}", run)
+
+    @staticmethod
+    def _core_only(snap: Snapshot, name: str, what: str) -> None:
+        patch = snap.patch(name)
+        if patch is None or patch.mechanism is Mechanism.LIVEPATCH:
+            return
+        if patch.mechanism is Mechanism.KPATCH_CORE:
+            raise ActionError(
+                f"{name!r} is a kpatch core patch: it has no transition to {what} (the kpatch core "
+                "switches every function at once under stop_machine, or fails with EBUSY)"
+            )
+        raise not_here(patch, what)
 
     # ----- unload -----
     def _refcnt(self, name: str) -> int | None:
@@ -311,6 +359,16 @@ class Actions:
         def run() -> Outcome:
             snap = self.snapshot()
             patch = snap.patch(name)
+            if patch is not None and patch.mechanism is Mechanism.KPATCH_CORE:
+                if patch.enabled is not False:
+                    raise ActionError(
+                        f"kpatch patch {name!r} is still enabled: `lptui revert {name} --unload` disables "
+                        "and unloads it"
+                    )
+                self._unload_now(patch.module.name)
+                return Outcome(f"unloaded module {patch.module.name!r}", self.snapshot())
+            if patch is not None and patch.mechanism is not Mechanism.LIVEPATCH:
+                raise not_here(patch, "unload")
             if patch is not None:
                 if patch.transition:
                     raise ActionError(
@@ -335,6 +393,7 @@ class Actions:
             snap = self.snapshot()
             if snap.patch(name) is None:
                 raise ActionError(f"no patch named {name!r}")
+            self._core_only(snap, name, "signal")
             with self.control.reading():
                 has_signal = self.tree.exists(f"{LIVEPATCH_DIR}/{name}/signal")
             if not has_signal:

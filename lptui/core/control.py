@@ -34,6 +34,7 @@ class Control(Protocol):
         ...
 
     def write_attr(self, patch: str, attr: str, value: str) -> None: ...
+    def write_path(self, rel: str, value: str) -> None: ...
     def load_module(self, path: str) -> None: ...
     def unload_module(self, name: str) -> None: ...
     def settle(self, seconds: float) -> None: ...
@@ -49,8 +50,11 @@ class LiveControl:
         return contextlib.nullcontext()
 
     def write_attr(self, patch: str, attr: str, value: str) -> None:
-        path = self.root / LIVEPATCH_DIR / patch / attr
-        fd = os.open(path, os.O_WRONLY)
+        self.write_path(f"{LIVEPATCH_DIR}/{patch}/{attr}", value)
+
+    def write_path(self, rel: str, value: str) -> None:
+        """One write to a sysfs attribute under the root (the kpatch core's `enabled`, say)."""
+        fd = os.open(self.root / rel, os.O_WRONLY)
         try:
             os.write(fd, value.encode())
         finally:

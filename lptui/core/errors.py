@@ -48,6 +48,17 @@ ENABLED = {
     errno.EACCES: "permission denied: run as root",
 }
 
+# kpatch core's `enabled` store (kmod/core/core.c kpatch_unregister): EINVAL when not enabled, EBUSY when
+# the activeness safety check finds a function it restores on a thread's stack (kpatch retries it too).
+KPATCH_ENABLED = {
+    errno.EINVAL: "the patch is not enabled",
+    errno.EBUSY: "a function it changes is on some thread's stack (kpatch's activeness safety check): try "
+    "again in a moment",
+    errno.ENOENT: "the patch is gone",
+    errno.EPERM: "not permitted: run as root",
+    errno.EACCES: "permission denied: run as root",
+}
+
 FORCE = {
     errno.EINVAL: "the patch is not in transition: force applies only to the patch in transition",
     errno.ENOENT: "the patch is gone, or this kernel has no force attribute",

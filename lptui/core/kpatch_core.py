@@ -72,6 +72,13 @@ def read_kpatch_patch(tree: Tree, base: str, name: str, layout: str) -> PatchInf
     )
 
 
+def patch_dir(patch: PatchInfo) -> str:
+    """Where the patch's `enabled` lives, by the layout it was read from."""
+    if dict(patch.details).get("layout") == "patches":
+        return f"{KPATCH_DIR}/patches/{patch.name}"
+    return f"{KPATCH_DIR}/{patch.name}"
+
+
 def read_kpatch_core(tree: Tree) -> tuple[SystemInfo, tuple[PatchInfo, ...]] | None:
     if not tree.is_dir(KPATCH_DIR):
         return None

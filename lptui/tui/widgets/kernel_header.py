@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from lptui.core.model import Snapshot
+from lptui.core.model import Mechanism, Snapshot
 from lptui.tui.widgets.only_changes import update_static
 
 
@@ -18,8 +18,11 @@ class KernelHeader(Static):
         line.append(f"{k.machine or ''}  ", style="dim")
         if k.livepatch_supported:
             line.append("livepatch ✓", style="green")
-        else:
+        elif not snap.systems:
             line.append("livepatch ✗ (no /sys/kernel/livepatch)", style="bold red")
+        for system in snap.systems:
+            if system.mechanism is not Mechanism.LIVEPATCH:
+                line.append(f"  {system.mechanism} ✓", style="green")
         line.append("  taint ")
         if k.tainted is None:
             line.append("?", style="yellow")
