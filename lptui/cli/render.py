@@ -268,6 +268,9 @@ def provenance_table(snap: Snapshot, life: LifeCycle) -> Table:
     add(table, "Package")
     for p in snap.patches:
         prov = life.provenance.get(p.name)
+        if prov is not None and prov.file is None and p.name not in life.lost_at_reboot:
+            table.add_row(p.name, Text(prov.why or "", style="dim"), "", "", "")
+            continue
         if prov is None or prov.file is None:
             table.add_row(p.name, Text("none found (see below)", style="yellow"), "", "", "")
             continue
@@ -310,7 +313,9 @@ def status_renderable(
         parts.append(Text(f"`lptui tasks` shows which {who} hold it up, and why.", style="dim"))
     if snap.patches:
         parts.append(patches_table(snap.patches))
-        parts.append(functions_table(snap.patches))
+        with_objects = tuple(p for p in snap.patches if p.objects or p.mechanism is Mechanism.LIVEPATCH)
+        if with_objects:
+            parts.append(functions_table(with_objects))
     elif snap.kernel.livepatch_supported:
         parts.append(Text("No livepatch is loaded.", style="dim"))
     if snap.patches or snap.inactive_modules:

@@ -35,7 +35,7 @@ from lptui.core.model import (
     TaskInfo,
     TransitionInfo,
 )
-from lptui.core.patches import read_module
+from lptui.core.patches import module_loaded, read_module
 from lptui.core.tasks import read_task_details
 from lptui.core.tree import Tree, parse_bool01, parse_int
 
@@ -137,7 +137,7 @@ def read_kgraft_patch(tree: Tree, name: str) -> PatchInfo | None:
         stack_order=None,
         module=read_module(tree, owner or name),
         objects=tuple(
-            ObjectInfo(obj, True if obj == "vmlinux" else None, None, tuple(fns))  # type: ignore[arg-type]
+            ObjectInfo(obj, obj in ("vmlinux", ANY_OBJECT) or module_loaded(tree, obj), None, tuple(fns))
             for obj, fns in objects.items()
         ),
         problems=tuple(problems),

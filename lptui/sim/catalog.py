@@ -8,4 +8,7 @@ SUMMARIES: dict[str, str] = {
     "stuck": "a patching transition stuck for 2 h 14 m, held up by three tasks",
     "replace": "a cumulative patch replacing two older ones",
     "unpatch": "a stalled patching transition, reversed into unpatching",
+    "kgraft": "a kGraft host (no upstream core): a kGraft patch held up by three processes",
+    "kpatch-core": "the kpatch core module (kpatch.ko): one patch enabled, one disabled",
+    "ksplice": "Ksplice beside the upstream core: one update applied, one aborted on a conflict",
 }

@@ -37,6 +37,19 @@ class SimControl:
             finally:
                 self.session.render()
 
+    def write_path(self, rel: str, value: str) -> None:
+        """Writes to the older systems' attributes: only the kpatch core's `enabled` is writable."""
+        sim = self.session.sim
+        parts = rel.split("/")
+        if rel.startswith("sys/kernel/kpatch/") and parts[-1] == "enabled" and sim.kpatch_core is not None:
+            with self.session.lock:
+                try:
+                    sim.kpatch_write_enabled(parts[-2], value)
+                finally:
+                    self.session.render()
+            return
+        raise OSError(errno.EACCES, f"{rel} is not writable")
+
     def load_module(self, path: str) -> None:
         """finit_module of a real module file: the patch it declares, as inspect reads it."""
         mod = open_module(path)

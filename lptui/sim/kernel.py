@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lptui.core.taint import TAINT_LIVEPATCH_BIT
+from lptui.sim.legacy import KgraftSim, KpatchCoreSim, KspliceSim
 from lptui.sim.primitives import RETRY_INTERVAL, SIGNALS_TIMEOUT, kernel_error, kstrtobool
 from lptui.sim.state import (
     InstalledFile,
@@ -86,6 +87,12 @@ class SimKernel:
         self.extra_symbols: Counter[tuple[str, str]] = Counter()
         self.sig_enforce = False  # module.sig_enforce
         self.lockdown = "none"  # the lockdown LSM's mode
+        # the systems besides the upstream core (lptui/sim/legacy.py); `core` False: no CONFIG_LIVEPATCH
+        self.core = True
+        self.kgraft: KgraftSim | None = None
+        self.kpatch_core: KpatchCoreSim | None = None
+        self.ksplice: KspliceSim | None = None
+        self._kgr_next = 0.0
 
     # ----- logging and bookkeeping -----
     def _log(self, level: int, text: str) -> None:
@@ -409,6 +416,40 @@ class SimKernel:
             self._changed()
         self.now = end
         self._self_switches()
+        self._kgraft_checks()
+
+    def _kgraft_checks(self) -> None:
+        """kgr_work_fn re-checks the tasks every KGR_TIMEOUT (2 s in include/linux/kgraft.h)."""
+        if self.kgraft is None or self.now < self._kgr_next:
+            return
+        self._kgr_next = self.now + 2.0
+        if self.kgraft.tick({t.pid for t in self.tasks.values()}):
+            if not self.kgraft.in_progress:
+                self._log(6, "kgr: patching succeeded")
+            self._changed()
+
+    def kpatch_write_enabled(self, name: str, value: str) -> None:
+        """kpatch-patch-hook.c patch_enabled_store -> kpatch_register/kpatch_unregister (kmod/core/core.c):
+        under stop_machine, -EBUSY when a thread's stack holds a function it switches (the activeness
+        safety check), -EINVAL when already in that state."""
+        assert self.kpatch_core is not None
+        patch = self.kpatch_core.patch(name)
+        want = kstrtobool(value)
+        if want == patch.enabled:
+            raise kernel_error(errno.EINVAL)
+        names = {fn for _, fn, _ in patch.funcs}
+        for task in self.tasks.values():
+            busy = next((fn for fn, _ in task.stack if fn in names), None)
+            if busy is not None:
+                self._log(3, f"kpatch: activeness safety check failed for {busy}")
+                self._changed()
+                raise kernel_error(errno.EBUSY, f"{busy} is in use")
+        patch.enabled = want
+        module = self.modules.get(name)
+        if module is not None:
+            module.refcnt += 1 if want else -1  # try_module_get / module_put in kpatch_(un)register
+        self._log(5, f'kpatch: {"loaded" if want else "unloaded"} patch module "{name}"')
+        self._changed()
 
     def _self_switches(self) -> None:
         """Tasks that switch on their own: at kernel exit, in idle, or in cond_resched()."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from lptui.sim.kernel import SimKernel
 from lptui.sim.kofile import module_image
+from lptui.sim.legacy import render_kgraft, render_kpatch_core, render_ksplice
 from lptui.sim.state import SimTask
 
 PF_KTHREAD = 0x00200000
@@ -87,6 +88,9 @@ class Renderer:
             return
         self._kernel_files()
         self._livepatch_files()
+        render_kgraft(self.root, self.sim.kgraft)
+        render_kpatch_core(self.root, self.sim.kpatch_core)
+        render_ksplice(self.root, self.sim.ksplice)
         self._module_files()
         self._task_files()
         self._kmsg()
@@ -168,6 +172,10 @@ class Renderer:
     def _livepatch_files(self) -> None:
         sim = self.sim
         base = self.root / "sys/kernel/livepatch"
+        if not sim.core:  # a kernel without CONFIG_LIVEPATCH
+            if base.is_dir():
+                shutil.rmtree(base)
+            return
         base.mkdir(parents=True, exist_ok=True)
         _sync_dir(base, {p.name for p in sim.patches})
         tr = sim.transition
@@ -245,7 +253,8 @@ class Renderer:
                 d.mkdir(exist_ok=True)
                 _write(d / "comm", task.comm + "\n")
                 _write(d / "stat", stat_text(task), 0o444)
-                _write(d / "patch_state", f"{task.patch_state}\n", 0o400)
+                if self.sim.core:  # no patch_state without CONFIG_LIVEPATCH
+                    _write(d / "patch_state", f"{task.patch_state}\n", 0o400)
                 stack = d / "stack"
                 if task.stack_readable:
                     if stack.is_dir():
@@ -263,7 +272,11 @@ class Renderer:
             leader = next((t for t in tasks if t.tid == pid), None)
             if leader is not None:
                 _write(proc / str(pid) / "comm", leader.comm + "\n")
-                _write(proc / str(pid) / "patch_state", f"{leader.patch_state}\n", 0o400)
+                if self.sim.core:
+                    _write(proc / str(pid) / "patch_state", f"{leader.patch_state}\n", 0o400)
+            if self.sim.kgraft is not None:  # /proc/<pid>/kgr_in_progress, "%d\n"
+                flag = int(pid in self.sim.kgraft.pending)
+                _write(proc / str(pid) / "kgr_in_progress", f"{flag}\n", 0o400)
 
     def _kmsg(self) -> None:
         """The log as /dev/kmsg records: ``prio,seq,usec,-;text``."""

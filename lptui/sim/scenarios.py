@@ -8,6 +8,15 @@ from dataclasses import dataclass
 from lptui.core.declared import PlannedFunction, PlannedObject
 from lptui.sim.catalog import SUMMARIES
 from lptui.sim.kernel import ALL_FEATURES, SimKernel
+from lptui.sim.legacy import (
+    KgraftSim,
+    KgrFunc,
+    KgrPatch,
+    KpatchCoreSim,
+    KpatchPatch,
+    KspliceSim,
+    KspliceUpdate,
+)
 from lptui.sim.population import SYSCALL_TAIL, Population
 from lptui.sim.state import InstalledFile, PatchSpec, SimTask
 
@@ -204,6 +213,103 @@ def build_unpatch() -> SimKernel:
     return sim
 
 
+def build_kgraft() -> SimKernel:
+    """SLE 12 before the upstream core: kGraft only. An older kGraft patch is applied; a newer one is in
+    progress, held up by three processes that have not crossed back to user space."""
+    sim, pop = _kernel()
+    sim.core = False
+    sim.release, sim.version = "3.12.74-60.64.40-default", "#1 SMP Thu Jun 1 08:02:44 UTC 2017 (2d4bcfb)"
+    sim.kgraft = KgraftSim()
+    for name, funcs in (
+        ("kgraft_patch_3_12_74_60_64_40_default_1", [KgrFunc("SyS_newuname"), KgrFunc("cmdline_proc_show")]),
+    ):
+        sim.load_module(name, livepatch=True, taint="")
+        sim.kgraft.patches.append(KgrPatch(name, funcs, refs=0))
+    sim.advance(3600.0)
+    kthread = pop.kthread(
+        "xfsaild/dm-0", stack=[("xfsaild", "xfs"), ("kthread", None), ("ret_from_fork", None)]
+    )
+    entry = ("entry_SYSCALL_64_fastpath", None)
+    fsync_stack = [
+        ("jbd2_log_wait_commit", "jbd2"),
+        ("ext4_sync_file", "ext4"),
+        ("SyS_fdatasync", None),
+        entry,
+    ]
+    fsync = pop.process("postgres", state="D", stack=fsync_stack)[0]
+    read_stack = [("pipe_wait", None), ("pipe_read", None), ("__vfs_read", None), ("SyS_read", None), entry]
+    reader = pop.process("monitor-agent", stack=read_stack)[0]
+    for task in (kthread, fsync, reader):
+        sim.add_task(task)
+    new = "kgraft_patch_3_12_74_60_64_40_default_2"
+    sim.load_module(new, livepatch=True, taint="")
+    sim.kgraft.start(
+        KgrPatch(new, [KgrFunc("pipe_read"), KgrFunc("xfsaild", "xfs"), KgrFunc("SyS_newuname")], refs=1),
+        {t.pid for t in sim.tasks.values()},
+    )
+    sim.kgraft.stuck = {kthread.pid, fsync.pid, reader.pid}
+    sim.advance(25 * 60)
+    return sim
+
+
+def build_kpatch_core() -> SimKernel:
+    """RHEL 7 before the upstream core: kpatch.ko and its patch modules; one patch enabled, one disabled
+    (`lptui revert` disables through its `enabled`, as kpatch does)."""
+    sim, _ = _kernel()
+    sim.core = False
+    sim.release, sim.version = "3.10.0-123.el7.x86_64", "#1 SMP Mon May 5 11:16:57 EDT 2014"
+    sim.kpatch_core = KpatchCoreSim()
+    sim.load_module("kpatch", taint="OE")
+    sim.modules["kpatch"].version = "0.4.0"
+    for name, funcs, enabled in (
+        ("kpatch_cve_2014_3153", [("vmlinux", "futex_requeue", 0), ("vmlinux", "futex_lock_pi", 0)], True),
+        ("kpatch_xfs_fix", [("xfs", "xfs_iomap_write_direct", 0)], True),
+        ("kpatch_meminfo_fix", [("vmlinux", "meminfo_proc_show", 0)], False),
+    ):
+        sim.load_module(name, taint="OE")
+        sim.kpatch_core.patches.append(KpatchPatch(name, funcs, enabled=enabled))
+        sim.modules["kpatch"].refcnt += 1  # the patch module depends on kpatch.ko
+        sim.modules[name].refcnt = int(enabled)
+    # kpatch install put the CVE fix in /var/lib/kpatch/<release>; kpatch.service loads it at boot
+    fix = PatchSpec(
+        "kpatch_cve_2014_3153", (), description="Fix CVE-2014-3153 (futex requeue privilege escalation)"
+    )
+    sim.installed = [InstalledFile("var/lib/kpatch/{r}", fix)]
+    sim.boot_service = "enabled"
+    sim.advance(600.0)
+    return sim
+
+
+def build_ksplice() -> SimKernel:
+    """Ksplice built into a kernel that also has the upstream core: one update applied, and one whose
+    apply aborted (code_busy) because two processes were using what it changes."""
+    sim, pop = _kernel()
+    sim.release, sim.version = "5.4.17-2136.lptui.el8uek.x86_64", "#2 SMP Thu Oct 1 12:00:00 PDT 2026"
+    sshd = pop.process("sshd", stack=[("sys_newuname", None), ("do_syscall_64", None)])[0]
+    agent = pop.process("uptrack-agent", stack=[("sys_newuname", None), ("do_syscall_64", None)])[0]
+    for task in (sshd, agent):
+        sim.add_task(task)
+    for mod in ("ksplice_8c4o6ucj_vmlinux", "ksplice_q2v9xw1e_vmlinux"):
+        sim.load_module(mod, taint="")
+    sim.ksplice = KspliceSim(
+        [
+            KspliceUpdate("8c4o6ucj", stage="applied"),
+            KspliceUpdate(
+                "q2v9xw1e",
+                stage="preparing",
+                abort_cause="code_busy",
+                conflicts=[
+                    ("sshd", sshd.pid, ["sys_newuname"]),
+                    ("uptrack-agent", agent.pid, ["sys_newuname"]),
+                ],
+            ),
+        ]
+    )
+    sim._log(6, "ksplice: Update 8c4o6ucj applied successfully")
+    sim.advance(120.0)
+    return sim
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -211,5 +317,8 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("stuck", SUMMARIES["stuck"], build_stuck),
         Scenario("replace", SUMMARIES["replace"], build_replace),
         Scenario("unpatch", SUMMARIES["unpatch"], build_unpatch),
+        Scenario("kgraft", SUMMARIES["kgraft"], build_kgraft),
+        Scenario("kpatch-core", SUMMARIES["kpatch-core"], build_kpatch_core),
+        Scenario("ksplice", SUMMARIES["ksplice"], build_ksplice),
     )
 }
