@@ -12,7 +12,6 @@ from rich.table import Table
 from rich.text import Text
 
 from lptui.core.history import FORCED_ADVICE, age_phrase
-from lptui.core.ksplice import ABORT_CAUSES
 from lptui.core.model import (
     MECHANISM_TITLES,
     Direction,
@@ -129,6 +128,8 @@ def transition_line(snap: Snapshot, oncall: OnCall | None = None) -> Text:
 
 
 def ksplice_line(t: TransitionInfo) -> Text:
+    from lptui.core.ksplice import ABORT_CAUSES
+
     what = "undo of" if t.direction is Direction.UNPATCHING else "update"
     line = Text("Ksplice: ", style="bold")
     line.append(f"{what} ")

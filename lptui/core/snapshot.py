@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from lptui.core.kernel import LIVEPATCH_DIR, probe_features, read_kernel
 from lptui.core.model import (
     Direction,
@@ -14,7 +16,6 @@ from lptui.core.model import (
 )
 from lptui.core.patches import livepatch_modules, read_inactive_modules, read_patches
 from lptui.core.scan import TaskScanner, read_all_tasks
-from lptui.core.systems import read_other_systems
 from lptui.core.tree import Tree, parse_bool01
 
 
@@ -38,6 +39,30 @@ def idle_note(possible_cpus: int | None) -> str:
         f"No visible task is pending: the idle tasks ({span}) are not in /proc and may be the holdouts "
         "(or tasks hidden from this user)."
     )
+
+
+# Where the older systems show themselves (lptui/core/systems.py reads them): three stat calls a poll,
+# and their readers are imported only on a host that has one.
+OTHER_SYSTEM_DIRS = ("sys/kernel/kgraft", "sys/kernel/kpatch", "sys/kernel/ksplice")
+
+
+@dataclass(frozen=True, slots=True)
+class NoOthers:
+    systems: tuple = ()
+    patches: tuple = ()
+    transition: TransitionInfo | None = None
+    pending: tuple = ()
+    owned_modules: frozenset[str] = frozenset()
+
+
+def read_others(tree: Tree, modules: list[str]):  # -> OtherSystems | NoOthers
+    if not any(tree.is_dir(d) for d in OTHER_SYSTEM_DIRS) and not any(
+        m.startswith("ksplice") for m in modules
+    ):
+        return NoOthers()
+    from lptui.core.systems import read_other_systems
+
+    return read_other_systems(tree, modules)
 
 
 class SnapshotReader:
@@ -72,7 +97,7 @@ class SnapshotReader:
         kernel = read_kernel(tree)
         patches = read_patches(tree)
         candidates = self._livepatch_module_candidates()
-        others = read_other_systems(tree, self._module_listing or [])
+        others = read_others(tree, self._module_listing or [])
         inactive = read_inactive_modules(tree, {p.name for p in patches} | others.owned_modules, candidates)
         features = probe_features(tree, patches)
         transition = find_transition(patches)

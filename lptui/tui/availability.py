@@ -3,6 +3,7 @@ App refuses with the same one-line reason."""
 
 from __future__ import annotations
 
+from lptui.core.systems import tool_for
 from lptui.watch.poller import View
 
 ACTIONS = ("load", "revert", "force", "unload")
@@ -19,6 +20,9 @@ def why_unavailable(action: str, view: View | None) -> str | None:
     snap = view.snapshot
     if action == "force" and snap.transition is None:
         return "force: no transition is in progress"
+    if action == "force" and snap.transition.mechanism != "livepatch":
+        mechanism = snap.transition.mechanism
+        return f"force: lptui does not force a {mechanism} transition (use {tool_for(mechanism)})"
     if action == "unload" and not snap.inactive_modules:
         return "unload: no inactive livepatch module is loaded (disable a patch first: v)"
     if action == "revert" and not snap.patches:

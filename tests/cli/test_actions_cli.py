@@ -1,6 +1,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from lptui.cli.main import main
 from tests.core.test_modfile import bad_corpus
 
@@ -117,3 +119,30 @@ def test_inspect_previews_a_cumulative_patch(capsys):
     with open_source(demo="idle", speed=0) as source:
         ins = inspect_file(str(KO / "lptui_lp_replace.ko"), read_snapshot(source.tree), source.tree)
     assert "back to the original code: vmlinux:meminfo_proc_show" in inspection_text(ins).plain
+
+
+@pytest.mark.parametrize(
+    "argv, tool",
+    [
+        (["revert", "kgraft_patch_3_12_74_60_64_40_default_2", "--demo", "kgraft"], "kgr"),
+        (["force", "kgraft_patch_3_12_74_60_64_40_default_2", "--demo", "kgraft", "--yes"], "kgr"),
+        (["signal", "kgraft_patch_3_12_74_60_64_40_default_2", "--demo", "kgraft"], "kgr"),
+        (["revert", "8c4o6ucj", "--demo", "ksplice"], "ksplice-undo"),
+        (["unload", "8c4o6ucj", "--demo", "ksplice"], "uptrack-remove"),
+        (["force", "kpatch_xfs_fix", "--demo", "kpatch-core", "--yes"], "no transition"),
+    ],
+)
+def test_actions_the_older_systems_cannot_take_are_refused_in_one_line(capsys, argv, tool):
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and out == "" and tool in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_kpatch_core_patch_is_disabled_through_enabled_and_unloaded(capsys):
+    code, out, err = run(capsys, "revert", "kpatch_xfs_fix", "--demo", "kpatch-core", "--unload")
+    assert code == 0, err
+    assert "disabled kpatch patch 'kpatch_xfs_fix'" in out and "unloaded" in out
+    code, _, err = run(capsys, "unload", "kpatch_cve_2014_3153", "--demo", "kpatch-core")
+    assert code == 1 and "still enabled" in err
+    code, out, err = run(capsys, "unload", "kpatch_meminfo_fix", "--demo", "kpatch-core")
+    assert code == 0 and "unloaded module 'kpatch_meminfo_fix'" in out

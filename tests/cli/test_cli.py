@@ -247,3 +247,30 @@ def test_status_cve_answers_with_its_exit_code(capsys, scenario, cve, code, says
 def test_status_cve_rejects_what_is_not_a_cve_id(capsys):
     assert main(["--demo", "idle", "status", "--cve", "CVE-26-1"]) == 2
     assert "is not a CVE id" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "scenario, mechanism",
+    [("kgraft", "kgraft"), ("kpatch-core", "kpatch-core"), ("ksplice", "ksplice")],
+)
+def test_the_older_systems_in_json(capsys, scenario, mechanism):
+    data = run_json(capsys, "status", "--demo", scenario)
+    assert data["schema"] == 2
+    assert mechanism in [s["mechanism"] for s in data["systems"]]
+    assert {p["mechanism"] for p in data["patches"]} == {mechanism}
+    assert all(p["stage"] for p in data["patches"])
+    tasks = run_json(capsys, "tasks", "--demo", scenario)
+    if scenario == "kpatch-core":
+        assert tasks["transition"] is None and tasks["tasks"] == []
+    else:
+        assert tasks["transition"]["mechanism"] == mechanism and tasks["tasks"]
+        assert all(t["reason_code"].startswith(mechanism) for t in tasks["tasks"])
+    if scenario == "ksplice":
+        assert tasks["transition"]["aborted"] == "code_busy"
+
+
+def test_a_kgraft_host_is_not_reported_as_without_live_patching(capsys):
+    code, out, _ = run(capsys, "status", "--demo", "kgraft")
+    assert code == 0 and "not supported" not in out and "kGraft" in out
+    code, out, _ = run(capsys, "check", "--demo", "kgraft")
+    assert "no live patching" not in out and "3 of" in out and "processes pending" in out

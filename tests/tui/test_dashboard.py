@@ -243,3 +243,28 @@ async def test_patches_area_shows_installed_and_lost(app_for):
             "installed at /lib/modules/6.16.0-lptui-demo/livepatch/livepatch_tcp_fix.ko" in m
             for m in messages
         )
+
+
+async def test_the_older_systems_in_the_console(app_for):
+    app = app_for("kgraft")
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        pending = app.screen.query_one(PendingTable)
+        assert pending.display and pending.row_count == 3
+        reasons = {cell_text(pending, i, 7) for i in range(3)}
+        assert reasons == {"kthread not at safe point", "not back to user yet"}
+        table = app.screen.query_one(PatchTable)
+        names = [cell_text(table, i, 0) for i in range(table.row_count)]
+        assert all(name.endswith("[kgraft]") for name in names) and len(names) == 2
+        assert "patching" in {cell_text(table, i, 2) for i in range(table.row_count)}
+        line = str(app.screen.query_one("#transition-line").render())
+        assert line.startswith("kGraft") and "3 pending" in line
+        header = str(app.screen.query_one("#kernel").render())
+        assert "kgraft ✓" in header and "livepatch ✗" not in header
+        assert app.check_action("force", ()) is None  # dimmed: lptui does not force kGraft
+    app = app_for("ksplice")
+    async with app.run_test(size=(110, 36)) as pilot:
+        await settle(pilot)
+        assert app.screen.query_one(PendingTable).row_count == 2
+        line = str(app.screen.query_one("#transition-line").render())
+        assert "Ksplice" in line and "ABORTED (code_busy)" in line

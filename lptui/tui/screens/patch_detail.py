@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from lptui.core.model import PatchInfo, Snapshot
+from lptui.core.model import MECHANISM_TITLES, Mechanism, PatchInfo, Snapshot
 from lptui.core.provenance import LifeCycle
 from lptui.tui.fmt import flag, maybe
 
@@ -20,6 +20,8 @@ def overrides(snap: Snapshot, patch: PatchInfo) -> dict[tuple[str, str, int], st
     later = snap.patches[names.index(patch.name) + 1 :] if patch.name in names else ()
     out = {}
     for other in later:
+        if other.mechanism is not patch.mechanism:
+            continue  # each system stacks its own patches
         for obj in other.objects:
             for fn in obj.functions:
                 out[(obj.name, fn.name, fn.sympos)] = other.name
@@ -31,6 +33,8 @@ def provenance_text(name: str, life: LifeCycle | None) -> Text:
     prov = life.provenance.get(name) if life is not None else None
     if prov is None:
         return Text("File  not looked for yet", style="dim")
+    if prov.file is None and prov.why and prov.why.startswith("not searched"):
+        return Text.assemble(("File  ", "bold"), (prov.why, "dim"))
     if prov.file is None:
         return Text.assemble(
             ("File  ", "bold"), (f"none found: gone after a reboot ({prov.why})", "bold yellow")
@@ -68,6 +72,11 @@ class PatchScreen(Screen):
         module = Text.assemble(("Module  ", "bold"), facts)
         with VerticalScroll():
             yield Static(head, classes="section")
+            if p.mechanism is not Mechanism.LIVEPATCH:
+                details = ", ".join(f"{k} {v}" for k, v in p.details)
+                system = Text.assemble(("System  ", "bold"), (MECHANISM_TITLES[p.mechanism], "magenta"),
+                                       f"  stage {p.stage or '?'}  ", (details, "dim"))  # fmt: skip
+                yield Static(system, classes="section")
             yield Static(module, classes="section")
             yield Static(provenance_text(p.name, self.life), classes="section")
             yield DataTable(id="functions", cursor_type="row")
@@ -78,8 +87,11 @@ class PatchScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one("#functions", DataTable)
         table.border_title = "Objects and functions"
+        states = any(fn.state for obj in self.patch.objects for fn in obj.functions)
         for col in ("Object", "Loaded", "Patched", "Function", "Sympos", "Live version"):
             table.add_column(col)
+        if states:
+            table.add_column("kGraft state")
         over = overrides(self.snap, self.patch)
         for obj in self.patch.objects:
             for fn in obj.functions:
@@ -93,4 +105,5 @@ class PatchScreen(Screen):
                     Text(f"overridden by {winner}", style="yellow")
                     if winner
                     else Text("this patch", style="green"),
+                    *([fn.state or "-"] if states else []),
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from lptui.core.model import Snapshot
+from lptui.core.model import Mechanism, Snapshot
 from lptui.core.provenance import LifeCycle
 from lptui.tui.fmt import flag, maybe
 from lptui.tui.widgets.keyed_table import KeyedTable
@@ -37,8 +37,9 @@ class PatchTable(KeyedTable):
         wanted: dict[str, tuple] = {}
         lost = set(life.lost_at_reboot) if life is not None else set()
         for p in snap.patches:
+            legacy = p.mechanism is not Mechanism.LIVEPATCH
             wanted[p.name] = (
-                "lost" if p.name in lost else "patch",
+                "lost" if p.name in lost else f"{p.mechanism}:{p.stage or '-'}" if legacy else "patch",
                 p.name,
                 p.enabled,
                 p.transition,
@@ -86,10 +87,20 @@ class PatchTable(KeyedTable):
                 none,
                 none if installed else maybe(refcnt),
             )
+        mechanism, _, stage = kind.partition(":") if ":" in kind else ("", "", "")
+        name_cell = Text(name, style="bold yellow" if kind == "lost" else "bold")
+        if mechanism:
+            name_cell.append(f" [{mechanism}]", style="magenta")
+            busy = "bold red" if stage in ("patching", "reverting", "preparing") else ""
+            moving = Text(stage, style=busy)
+        elif transition is not None:
+            moving = flag(transition, "IN TRANSITION", "no")
+        else:
+            moving = Text("n/a", style="dim")
         return (
-            Text(name, style="bold yellow" if kind == "lost" else "bold"),
+            name_cell,
             flag(enabled),
-            flag(transition, "IN TRANSITION", "no") if transition is not None else Text("n/a", style="dim"),
+            moving,
             flag(replace) if replace is not None else Text("n/a", style="dim"),
             maybe(order) if order is not None else Text("n/a", style="dim"),
             Text(objects),

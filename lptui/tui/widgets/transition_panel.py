@@ -8,6 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Sparkline, Static
 
 from lptui.core.history import age_text
+from lptui.core.ksplice import ABORT_CAUSES
+from lptui.core.model import MECHANISM_TITLES, Mechanism
 from lptui.tui.fmt import duration
 from lptui.tui.widgets.only_changes import update_static
 from lptui.watch.poller import View
@@ -36,6 +38,8 @@ class TransitionPanel(Vertical):
         pending = t.tasks_pending or 0
         switched = max(total - pending, 0)
         line = Text()
+        if t.mechanism is not Mechanism.LIVEPATCH:
+            line.append(f"{MECHANISM_TITLES[t.mechanism]}  ", style="bold magenta")
         line.append(t.patch, style="bold cyan")
         line.append(f"  {t.direction}", style="bold")
         line.append(f" (target {t.target})  ")
@@ -47,7 +51,11 @@ class TransitionPanel(Vertical):
             )
         else:
             line.append(f"{duration(view.elapsed)} observed  ", style="dim")
-        line.append(f"{switched} of {total} tasks switched", style="bold")
+        if t.aborted is not None:
+            line.append(f"ABORTED ({t.aborted})", style="bold red")
+        else:
+            unit = "processes" if t.mechanism is Mechanism.KGRAFT else "tasks"
+            line.append(f"{switched} of {total} {unit} switched", style="bold")
         if pending:
             line.append(f"  {pending} pending", style="bold red")
         if t.tasks_unknown:
@@ -59,7 +67,12 @@ class TransitionPanel(Vertical):
         if self.query_one("#trend", Sparkline).data != trend:
             self.query_one("#trend", Sparkline).data = trend
         elapsed = (view.age.age_seconds if view.age is not None else None) or view.elapsed or 0
-        if snap.features.signal:
+        if t.mechanism is Mechanism.KGRAFT:
+            signal = Text("kGraft: a process switches when it crosses the kernel/user boundary; a kernel "
+                          "thread at kgr_task_safe().")  # fmt: skip
+        elif t.mechanism is Mechanism.KSPLICE:
+            signal = Text(ABORT_CAUSES.get(t.aborted or "", "Ksplice is preparing the update."))
+        elif snap.features.signal:
             signal = Text("This kernel does not signal by itself: signal the pending tasks.", style="yellow")
         elif view.signal_seen:
             signal = Text("Fake signals: sent by the kernel to the pending tasks.", style="yellow")
@@ -71,7 +84,10 @@ class TransitionPanel(Vertical):
             signal = Text("Fake signals: likely sent already (15 s in).")
         update_static(self.query_one("#transition-signal", Static), signal)
         hint = Text(style="dim")
-        if pending:
+        if pending and t.mechanism is not Mechanism.LIVEPATCH:
+            hint.append("Select a process and press Enter for why it blocks; lptui does not act on "
+                        f"{MECHANISM_TITLES[t.mechanism]}.")  # fmt: skip
+        elif pending:
             hint.append("Select a task and press Enter for why it blocks; v reverses, f forces.")
         else:
             for note in snap.notes:
