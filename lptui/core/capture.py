@@ -75,7 +75,8 @@ class RecordingTree(Tree):
 
     def subdirs(self, rel: str) -> list[str]:
         names = super().subdirs(rel)
-        self.dirs.add(rel)
+        if names or super().is_dir(rel):  # a missing directory stays missing (e.g. no livepatch core)
+            self.dirs.add(rel)
         for name in names:
             self.dirs.add(f"{rel}/{name}")
         return names

@@ -130,3 +130,18 @@ async def test_console_replays_the_log(bundle):
         assert app.view.badge == "READ-ONLY" and app.view.age.source == "kernel-log"
     source.close()
     assert source._cleanup is None
+
+
+@pytest.mark.parametrize("scenario", ["kgraft", "kpatch-core", "ksplice"])
+def test_the_older_systems_replay_the_same(tmp_path, capsys, scenario):
+    path = tmp_path / f"{scenario}.tar.gz"
+    assert run(capsys, "--demo", scenario, "capture", "-o", str(path))[0] == 0
+    with tarfile.open(path) as tar:
+        names = set(tar.getnames())
+        captured = {n: json.load(tar.extractfile(n)) for n in ("status.json", "tasks.json")}
+    # a kernel without the core is replayed without it (no sys/kernel/livepatch in the bundle)
+    assert ("sys/kernel/livepatch" in names) == (scenario == "ksplice")
+    for command, name in (("status", "status.json"), ("tasks", "tasks.json")):
+        code, out, _ = run(capsys, "--root", str(path), command, "--json")
+        assert code == 0 and json.loads(out) == captured[name]
+    assert captured["status.json"]["systems"][-1]["mechanism"] == scenario
