@@ -123,7 +123,10 @@ def transition_line(snap: Snapshot, oncall: OnCall | None = None) -> Text:
     if oncall is not None and oncall.age is not None:
         line.append("\n")
         line.append("Age: ", style="bold")
-        line.append(age_phrase(oncall.age), style="dim" if oncall.age.source == "observed" else "")
+        logs_start = t.mechanism is Mechanism.LIVEPATCH
+        line.append(
+            age_phrase(oncall.age, logs_start), style="dim" if oncall.age.source == "observed" else ""
+        )
     return line
 
 

@@ -136,10 +136,14 @@ def age_text(seconds: float | None) -> str:
     return f"{s // 86400} d {s % 86400 // 3600} h"
 
 
-def age_phrase(age: TransitionAge) -> str:
-    """How long the transition has run, saying where that comes from."""
+def age_phrase(age: TransitionAge, logs_start: bool = True) -> str:
+    """How long the transition has run, saying where that comes from. `logs_start` False: the system
+    never logs its start (kGraft prints only "kgr succeeded" at the end, kernel/kgraft.c)."""
     if age.source == "kernel-log":
         return f"running for {age_text(age.age_seconds)} (since {age.started_iso()}, from the kernel log)"
+    if not logs_start:
+        seen = age_text(age.age_seconds)
+        return f"seen for {seen} by lptui (its system does not log its start: at least that old)"
     return (
         f"seen for {age_text(age.age_seconds)} by lptui (its start is no longer in the kernel log, "
         "or the log is unreadable: at least that old)"

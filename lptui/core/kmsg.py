@@ -7,7 +7,11 @@ import errno
 import os
 from dataclasses import dataclass
 
-INTERESTING = ("livepatch:", "lptui:", "tainting kernel with TAINT_LIVEPATCH")
+# The older systems' lines too: kGraft's "kgr succeeded" / "kgr still in progress ..." / "kgr: ..."
+# (kernel/kgraft.c), the kpatch core's pr_fmt "kpatch: " (kmod/core/core.c), Ksplice's "ksplice: ..."
+# and "ksplice_h: ..." (kmodsrc/ksplice.c).
+INTERESTING = ("livepatch:", "lptui:", "tainting kernel with TAINT_LIVEPATCH", "kgr ", "kgr:", "kpatch:",
+               "ksplice")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -423,9 +423,13 @@ class SimKernel:
         if self.kgraft is None or self.now < self._kgr_next:
             return
         self._kgr_next = self.now + 2.0
-        if self.kgraft.tick({t.pid for t in self.tasks.values()}):
+        was = self.kgraft.in_progress
+        if self.kgraft.tick({t.pid for t in self.tasks.values()}) or was:
             if not self.kgraft.in_progress:
-                self._log(6, "kgr: patching succeeded")
+                self._log(6, "kgr succeeded")  # kernel/kgraft.c kgr_finalize
+            elif not self.kgraft.logged_timeout:
+                self.kgraft.logged_timeout = True  # kgr_work_fn prints it once
+                self._log(6, "kgr still in progress after timeout, will keep trying every 2 seconds")
             self._changed()
 
     def kpatch_write_enabled(self, name: str, value: str) -> None:

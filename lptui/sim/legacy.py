@@ -39,6 +39,7 @@ class KgraftSim:
     in_progress: bool = False
     pending: set[int] = field(default_factory=set)  # pids still in the old universe
     stuck: set[int] = field(default_factory=set)  # those that never cross by themselves (the demo's)
+    logged_timeout: bool = False
 
     def start(self, patch: KgrPatch, pids: set[int]) -> None:
         for f in patch.funcs:
