@@ -61,7 +61,9 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what} (last: {last})")
 
 
-@pytest.mark.parametrize("scenario", ["stuck", "idle", "replace", "unpatch"])
+@pytest.mark.parametrize(
+    "scenario", ["stuck", "idle", "replace", "unpatch", "kgraft", "kpatch-core", "ksplice"]
+)
 def test_promtool_accepts_the_exposition(scenario):
     promtool = need("promtool")
     out = lptui("--demo", scenario, "metrics")
@@ -78,6 +80,21 @@ def test_alert_rules_are_valid():
         text=True,
     )
     assert check.returncode == 0 and "SUCCESS: 3 rules found" in check.stdout, check
+
+
+def test_the_older_systems_in_the_metrics():
+    text = lptui("--demo", "kgraft", "metrics").stdout
+    assert 'lptui_system_present{mechanism="kgraft"} 1.0' in text
+    assert 'lptui_system_present{mechanism="livepatch"} 0.0' in text
+    assert (
+        'lptui_patch_in_transition{mechanism="kgraft",patch="kgraft_patch_3_12_74_60_64_40_default_2"} 1.0'
+        in text
+    )
+    assert 'lptui_blocked_tasks{reason="kgraft_kthread_not_at_safe_point"} 1.0' in text
+    assert "lptui_transition_tasks_pending 3.0" in text
+    text = lptui("--demo", "ksplice", "metrics").stdout
+    assert 'lptui_blocked_tasks{reason="ksplice_conflict"} 2.0' in text
+    assert 'mechanism="ksplice",patch="q2v9xw1e"' in text
 
 
 def test_a_real_prometheus_scrapes_the_listener(tmp_path):
@@ -116,6 +133,8 @@ def test_a_real_prometheus_scrapes_the_listener(tmp_path):
         assert result[0]["value"][1] == "3" and result[0]["metric"]["job"] == "lptui"
         (up,) = query('up{job="lptui"}')
         assert up["value"][1] == "1"
+        (core,) = query('lptui_system_present{mechanism="livepatch"}')
+        assert core["value"][1] == "1"
         (reason,) = query('lptui_blocked_tasks{reason="kthread_in_patched_function"}')
         assert reason["value"][1] == "1"
         age = float(query("lptui_transition_age_seconds")[0]["value"][1])
