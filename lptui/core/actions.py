@@ -89,6 +89,13 @@ def force_consequences(snap: Snapshot, name: str) -> str:
     return "\n".join(lines)
 
 
+def core_transition(snap: Snapshot):
+    """The upstream core's transition, if that is the one in progress (kGraft's and a stopped Ksplice
+    update are not the core's: they neither block nor can be reversed through it)."""
+    t = snap.transition
+    return t if t is not None and t.mechanism is Mechanism.LIVEPATCH else None
+
+
 def not_here(patch: PatchInfo, what: str) -> ActionError:
     """lptui writes to an older system's interface only where its source shows exactly how."""
     title = MECHANISM_TITLES[patch.mechanism]
@@ -158,7 +165,7 @@ class Actions:
         start = self.clock()
         while True:
             snap = self.snapshot()
-            t = snap.transition
+            t = core_transition(snap)
             if t is None or t.patch != name:
                 return snap
             elapsed = self.clock() - start
@@ -237,7 +244,7 @@ class Actions:
                 return self._kpatch_disable(patch, unload=unload)
             if patch.mechanism is not Mechanism.LIVEPATCH:
                 raise not_here(patch, "revert")
-            t = snap.transition
+            t = core_transition(snap)
             if t is not None and t.patch == name:
                 new = "0" if t.target == 1 else "1"
                 verb = f"reversed the {t.direction} transition of {name!r}"
@@ -296,7 +303,7 @@ class Actions:
         def run() -> Outcome:
             snap = self.snapshot()
             self._core_only(snap, name, "force")
-            t = snap.transition
+            t = core_transition(snap)
             if t is None or t.patch != name:
                 where = f" ({t.patch!r} is)" if t else " (no transition is in progress)"
                 raise ActionError(f"patch {name!r} is not in transition{where}: force applies only to the "
@@ -399,7 +406,7 @@ class Actions:
             if not has_signal:
                 raise ActionError("this kernel has no signal attribute: since 5.1 the kernel sends a fake "
                                   "signal to the remaining tasks by itself every 15 seconds")  # fmt: skip
-            t = snap.transition
+            t = core_transition(snap)
             if t is None or t.patch != name:
                 raise ActionError(f"patch {name!r} is not in transition: signal applies only to the patch in "
                                   "transition")  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lptui.core.history import FORCED_ADVICE, ForceEvidence
@@ -15,7 +15,7 @@ from lptui.core.kernel_checks import (
     trace_checks,
 )
 from lptui.core.klpelf import PatchPlan, plan_patch
-from lptui.core.model import Snapshot
+from lptui.core.model import Mechanism, Snapshot
 from lptui.core.modfile import ModuleFile, ModuleFileError, open_module
 from lptui.core.patches import module_loaded
 from lptui.core.tree import Tree
@@ -54,8 +54,12 @@ class Inspection:
         return [c.text for c in self.checks if c.level == "error"]
 
 
-def _verdict(mod: ModuleFile, plan: PatchPlan, snap: Snapshot | None, tree: Tree | None) -> list[Check]:
+def _verdict(
+    mod: ModuleFile, plan: PatchPlan, snap: Snapshot | None, tree: Tree | None, full: Snapshot | None = None
+) -> list[Check]:
+    """`snap`: the upstream core's side only (what a livepatch module meets); `full`: every system's."""
     checks: list[Check] = []
+    full = full or snap
     if mod.is_livepatch:
         checks.append(Check("ok", "marked as a livepatch module (livepatch=Y)"))
     else:
@@ -72,10 +76,18 @@ def _verdict(mod: ModuleFile, plan: PatchPlan, snap: Snapshot | None, tree: Tree
     else:
         checks.append(Check("ok", f"built for this kernel ({release})"))
     if not snap.kernel.livepatch_supported:
-        checks.append(
-            Check("error", "this kernel has no livepatch support (/sys/kernel/livepatch is missing)")
-        )
-    if mod.name and snap.patch(mod.name) is not None:
+        others = [x.mechanism for x in snap.systems]
+        if others:
+            from lptui.core.systems import tool_for
+
+            names = ", ".join(f"{m} (load its patches with {tool_for(m)})" for m in others)
+            text = f"this kernel has no upstream livepatch core (no /sys/kernel/livepatch); it has {names}"
+            checks.append(Check("error", text))
+        else:
+            checks.append(
+                Check("error", "this kernel has no livepatch support (/sys/kernel/livepatch is missing)")
+            )
+    if mod.name and full is not None and full.patch(mod.name) is not None:
         checks.append(Check("error", f"patch {mod.name!r} is already loaded"))
     elif mod.name and any(m.name == mod.name for m in snap.inactive_modules):
         checks.append(Check("error", f"module {mod.name!r} is still loaded (inactive): unload it first"))
@@ -188,6 +200,22 @@ def _installed_states(snap: Snapshot, tree: Tree | None) -> tuple[dict[str, tupl
     return states, unreadable
 
 
+def core_side(snap: Snapshot) -> Snapshot:
+    """What a livepatch module meets: the upstream core's patches and transition only (a cumulative patch
+    replaces the core's patches, never kGraft's, the kpatch core's or Ksplice's)."""
+    if all(p.mechanism is Mechanism.LIVEPATCH for p in snap.patches) and (
+        snap.transition is None or snap.transition.mechanism is Mechanism.LIVEPATCH
+    ):
+        return snap
+    core_moving = snap.transition is not None and snap.transition.mechanism is Mechanism.LIVEPATCH
+    return replace(
+        snap,
+        patches=tuple(p for p in snap.patches if p.mechanism is Mechanism.LIVEPATCH),
+        transition=snap.transition if core_moving else None,
+        pending_tasks=snap.pending_tasks if core_moving else (),
+    )
+
+
 def inspect_file(
     path: str, snap: Snapshot | None, tree: Tree | None = None, forced: tuple[ForceEvidence, ...] = ()
 ) -> Inspection:
@@ -198,8 +226,9 @@ def inspect_file(
     if machine and mod.machine != machine:  # not for this machine at all: as malformed as a 32-bit ELF
         raise ModuleFileError(f"{path}: built for {mod.machine}, but this machine is {machine}")
     plan = plan_patch(mod) if mod.is_livepatch else PatchPlan("unknown", notes=("not a livepatch module",))
-    checks = _verdict(mod, plan, snap, tree)
-    preview = replace_preview(plan, snap) if snap is not None else None
+    core = core_side(snap) if snap is not None else None
+    checks = _verdict(mod, plan, core, tree, snap)
+    preview = replace_preview(plan, core) if core is not None else None
     if forced:
         names = ", ".join(sorted({e.patch for e in forced if e.patch})) or "a patch"
         checks.append(Check("warn", f"{FORCED_ADVICE} (forced: {names})"))

@@ -270,3 +270,22 @@ def test_installed_states_read_from_the_patch_files(env, tmp_path):
     assert any("system state 1 at version 2" in e and "EINVAL" in e for e in ins.errors)
     with pytest.raises(ActionError, match="not compatible"):
         actions.load(str(KO / "lptui_lp_state1.ko"))
+
+
+def test_a_stopped_ksplice_update_does_not_block_the_core(env):
+    """Ksplice's aborted update is shown as a transition, but it is not the core's: loading, reverting
+    and the pre-flight go on as the kernel would."""
+    from lptui.sim.legacy import KspliceSim, KspliceUpdate
+
+    actions, sim, _, _ = env
+    sim.ksplice = KspliceSim([KspliceUpdate("k1", stage="preparing", abort_cause="code_busy",
+                                            conflicts=[("systemd", 1, ["ep_poll"])])])  # fmt: skip
+    sim._changed()
+    ins = actions.inspect(str(KO / "lptui_lp_replace.ko"))
+    assert ins.loadable and not any("transition" in c.text for c in ins.checks)
+    assert ins.preview is not None and not any("k1" in line for line in map(str, ins.preview.reverted))
+    outcome = actions.load(str(KO / "lptui_lp_cmdline.ko"), wait=True, timeout=5)
+    assert outcome.snapshot.transition.mechanism == "ksplice"  # the stopped update is shown again
+    assert "disabled patch" in actions.revert("lptui_lp_cmdline").message
+    with pytest.raises(ActionError, match="ksplice-undo"):
+        actions.revert("k1")
