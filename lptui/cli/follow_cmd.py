@@ -61,6 +61,11 @@ def verbose_blockers(tasks: tuple[TaskInfo, ...], age, tree: Tree, uptime: float
     return out
 
 
+def unit(t) -> str:
+    """kGraft's state is per process, Ksplice names processes; the core's is per thread."""
+    return "threads" if t.mechanism == "livepatch" else "processes"
+
+
 class Follower:
     """Turns consecutive Views into the lines that describe what changed."""
 
@@ -91,9 +96,15 @@ class Follower:
         if key != self.key:
             if self.key is not None and self.key[0] == t.patch:
                 out.append(f"reversed: {t.patch} is now {t.direction}")
+            elif t.aborted is not None:  # a Ksplice update that stopped: nothing moves until it is re-run
+                what = "undo of" if t.target == 0 else "update"
+                out.append(f"aborted: Ksplice {what} {t.patch} ({t.aborted}); waiting for ksplice-apply to "
+                           "clean it up or run it again")  # fmt: skip
             else:
-                age = f", {age_phrase(view.age)}" if view.age is not None else ""
-                out.append(f"started: {t.patch} {t.direction}, {t.tasks_total} threads{age}")
+                logs_start = t.mechanism == "livepatch"
+                age = f", {age_phrase(view.age, logs_start)}" if view.age is not None else ""
+                system = "" if logs_start else f" ({t.mechanism})"
+                out.append(f"started{system}: {t.patch} {t.direction}, {t.tasks_total} {unit(t)}{age}")
             self.key, self.pending, self.count = key, {}, None
         now = {task.tid: task for task in view.snapshot.pending_tasks}
         for tid, task in self.pending.items():
@@ -106,7 +117,8 @@ class Follower:
                     f"blocker: {task.comm} ({task.pid}/{task.tid}){where}: {SHORT_REASON[task.reason_code]}"
                 )
         if t.tasks_pending != self.count:
-            out.append(f"{t.tasks_pending} of {t.tasks_total} threads pending")
+            total = f" of {t.tasks_total}" if t.tasks_total is not None else ""
+            out.append(f"{t.tasks_pending}{total} {unit(t)} pending")
             self.count = t.tasks_pending
         self.pending = now
         return out

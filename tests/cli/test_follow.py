@@ -31,6 +31,33 @@ def test_follower_tells_each_change_until_complete():
         poller.close()
 
 
+def test_follower_on_kgraft_and_ksplice():
+    with open_source(demo="kgraft") as source:
+        poller = Poller(source)
+        follower = Follower()
+        out = follower.lines(poller.poll())
+        assert out[0].startswith(
+            "started (kgraft): kgraft_patch_3_12_74_60_64_40_default_2 patching, 72 processes"
+        )
+        assert "does not log its start" in out[0] and out[-1] == "3 of 72 processes pending"
+        sim = source.session.sim
+        with source.session.lock:
+            for pid in list(sim.kgraft.stuck):
+                sim.remove_task(pid)  # the three exit: kGraft's next check finishes
+        source.session.advance(3)
+        seen = follower.lines(poller.poll())
+        assert seen[-1] == "complete: kgraft_patch_3_12_74_60_64_40_default_2 patching finished"
+        poller.close()
+    with open_source(demo="ksplice") as source:
+        poller = Poller(source)
+        out = Follower().lines(poller.poll())
+        assert (
+            out[0].startswith("aborted: Ksplice update q2v9xw1e (code_busy)")
+            and out[-1] == "2 processes pending"
+        )
+        poller.close()
+
+
 def test_follower_sees_a_reversal_and_a_force():
     with open_source(demo="stuck") as source:
         poller = Poller(source)
