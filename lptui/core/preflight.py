@@ -64,6 +64,9 @@ def _verdict(
         checks.append(Check("ok", "marked as a livepatch module (livepatch=Y)"))
     else:
         checks.append(Check("error", "not marked as a livepatch module (no livepatch=Y in .modinfo)"))
+        other = other_system_module(mod)
+        if other:
+            checks.append(Check("error", other))
     if snap is None:
         return checks
     release = snap.kernel.release
@@ -198,6 +201,16 @@ def _installed_states(snap: Snapshot, tree: Tree | None) -> tuple[dict[str, tupl
         else:
             states[patch.name] = plan.states
     return states, unreadable
+
+
+def other_system_module(mod: ModuleFile) -> str | None:
+    """A patch module of an older system: its own tool loads it (lptui loads livepatch modules only)."""
+    depends = (mod.info("depends") or "").split(",")
+    if "kpatch" in depends:  # kpatch-build's core-module patches link against kpatch.ko
+        return "a kpatch core patch module (it depends on kpatch.ko): load it with `kpatch load`"
+    if (mod.name or "").startswith("ksplice"):
+        return "a Ksplice update module: apply it with ksplice-apply (or uptrack-install)"
+    return None
 
 
 def core_side(snap: Snapshot) -> Snapshot:

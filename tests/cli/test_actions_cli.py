@@ -146,3 +146,21 @@ def test_a_kpatch_core_patch_is_disabled_through_enabled_and_unloaded(capsys):
     assert code == 1 and "still enabled" in err
     code, out, err = run(capsys, "unload", "kpatch_meminfo_fix", "--demo", "kpatch-core")
     assert code == 0 and "unloaded module 'kpatch_meminfo_fix'" in out
+
+
+@pytest.mark.parametrize(
+    "modinfo, words",
+    [
+        ({"name": "kpatch_fix", "depends": "kpatch"}, "load it with `kpatch load`"),
+        ({"name": "ksplice_ab12_vmlinux", "depends": ""}, "apply it with ksplice-apply"),
+    ],
+)
+def test_an_older_systems_module_is_refused_naming_its_tool(capsys, tmp_path, modinfo, words):
+    from lptui.sim.kofile import module_image
+
+    path = tmp_path / f"{modinfo['name']}.ko"
+    path.write_bytes(module_image({**modinfo, "vermagic": "3.10.0-123.el7.x86_64 SMP mod_unload "}))
+    code, out, _ = run(capsys, "inspect", str(path), "--demo", "kpatch-core")
+    assert code == 4 and words in out
+    code, _, err = run(capsys, "load", str(path), "--demo", "kpatch-core")
+    assert code == 1 and words in err
