@@ -223,11 +223,13 @@ def kgraft_pending(tree: Tree, patch: PatchInfo | None) -> tuple[tuple[TaskInfo,
         if not name.isdigit():
             continue
         pid = int(name)
-        flag = parse_bool01(tree.read(f"proc/{pid}/kgr_in_progress"))
+        read = tree.read(f"proc/{pid}/kgr_in_progress")
+        if read.error == "vanished":
+            continue  # exited between the listing and the read
+        flag = parse_bool01(read)
         if flag.value is None:
-            if tree.exists(f"proc/{pid}"):
-                seen += 1
-                unknown += 1
+            seen += 1
+            unknown += 1  # unreadable (not root) or garbage: cannot tell whether it has switched
             continue
         seen += 1
         if not flag.value:

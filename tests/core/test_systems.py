@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from lptui.core.kgraft import parse_state_table
@@ -215,3 +217,46 @@ def test_no_system_at_all_keeps_the_old_note(fake):
     fake.kernel(livepatch=False)
     snap = read_snapshot(Tree(fake.root))
     assert snap.systems == () and any("has no live patching" in n for n in snap.notes)
+
+
+# ------------------------------------------------------------------- each file read, and bad input
+
+
+def test_kgraft_attributes_by_revision_and_the_owner_link(fake):
+    fake.kernel(livepatch=False)
+    lt.kgraft(fake, in_progress=0, patches={"p_old": lt.kgraft_state_fatal([("f", 2, 1)])}, refs=False)
+    lt.kgraft(fake, in_progress=0, patches={"p_new": lt.kgraft_weak_state([("f", 0, 2)])})
+    # the owner link names the module (kgr_patch_dir_add): it need not be the patch's name
+    owner = fake.root / "sys/kernel/kgraft/p_new/owner"
+    owner.unlink()
+    fake.module("kgraft_patch_other_name", refcnt="1", taint="OEK")
+    owner.symlink_to("../../../module/kgraft_patch_other_name")
+    shutil.rmtree(fake.root / "sys/module/p_new")
+    snap = read_snapshot(Tree(fake.root))
+    old, new = snap.patch("p_old"), snap.patch("p_new")
+    assert dict(old.details) == {"state table": "state-fatal"} and old.replace is None
+    assert dict(new.details) == {"state table": "weak-state", "refs": "0", "replace_all": "0"}
+    assert new.replace is False and new.module.name == "kgraft_patch_other_name" and new.module.loaded
+    assert snap.inactive_modules == ()
+
+
+def test_garbage_in_the_older_systems_files_is_a_problem_never_a_crash(fake):
+    fake.kernel(livepatch=False)
+    lt.kgraft(fake, in_progress=1, patches={"kg": lt.kgraft_weak_state([("f", 0, 1)])})
+    fake.write("sys/kernel/kgraft/kg/refs", "lots\n")
+    lt.kgr_process(fake, 10, 1, comm="a")
+    fake.write("proc/11/kgr_in_progress", "2\n")  # garbage flag, process half gone
+    (fake.root / "proc/12").mkdir()  # listed, then vanished before its flag could be read: skipped
+    lt.kpatch_core_module(fake, refcnt=1)
+    lt.kpatch_core_objects_layout(fake, "kp", enabled=1, objects={"vmlinux": ["f,1"]})
+    fake.write("sys/kernel/kpatch/kp/enabled", "yes\n")
+    lt.ksplice_in_kernel(fake, "ks", stage="flying", abort_cause="ok", conflicts="\x00\x01 nope\n")
+    snap = read_snapshot(Tree(fake.root))
+    kg, kp, ks = snap.patch("kg"), snap.patch("kp"), snap.patch("ks")
+    assert kg.problems == ("refs: garbage 'lots'",)
+    assert snap.transition.tasks_pending == 1 and snap.transition.tasks_unknown == 1
+    assert kp.enabled is None and kp.problems == ("enabled: garbage 'yes'",)
+    assert ks.stage is None and ks.enabled is None
+    assert ks.problems[0] == "stage: unexpected value 'flying'" and ks.problems[1].startswith(
+        "conflicts: garbage"
+    )
