@@ -78,7 +78,7 @@ SHORT_REASON = {
     Reason.NOT_PENDING: "",
     Reason.UNKNOWN_STATE: "state unreadable",
     Reason.KGRAFT_IN_KERNEL: "not back to user yet",
-    Reason.KGRAFT_KTHREAD: "kthread not at safe point",
+    Reason.KGRAFT_KTHREAD: "kthread off safe point",
     Reason.KSPLICE_CONFLICT: "used changed code",
 }
 

@@ -220,9 +220,7 @@ def build_kgraft() -> SimKernel:
     sim.core = False
     sim.release, sim.version = "3.12.74-60.64.40-default", "#1 SMP Thu Jun 1 08:02:44 UTC 2017 (2d4bcfb)"
     sim.kgraft = KgraftSim()
-    for name, funcs in (
-        ("kgraft_patch_3_12_74_60_64_40_default_1", [KgrFunc("SyS_newuname"), KgrFunc("cmdline_proc_show")]),
-    ):
+    for name, funcs in (("kgraft_patch_1_2_1", [KgrFunc("SyS_newuname"), KgrFunc("cmdline_proc_show")]),):
         sim.load_module(name, livepatch=True, taint="")
         sim.kgraft.patches.append(KgrPatch(name, funcs, refs=0))
     sim.advance(3600.0)
@@ -241,7 +239,7 @@ def build_kgraft() -> SimKernel:
     reader = pop.process("monitor-agent", stack=read_stack)[0]
     for task in (kthread, fsync, reader):
         sim.add_task(task)
-    new = "kgraft_patch_3_12_74_60_64_40_default_2"
+    new = "kgraft_patch_1_2_2"
     sim.load_module(new, livepatch=True, taint="")
     sim.kgraft.start(
         KgrPatch(new, [KgrFunc("pipe_read"), KgrFunc("xfsaild", "xfs"), KgrFunc("SyS_newuname")], refs=1),

@@ -352,7 +352,14 @@ def _status(
     first = rows[0] if rows else snap.pending_tasks[0]  # the longest pending
     where = f" in {first.blocking_functions[0]}" if first.blocking_functions else ""
     n = len(snap.pending_tasks)
+    if t.aborted is not None:  # Ksplice: nothing moves; these processes made the update abort
+        return (
+            (f"Ksplice {t.patch} aborted ({t.aborted}): {n} process{'es' if n != 1 else ''} in its way. ",
+             "bold yellow"),
+            (f"First: {first.comm} ({first.pid}){where}.", ""),
+        )  # fmt: skip
+    unit = ("task", "tasks") if t.mechanism == "livepatch" else ("process", "processes")
     return (  # two lines at most at 80 columns: the status line's max-height
-        (f"{n} task{'s' if n != 1 else ''} block {t.patch}. ", "bold yellow"),
+        (f"{n} {unit[n != 1]} block {t.patch}. ", "bold yellow"),
         (f"First: {first.comm} ({first.pid}){where}: {SHORT_REASON[first.reason_code]}.", ""),
     )

@@ -124,9 +124,9 @@ def test_inspect_previews_a_cumulative_patch(capsys):
 @pytest.mark.parametrize(
     "argv, tool",
     [
-        (["revert", "kgraft_patch_3_12_74_60_64_40_default_2", "--demo", "kgraft"], "kgr"),
-        (["force", "kgraft_patch_3_12_74_60_64_40_default_2", "--demo", "kgraft", "--yes"], "kgr"),
-        (["signal", "kgraft_patch_3_12_74_60_64_40_default_2", "--demo", "kgraft"], "kgr"),
+        (["revert", "kgraft_patch_1_2_2", "--demo", "kgraft"], "kgr"),
+        (["force", "kgraft_patch_1_2_2", "--demo", "kgraft", "--yes"], "kgr"),
+        (["signal", "kgraft_patch_1_2_2", "--demo", "kgraft"], "kgr"),
         (["revert", "8c4o6ucj", "--demo", "ksplice"], "ksplice-undo"),
         (["unload", "8c4o6ucj", "--demo", "ksplice"], "uptrack-remove"),
         (["force", "kpatch_xfs_fix", "--demo", "kpatch-core", "--yes"], "no transition"),

@@ -94,7 +94,11 @@ class DashboardScreen(Screen):
             self.query_one(PatchTable).reconcile(snap, view.life)
         n = len(snap.pending_tasks)
         more = f", {len(view.rows)} longest-pending shown" if n > len(view.rows) else ""
-        pending.border_title = f"Pending tasks ({n}{more})"
+        t = snap.transition
+        what = "Pending tasks" if t is None or t.mechanism == "livepatch" else "Pending processes"
+        if t is not None and t.aborted is not None:
+            what = "Processes in its way"
+        pending.border_title = f"{what} ({n}{more})"
         self.query_one(PatchTable).border_title = f"Patches ({len(snap.patches)})"
         if self._views == 1:  # land where it matters: the blockers if a transition runs
             (pending if snap.transition is not None else self.query_one(PatchTable)).focus()

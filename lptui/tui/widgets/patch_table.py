@@ -36,10 +36,12 @@ class PatchTable(KeyedTable):
     def reconcile(self, snap: Snapshot, life: LifeCycle | None = None) -> None:
         wanted: dict[str, tuple] = {}
         lost = set(life.lost_at_reboot) if life is not None else set()
+        mixed = len({p.mechanism for p in snap.patches}) > 1  # name each row's system only then
         for p in snap.patches:
             legacy = p.mechanism is not Mechanism.LIVEPATCH
+            tag = str(p.mechanism) if mixed else ""
             wanted[p.name] = (
-                "lost" if p.name in lost else f"{p.mechanism}:{p.stage or '-'}" if legacy else "patch",
+                "lost" if p.name in lost else f"{tag}:{p.stage or '-'}" if legacy else "patch",
                 p.name,
                 p.enabled,
                 p.transition,
@@ -66,6 +68,9 @@ class PatchTable(KeyedTable):
                 )
         self.apply(wanted)
         notes = []
+        others = sorted({str(p.mechanism) for p in snap.patches if p.mechanism is not Mechanism.LIVEPATCH})
+        if others:
+            notes.append("systems: " + ", ".join(others))
         if lost:
             notes.append(f"{len(lost)} gone after a reboot (no file)")
         if life is not None and (n := sum(not i.loaded for i in life.installed)):
@@ -87,10 +92,12 @@ class PatchTable(KeyedTable):
                 none,
                 none if installed else maybe(refcnt),
             )
-        mechanism, _, stage = kind.partition(":") if ":" in kind else ("", "", "")
+        legacy = ":" in kind
+        mechanism, _, stage = kind.partition(":") if legacy else ("", "", "")
         name_cell = Text(name, style="bold yellow" if kind == "lost" else "bold")
         if mechanism:
             name_cell.append(f" [{mechanism}]", style="magenta")
+        if legacy:
             busy = "bold red" if stage in ("patching", "reverting", "preparing") else ""
             moving = Text(stage, style=busy)
         elif transition is not None:

@@ -61,6 +61,7 @@ class TransitionPanel(Vertical):
         if t.tasks_unknown:
             line.append(f"  {t.tasks_unknown} unreadable", style="yellow")
         update_static(self.query_one("#transition-line", Static), line)
+        self.query_one("#transition-progress").display = t.aborted is None  # an aborted update has none
         bar = self.query_one("#switched", ProgressBar)
         bar.update(total=max(total, 1), progress=switched)
         trend = list(view.history) or [0]
