@@ -269,3 +269,19 @@ async def test_the_older_systems_in_the_console(app_for):
         assert app.screen.query_one(PendingTable).row_count == 2
         line = str(app.screen.query_one("#transition-line").render())
         assert "Ksplice" in line and "ABORTED (code_busy)" in line
+
+
+async def test_patches_of_several_systems_are_each_tagged(fake):
+    from lptui.source import open_source
+    from tests import legacy_trees as lt
+    from tests.tui.helpers import make_app
+
+    fake.patch("livepatch_core_fix")
+    lt.ksplice_in_kernel(fake, "u1", stage="applied", abort_cause="ok")
+    app = make_app(open_source(root=str(fake.root)))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(PatchTable)
+        names = sorted(cell_text(table, i, 0) for i in range(table.row_count))
+        assert names == ["livepatch_core_fix", "u1 [ksplice]"]
+        assert table.border_subtitle.startswith("systems: ksplice")
