@@ -289,3 +289,19 @@ def test_a_stopped_ksplice_update_does_not_block_the_core(env):
     assert "disabled patch" in actions.revert("lptui_lp_cmdline").message
     with pytest.raises(ActionError, match="ksplice-undo"):
         actions.revert("k1")
+
+
+def test_a_kpatch_core_patch_in_use_is_explained():
+    from lptui.source import open_source
+
+    with open_source(demo="kpatch-core") as source:
+        actions = source.actions()
+        sim = source.session.sim
+        task = next(iter(sim.tasks.values()))
+        task.stack = [("futex_requeue", None), *task.stack]
+        with pytest.raises(ActionError, match="activeness safety check") as exc:
+            actions.revert("kpatch_cve_2014_3153")
+        assert exc.value.errno == errno.EBUSY
+        assert actions.snapshot().patch("kpatch_cve_2014_3153").enabled  # nothing changed
+        with pytest.raises(ActionError, match="already disabled"):
+            actions.revert("kpatch_meminfo_fix")
