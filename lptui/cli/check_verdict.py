@@ -57,7 +57,12 @@ def judge(view, *, warn: float, crit: float, live_not_root: bool) -> Verdict:
     if t is not None:
         if t.tasks_unknown:
             return Verdict(
-                UNKNOWN, f"{t.tasks_unknown} thread(s) have an unreadable patch_state", perf, details
+                UNKNOWN,
+                f"{t.tasks_unknown} thread(s) have an unreadable patch_state"
+                if t.mechanism == "livepatch"
+                else f"{t.tasks_unknown} process(es) have an unreadable kgr_in_progress",
+                perf,
+                details,
             )
         if t.aborted is not None:  # Ksplice stopped: nothing is moving, the update is not in effect
             problems.append((WARNING, f"Ksplice {'undo of' if t.target == 0 else 'update'} {t.patch} aborted "
