@@ -55,14 +55,14 @@ class NoOthers:
     owned_modules: frozenset[str] = frozenset()
 
 
-def read_others(tree: Tree, modules: list[str]):  # -> OtherSystems | NoOthers
+def read_others(tree: Tree, modules: list[str], *, with_tasks: bool):  # -> OtherSystems | NoOthers
     if not any(tree.is_dir(d) for d in OTHER_SYSTEM_DIRS) and not any(
         m.startswith("ksplice") for m in modules
     ):
         return NoOthers()
     from lptui.core.systems import read_other_systems
 
-    return read_other_systems(tree, modules)
+    return read_other_systems(tree, modules, with_tasks=with_tasks)
 
 
 class SnapshotReader:
@@ -97,10 +97,11 @@ class SnapshotReader:
         kernel = read_kernel(tree)
         patches = read_patches(tree)
         candidates = self._livepatch_module_candidates()
-        others = read_others(tree, self._module_listing or [])
+        transition = find_transition(patches)
+        # the older systems' tasks are read only when the core has no transition of its own
+        others = read_others(tree, self._module_listing or [], with_tasks=transition is None)
         inactive = read_inactive_modules(tree, {p.name for p in patches} | others.owned_modules, candidates)
         features = probe_features(tree, patches)
-        transition = find_transition(patches)
         patch = next((p for p in patches if transition and p.name == transition.patch), None)
         result = self.scanner.scan(tree, transition, patch, livepatch_module_names(patches, inactive))
         systems: list[SystemInfo] = []
@@ -172,7 +173,7 @@ NO_LIVEPATCH_NOTE = (
 
 KGRAFT_NONE_PENDING = (
     "kGraft is in progress but no process has kgr_in_progress set: it should finish at its next check "
-    "(kernel threads and idle tasks are not in /proc)"
+    "(the idle tasks, swapper/N, are not in /proc)"
 )
 
 
