@@ -21,7 +21,7 @@ Sources (the kernel is the spec; each revision found is handled):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lptui.core.blockers import parse_frame
 from lptui.core.model import (
@@ -215,14 +215,36 @@ def kgraft_reason(state: str | None, kthread: bool | None, on_stack: tuple[str, 
     )
 
 
-def kgraft_pending(tree: Tree, patch: PatchInfo | None) -> tuple[tuple[TaskInfo, ...], int, int]:
+@dataclass(slots=True)
+class KgraftMemo:
+    """Processes already seen migrated in this transition: kGraft only clears the flag (a task never
+    goes back to the old universe, and a new one inherits its parent's), so they are not read again.
+    A pid reused during the transition by a child of a process still in the old universe would be missed
+    until the next transition; the listing itself is redone every poll."""
+
+    key: str | None = None
+    settled: set[int] = field(default_factory=set)
+
+
+def kgraft_pending(
+    tree: Tree, patch: PatchInfo | None, memo: KgraftMemo | None = None
+) -> tuple[tuple[TaskInfo, ...], int, int]:
     """Processes whose kgr_in_progress reads 1: (tasks, processes seen, flags unreadable)."""
     pending: list[TaskInfo] = []
     seen = unknown = 0
+    memo = memo if memo is not None else KgraftMemo()
+    key = patch.name if patch is not None else None
+    if memo.key != key:
+        memo.key, memo.settled = key, set()
+    alive: set[int] = set()
     for name in tree.listdir("proc"):
         if not name.isdigit():
             continue
         pid = int(name)
+        alive.add(pid)
+        if pid in memo.settled:
+            seen += 1
+            continue
         read = tree.read(f"proc/{pid}/kgr_in_progress")
         if read.error == "vanished":
             continue  # exited between the listing and the read
@@ -233,6 +255,7 @@ def kgraft_pending(tree: Tree, patch: PatchInfo | None) -> tuple[tuple[TaskInfo,
             continue
         seen += 1
         if not flag.value:
+            memo.settled.add(pid)
             continue
         raw = read_task_details(tree, pid, pid, None, None, with_stack=True)
         if raw is None:
@@ -255,4 +278,5 @@ def kgraft_pending(tree: Tree, patch: PatchInfo | None) -> tuple[tuple[TaskInfo,
                 problems=raw.problems + ((f"stack: {raw.stack_error}",) if raw.stack_error else ()),
             )
         )
+    memo.settled &= alive  # exited processes leave the memo (their pids may come back)
     return tuple(pending), seen, unknown

@@ -55,14 +55,8 @@ class NoOthers:
     owned_modules: frozenset[str] = frozenset()
 
 
-def read_others(tree: Tree, modules: list[str], *, with_tasks: bool):  # -> OtherSystems | NoOthers
-    if not any(tree.is_dir(d) for d in OTHER_SYSTEM_DIRS) and not any(
-        m.startswith("ksplice") for m in modules
-    ):
-        return NoOthers()
-    from lptui.core.systems import read_other_systems
-
-    return read_other_systems(tree, modules, with_tasks=with_tasks)
+def other_systems_present(tree: Tree, modules: list[str]) -> bool:
+    return any(tree.is_dir(d) for d in OTHER_SYSTEM_DIRS) or any(m.startswith("ksplice") for m in modules)
 
 
 class SnapshotReader:
@@ -75,6 +69,7 @@ class SnapshotReader:
         # taint of every module only when the listing of /sys/module changes.
         self._module_listing: list[str] | None = None
         self._livepatch_modules: frozenset[str] = frozenset()
+        self._kgr = None  # lptui.core.kgraft.KgraftMemo, made when a kGraft transition is first read
 
     def _livepatch_module_candidates(self) -> frozenset[str]:
         listing = self.tree.listdir("sys/module")
@@ -82,6 +77,16 @@ class SnapshotReader:
             self._module_listing = listing
             self._livepatch_modules = livepatch_modules(self.tree)
         return self._livepatch_modules
+
+    def _read_others(self, modules: list[str], *, with_tasks: bool):  # -> OtherSystems | NoOthers
+        if not other_systems_present(self.tree, modules):
+            return NoOthers()
+        from lptui.core.kgraft import KgraftMemo
+        from lptui.core.systems import read_other_systems
+
+        if self._kgr is None:
+            self._kgr = KgraftMemo()
+        return read_other_systems(self.tree, modules, with_tasks=with_tasks, memo=self._kgr)
 
     def read(self) -> Snapshot:
         snap = self._read_once()
@@ -99,7 +104,7 @@ class SnapshotReader:
         candidates = self._livepatch_module_candidates()
         transition = find_transition(patches)
         # the older systems' tasks are read only when the core has no transition of its own
-        others = read_others(tree, self._module_listing or [], with_tasks=transition is None)
+        others = self._read_others(self._module_listing or [], with_tasks=transition is None)
         inactive = read_inactive_modules(tree, {p.name for p in patches} | others.owned_modules, candidates)
         features = probe_features(tree, patches)
         patch = next((p for p in patches if transition and p.name == transition.patch), None)

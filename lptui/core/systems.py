@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lptui.core.kgraft import kgraft_pending, read_kgraft
+from lptui.core.kgraft import KgraftMemo, kgraft_pending, read_kgraft
 from lptui.core.kpatch_core import CORE_MODULE, read_kpatch_core
 from lptui.core.ksplice import conflict_tasks, ksplice_transition, read_ksplice, update_transition
 from lptui.core.model import Mechanism, PatchInfo, SystemInfo, TaskInfo, TransitionInfo
@@ -30,7 +30,9 @@ class OtherSystems:
     owned_modules: frozenset[str] = frozenset()  # modules these systems account for
 
 
-def read_other_systems(tree: Tree, modules: list[str], *, with_tasks: bool = True) -> OtherSystems:
+def read_other_systems(
+    tree: Tree, modules: list[str], *, with_tasks: bool = True, memo: KgraftMemo | None = None
+) -> OtherSystems:
     """Three directory checks when none is present: cheap enough for every poll."""
     systems: list[SystemInfo] = []
     patches: list[PatchInfo] = []
@@ -48,7 +50,7 @@ def read_other_systems(tree: Tree, modules: list[str], *, with_tasks: bool = Tru
             transition = kgraft.transition
             if with_tasks:
                 patch = next(p for p in kgraft.patches if p.name == transition.patch)
-                pending, processes, unknown = kgraft_pending(tree, patch)
+                pending, processes, unknown = kgraft_pending(tree, patch, memo)
                 transition = _counted(transition, processes, len(pending), unknown)
 
     kpatch = read_kpatch_core(tree)

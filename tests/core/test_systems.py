@@ -260,3 +260,22 @@ def test_garbage_in_the_older_systems_files_is_a_problem_never_a_crash(fake):
     assert ks.problems[0] == "stage: unexpected value 'flying'" and ks.problems[1].startswith(
         "conflicts: garbage"
     )
+
+
+def test_during_a_kgraft_transition_a_migrated_process_is_not_read_again(fake):
+    from lptui.core.snapshot import SnapshotReader
+    from tests.faketree import CountingTree
+
+    fake.kernel(livepatch=False)
+    lt.kgraft(fake, in_progress=1, patches={"kg": lt.kgraft_weak_state([("f", 0, 1)])})
+    for pid in (1, 2, 3):
+        lt.kgr_process(fake, pid, 0)
+    lt.kgr_process(fake, 9, 1, comm="held")
+    tree = CountingTree(fake.root)
+    reader = SnapshotReader(tree)
+    assert [t.pid for t in reader.read().pending_tasks] == [9]
+    tree.reads.clear()
+    snap = reader.read()
+    flags = sorted(r for r in tree.reads if r.endswith("kgr_in_progress"))
+    assert flags == ["proc/9/kgr_in_progress"]  # only the one still pending
+    assert (snap.transition.tasks_total, snap.transition.tasks_pending) == (4, 1)
