@@ -26,7 +26,13 @@ def test_loaded_patch_matches_sysfs(kernel_label):
     assert [o["name"] for o in patch["objects"]] == sorted(p.name for p in base.iterdir() if p.is_dir())
     (obj,) = patch["objects"]
     assert obj["name"] == "vmlinux" and obj["loaded"] is True
-    assert obj["functions"] == [{"name": "cmdline_proc_show", "sympos": 1}]
+    assert obj["functions"] == [
+        {"name": "cmdline_proc_show", "sympos": 1, "state": None}
+    ]  # state: kGraft only
+    assert patch["mechanism"] == "livepatch" and patch["stage"] is None and patch["details"] == {}
+    assert data["systems"] == [
+        {"mechanism": "livepatch", "where": "sys/kernel/livepatch", "detail": "", "problems": []}
+    ]
     assert (base / "vmlinux/cmdline_proc_show,1").is_dir()
     assert obj["patched"] is True and read(base / "vmlinux/patched") == "1"
 
