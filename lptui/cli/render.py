@@ -82,7 +82,8 @@ def kernel_block(snap: Snapshot) -> Table:
         systems = Text()
         for i, x in enumerate(others):
             systems.append(("; " if i else "") + MECHANISM_TITLES[x.mechanism], style="bold green")
-            systems.append(f" (/{x.where}{', ' + x.detail if x.detail else ''})")
+            where = ", ".join("/" + w for w in x.where.split(", "))
+            systems.append(f" ({where}{', ' + x.detail if x.detail else ''})")
         grid.add_row("Also", systems)
     if k.tainted is None:
         taint = Text("unknown", style="yellow")

@@ -162,6 +162,15 @@ class SnapshotReader:
 
 def read_all_tasks_of(tree: Tree, snap: Snapshot) -> tuple[TaskInfo, ...]:
     """Every thread, analysed against the snapshot's transition (`tasks --all`, the all-tasks screen)."""
+    t = snap.transition
+    if t is not None and t.mechanism is not Mechanism.LIVEPATCH:
+        # kGraft's state is per process and Ksplice's conflicts name processes: every thread as the
+        # core sees it (no transition there), the main threads of those processes as they were found
+        pending = {task.pid: task for task in snap.pending_tasks}
+        threads = read_all_tasks(
+            tree, None, None, frozenset(), has_patch_state=snap.kernel.livepatch_supported
+        )
+        return tuple(pending.get(task.pid, task) if task.pid == task.tid else task for task in threads)
     patch = snap.patch(snap.transition.patch) if snap.transition else None
     return read_all_tasks(
         tree,

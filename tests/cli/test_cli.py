@@ -274,3 +274,11 @@ def test_a_kgraft_host_is_not_reported_as_without_live_patching(capsys):
     assert code == 0 and "not supported" not in out and "kGraft" in out
     code, out, _ = run(capsys, "check", "--demo", "kgraft")
     assert "no live patching" not in out and "3 of" in out and "processes pending" in out
+
+
+def test_all_tasks_on_kgraft_mark_the_pending_processes(capsys):
+    data = run_json(capsys, "tasks", "--all", "--demo", "kgraft")
+    pending = sorted(t["comm"] for t in data["tasks"] if t["pending"])
+    assert pending == ["monitor-agent", "postgres", "xfsaild/dm-0"]
+    others = [t for t in data["tasks"] if not t["pending"]]
+    assert others and all(t["reason_code"] == "not_pending" and t["patch_state"] is None for t in others)
