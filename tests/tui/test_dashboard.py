@@ -285,3 +285,29 @@ async def test_patches_of_several_systems_are_each_tagged(fake):
         names = sorted(cell_text(table, i, 0) for i in range(table.row_count))
         assert names == ["livepatch_core_fix", "u1 [ksplice]"]
         assert table.border_subtitle.startswith("systems: ksplice")
+
+
+async def test_an_older_systems_patch_detail(app_for):
+    app = app_for("kgraft")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(PatchTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index("kgraft_patch_1_2_2"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PatchScreen)
+        texts = " ".join(str(w.render()) for w in app.screen.query(".section"))
+        assert "System  kGraft  stage patching" in texts and "state table object-sympos-state" in texts
+        assert "not searched: kGraft patches come in SUSE's kgraft-patch packages" in texts
+        functions = app.screen.query_one("#functions")
+        states = {cell_text(functions, i, 3): cell_text(functions, i, 6) for i in range(functions.row_count)}
+        assert states == {"pipe_read": "patching", "xfsaild": "patching", "SyS_newuname": "patching"}
+        # the older patch's SyS_newuname is overridden by the newer kGraft patch, within kGraft
+        await pilot.press("escape")
+        table.move_cursor(row=table.get_row_index("kgraft_patch_1_2_1"))
+        await pilot.press("enter")
+        await pilot.pause()
+        functions = app.screen.query_one("#functions")
+        live = {cell_text(functions, i, 3): cell_text(functions, i, 5) for i in range(functions.row_count)}
+        assert live == {"SyS_newuname": "overridden by kgraft_patch_1_2_2", "cmdline_proc_show": "this patch"}
