@@ -9,6 +9,6 @@ SUMMARIES: dict[str, str] = {
     "replace": "a cumulative patch replacing two older ones",
     "unpatch": "a stalled patching transition, reversed into unpatching",
     "kgraft": "a kGraft host (no upstream core): a kGraft patch held up by three processes",
-    "kpatch-core": "the kpatch core module (kpatch.ko): one patch enabled, one disabled",
+    "kpatch-core": "the kpatch core module (kpatch.ko): two patches enabled, one disabled",
     "ksplice": "Ksplice beside the upstream core: one update applied, one aborted on a conflict",
 }
