@@ -127,6 +127,7 @@ def test_inspect_previews_a_cumulative_patch(capsys):
         (["revert", "kgraft_patch_1_2_2", "--demo", "kgraft"], "kgr"),
         (["force", "kgraft_patch_1_2_2", "--demo", "kgraft", "--yes"], "kgr"),
         (["signal", "kgraft_patch_1_2_2", "--demo", "kgraft"], "kgr"),
+        (["unload", "kgraft_patch_1_2_1", "--demo", "kgraft"], "kgr"),
         (["revert", "8c4o6ucj", "--demo", "ksplice"], "ksplice-undo"),
         (["unload", "8c4o6ucj", "--demo", "ksplice"], "uptrack-remove"),
         (["force", "kpatch_xfs_fix", "--demo", "kpatch-core", "--yes"], "no transition"),
