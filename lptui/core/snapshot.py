@@ -16,6 +16,11 @@ from lptui.core.patches import livepatch_modules, read_inactive_modules, read_pa
 from lptui.core.scan import TaskScanner, read_all_tasks
 from lptui.core.tree import Tree, parse_bool01
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from lptui.core.kgraft import KgraftMemo
+    from lptui.core.systems import OtherSystems
+
 
 def find_transition(patches: tuple[PatchInfo, ...]) -> TransitionInfo | None:
     """The patch whose `transition` reads 1; its `enabled` already holds the target."""
@@ -71,7 +76,7 @@ class SnapshotReader:
         # taint of every module only when the listing of /sys/module changes.
         self._module_listing: list[str] | None = None
         self._livepatch_modules: frozenset[str] = frozenset()
-        self._kgr = None  # lptui.core.kgraft.KgraftMemo, made when a kGraft transition is first read
+        self._kgr: KgraftMemo | None = None  # made when an older system is first seen
 
     def _livepatch_module_candidates(self) -> frozenset[str]:
         listing = self.tree.listdir("sys/module")
@@ -80,7 +85,7 @@ class SnapshotReader:
             self._livepatch_modules = livepatch_modules(self.tree)
         return self._livepatch_modules
 
-    def _read_others(self, modules: list[str], *, with_tasks: bool):  # -> OtherSystems | NoOthers
+    def _read_others(self, modules: list[str], *, with_tasks: bool) -> OtherSystems | NoOthers:
         if not other_systems_present(self.tree, modules):
             return NO_OTHERS
         from lptui.core.kgraft import KgraftMemo
