@@ -32,23 +32,34 @@ class CountingTree(Tree):
         return super().read(rel)
 
 
-def build(root: Path, threads: int, pending: int) -> None:
-    lp = root / "sys/kernel/livepatch/lp_bench"
-    (lp / "vmlinux/cmdline_proc_show,1").mkdir(parents=True)
-    (lp / "enabled").write_text("1\n")
-    (lp / "transition").write_text("0\n")
+def build_tasks(
+    root: Path, tasks: int, release: str, per_task: dict[str, str], per_process: dict[str, str]
+) -> None:
+    """The kernel files every refresh reads, and `tasks` single-threaded processes with `per_task` files
+    in /proc/<pid>/task/<pid> (patch_state) and `per_process` ones in /proc/<pid> (kgr_in_progress)."""
     (root / "proc/sys/kernel").mkdir(parents=True)
-    (root / "proc/sys/kernel/osrelease").write_text("6.1.0-bench\n")
-    (root / "proc/loadavg").write_text(f"0.00 0.00 0.00 1/{threads} {threads + 1000}\n")
+    (root / "proc/sys/kernel/osrelease").write_text(release + "\n")
+    (root / "proc/loadavg").write_text(f"0.00 0.00 0.00 1/{tasks} {tasks + 1000}\n")
     stat_tail = " ".join(["0"] * 43)
-    for i in range(threads):
+    for i in range(tasks):
         pid = 1000 + i
         d = root / f"proc/{pid}/task/{pid}"
         d.mkdir(parents=True)
         (d / "comm").write_text("worker\n")
         (d / "stat").write_text(f"{pid} (worker) S 1 {pid} {pid} 0 -1 4194560 {stat_tail}\n")
-        (d / "patch_state").write_text("-1\n")
         (d / "stack").write_text("[<0>] ep_poll+0x1/0x2\n")
+        for name, text in per_task.items():
+            (d / name).write_text(text)
+        for name, text in per_process.items():
+            (root / f"proc/{pid}" / name).write_text(text)
+
+
+def build(root: Path, threads: int, pending: int) -> None:
+    lp = root / "sys/kernel/livepatch/lp_bench"
+    (lp / "vmlinux/cmdline_proc_show,1").mkdir(parents=True)
+    (lp / "enabled").write_text("1\n")
+    (lp / "transition").write_text("0\n")
+    build_tasks(root, threads, "6.1.0-bench", {"patch_state": "-1\n"}, {})
 
 
 KGR_HEAD = f"{'Function':<20s}   Weak  State\n"  # kernel/kgraft_files.c state_show (weak-state revision)
@@ -60,18 +71,7 @@ def build_kgraft(root: Path, processes: int) -> None:
     (kgr / "in_progress").write_text("0\n")
     (kgr / "kgr_bench/state").write_text(KGR_HEAD + f"{'cmdline_proc_show':<20s}  {0:5d}  {2:5d}\n")
     (root / "sys/module").mkdir(parents=True)
-    (root / "proc/sys/kernel").mkdir(parents=True)
-    (root / "proc/sys/kernel/osrelease").write_text("3.12.74-bench\n")
-    (root / "proc/loadavg").write_text(f"0.00 0.00 0.00 1/{processes} {processes + 1000}\n")
-    stat_tail = " ".join(["0"] * 43)
-    for i in range(processes):
-        pid = 1000 + i
-        d = root / f"proc/{pid}/task/{pid}"
-        d.mkdir(parents=True)
-        (d / "comm").write_text("worker\n")
-        (d / "stat").write_text(f"{pid} (worker) S 1 {pid} {pid} 0 -1 4194560 {stat_tail}\n")
-        (d / "stack").write_text("[<0>] ep_poll+0x1/0x2\n")
-        (root / f"proc/{pid}/kgr_in_progress").write_text("0\n")
+    build_tasks(root, processes, "3.12.74-bench", {}, {"kgr_in_progress": "0\n"})
 
 
 def start_kgraft(root: Path, processes: int, pending: int) -> None:

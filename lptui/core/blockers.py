@@ -134,6 +134,11 @@ def analyse(
         code, reason = explain(raw, blockers, transition)
     else:
         code, reason = Reason.NOT_PENDING, ""
+    return task_info(raw, pending, blockers, code, reason)
+
+
+def task_info(raw: RawTask, pending: bool, blockers: tuple[str, ...], code: Reason, reason: str) -> TaskInfo:
+    """The record of one task as read, with the verdict on it (the core's or an older system's)."""
     return TaskInfo(
         pid=raw.pid,
         tid=raw.tid,

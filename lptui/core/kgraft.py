@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lptui.core.blockers import parse_frame
+from lptui.core.blockers import parse_frame, task_info
 from lptui.core.model import (
+    OBJECT_NOT_SHOWN,
     Direction,
     FunctionInfo,
     Mechanism,
@@ -42,7 +43,7 @@ from lptui.core.tree import Tree, parse_bool01, parse_int
 KGRAFT_DIR = "sys/kernel/kgraft"
 STATES = {0: "init", 1: "patching", 2: "applied", 3: "reverting", 4: "reverted", 5: "skipped"}
 # Before the Object column, kGraft looked a name up in vmlinux and every module alike.
-ANY_OBJECT = "(object not shown)"
+ANY_OBJECT = OBJECT_NOT_SHOWN
 
 # header columns -> (revision, column of the name, object, sympos, state)
 _LAYOUTS: dict[tuple[str, ...], tuple[str, int | None, int | None, int]] = {
@@ -262,21 +263,6 @@ def kgraft_pending(
             continue  # exited while we read it
         on_stack = _on_stack(raw.stack or (), patch)
         code, reason = kgraft_reason(raw.state, raw.kthread, on_stack)
-        pending.append(
-            TaskInfo(
-                pid=pid,
-                tid=pid,
-                comm=raw.comm,
-                state=raw.state,
-                kthread=raw.kthread,
-                patch_state=None,
-                pending=True,
-                stack=raw.stack,
-                blocking_functions=on_stack,
-                reason_code=code,
-                reason=reason,
-                problems=raw.problems + ((f"stack: {raw.stack_error}",) if raw.stack_error else ()),
-            )
-        )
+        pending.append(task_info(raw, True, on_stack, code, reason))
     memo.settled &= alive  # exited processes leave the memo (their pids may come back)
     return tuple(pending), seen, unknown

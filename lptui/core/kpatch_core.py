@@ -18,13 +18,13 @@ Sources (dynup/kpatch, before the core module was removed):
 
 from __future__ import annotations
 
-from lptui.core.model import FunctionInfo, Mechanism, ObjectInfo, PatchInfo, SystemInfo
+from lptui.core.model import OBJECT_NOT_SHOWN, FunctionInfo, Mechanism, ObjectInfo, PatchInfo, SystemInfo
 from lptui.core.patches import module_loaded, read_module
 from lptui.core.tree import Tree, parse_bool01, parse_line
 
 KPATCH_DIR = "sys/kernel/kpatch"
 CORE_MODULE = "kpatch"
-ANY_OBJECT = "(object not shown)"  # the "patches" layout lists functions without their object
+ANY_OBJECT = OBJECT_NOT_SHOWN  # the "patches" layout lists functions without their object
 
 
 def _function(entry: str) -> FunctionInfo:

@@ -27,6 +27,11 @@ MECHANISM_TITLES = {
 }
 
 
+# The object name of functions an older system lists without their object (kGraft's early `state`
+# tables, the kpatch core's "patches" layout).
+OBJECT_NOT_SHOWN = "(object not shown)"
+
+
 @dataclass(frozen=True, slots=True)
 class SystemInfo:
     """One live-patching system present on this kernel, with what lptui could read of it."""

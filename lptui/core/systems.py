@@ -3,7 +3,7 @@ read together; a host can have several, and the core besides. Each reader cites 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lptui.core.kgraft import KgraftMemo, kgraft_pending, read_kgraft
 from lptui.core.kpatch_core import CORE_MODULE, read_kpatch_core
@@ -51,7 +51,9 @@ def read_other_systems(
             if with_tasks:
                 patch = next(p for p in kgraft.patches if p.name == transition.patch)
                 pending, processes, unknown = kgraft_pending(tree, patch, memo)
-                transition = _counted(transition, processes, len(pending), unknown)
+                transition = replace(
+                    transition, tasks_total=processes, tasks_pending=len(pending), tasks_unknown=unknown
+                )
 
     kpatch = read_kpatch_core(tree)
     if kpatch is not None:
@@ -73,19 +75,6 @@ def read_other_systems(
     owned.update(p.module.name for p in patches)
     return OtherSystems(
         tuple(systems), tuple(patches), transition, pending, processes, unknown, frozenset(owned)
-    )
-
-
-def _counted(t: TransitionInfo, total: int, pending: int, unknown: int) -> TransitionInfo:
-    return TransitionInfo(
-        patch=t.patch,
-        direction=t.direction,
-        target=t.target,
-        tasks_total=total,
-        tasks_pending=pending,
-        tasks_unknown=unknown,
-        mechanism=t.mechanism,
-        aborted=t.aborted,
     )
 
 

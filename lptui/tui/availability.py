@@ -3,7 +3,6 @@ App refuses with the same one-line reason."""
 
 from __future__ import annotations
 
-from lptui.core.systems import tool_for
 from lptui.watch.poller import View
 
 ACTIONS = ("load", "revert", "force", "unload")
@@ -21,6 +20,8 @@ def why_unavailable(action: str, view: View | None) -> str | None:
     if action == "force" and snap.transition is None:
         return "force: no transition is in progress"
     if action == "force" and snap.transition.mechanism != "livepatch":
+        from lptui.core.systems import tool_for  # the older systems' code only where one is present
+
         mechanism = snap.transition.mechanism
         return f"force: lptui does not force a {mechanism} transition (use {tool_for(mechanism)})"
     if action == "unload" and not snap.inactive_modules:
