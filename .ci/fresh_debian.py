@@ -234,8 +234,10 @@ def main() -> int:
         root.chroot("install README's packages", f"apt-get install -y -q {commands['packages']}")
         root.copy_from_host(HOST_FILES_FOR_PIP)
         root.chroot("add the user", f"useradd -m -s /bin/bash {USER}")
-        clone = "git config --global --add safe.directory '*' && git clone -q /mnt/lptui-src lptui"
-        root.chroot("clone", clone, user=USER)
+        # The checkout may be one only root can enter (a `mktemp -d` clone is mode 0700): root clones it
+        # into the user's home and gives it to the user, who then has their own clone as a newcomer does.
+        home = f"/home/{USER}/lptui"
+        root.chroot("clone", f"git clone -q /mnt/lptui-src {home} && chown -R {USER}: {home}")
         log("README demo command, as the user, in tmux 80x24")
         shown = demo_in_tmux(root, commands["demo"])
         log(f"demo: transition and blocker on screen after {shown:.0f} s (pip install included); q exited 0")
