@@ -21,10 +21,10 @@ from lptui.core.tree import Tree
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms of every command's start)
 if TYPE_CHECKING:
-    from lptui.core.actions import Actions
+    from lptui.core.actions.actions import Actions
+    from lptui.core.actions.preflight import Inspection
     from lptui.core.model import Snapshot
-    from lptui.core.oncall import OnCall
-    from lptui.core.preflight import Inspection
+    from lptui.core.oncall.facts import OnCall
     from lptui.sim.session import SimSession
 
 
@@ -68,7 +68,7 @@ class Source:
 
     def on_call(self, snap: Snapshot, wall_now: float, observed_since: float | None = None) -> OnCall:
         """The snapshot's on-call facts (real transition age, forced this boot) from this source's log."""
-        from lptui.core.oncall import on_call, read_history
+        from lptui.core.oncall.facts import on_call, read_history
 
         with self.reading():
             history, problem = read_history(self.kmsg_path)
@@ -105,10 +105,10 @@ class Source:
 
     def inspect(self, path: str) -> Inspection:
         """A module file against this kernel, without loading it (any source, read-only ones too)."""
-        from lptui.core.history import forced_evidence
-        from lptui.core.modfile import ModuleFileError
-        from lptui.core.oncall import read_history
-        from lptui.core.preflight import inspect_file
+        from lptui.core.actions.preflight import inspect_file
+        from lptui.core.kofile.modfile import ModuleFileError
+        from lptui.core.oncall.facts import read_history
+        from lptui.core.oncall.history import forced_evidence
         from lptui.core.snapshot import read_snapshot
 
         try:
@@ -126,8 +126,8 @@ class Source:
                 f"--root {self.tree.root} is read-only: actions need the live kernel (or --demo)"
             )
         if self._actions is None:
-            from lptui.core.actions import LIVE_LOCK, Actions
-            from lptui.core.audit import Audit
+            from lptui.core.actions.actions import LIVE_LOCK, Actions
+            from lptui.core.actions.audit import Audit
 
             if self.session is not None:
                 from lptui.sim.control import SimControl
@@ -147,7 +147,7 @@ class Source:
                     require_root=False,
                 )
             else:
-                from lptui.core.control import LiveControl
+                from lptui.core.actions.control import LiveControl
 
                 self._actions = Actions(self.tree, LiveControl(self.tree.root), Audit(), lock_path=LIVE_LOCK)
         return self._actions
@@ -186,7 +186,7 @@ def open_source(root: str | None = None, demo: str | None = None, *, speed: floa
         return Source(Tree("/"), "/", read_only=False)
     path = Path(root)
     if path.is_file() and path.name.endswith((".tar.gz", ".tgz")):  # a capture: replay a private copy
-        from lptui.core.capture import CaptureError, ReplayTree, extract_bundle
+        from lptui.core.oncall.capture import CaptureError, ReplayTree, extract_bundle
 
         try:
             unpacked = extract_bundle(path)
@@ -204,7 +204,7 @@ def open_source(root: str | None = None, demo: str | None = None, *, speed: floa
     # A saved tree is read-only even when it is the real root under another name: writes to a
     # copy would change nothing, and writes through a path the user gave as "saved" must not happen.
     if (path / "lptui-capture.json").is_file():  # an unpacked capture (core/capture.py META)
-        from lptui.core.capture import ReplayTree
+        from lptui.core.oncall.capture import ReplayTree
 
         return Source(ReplayTree(path), str(path), read_only=True)
     tree = Tree(path)

@@ -10,9 +10,9 @@ from lptui.core.errors import ActionError
 from lptui.source import SourceError, opened
 
 if TYPE_CHECKING:  # the rest is imported by the command that needs it: start-up stays short
-    from lptui.core.actions import Outcome, WaitTimeout
+    from lptui.core.actions.actions import Outcome, WaitTimeout
+    from lptui.core.actions.preflight import Inspection
     from lptui.core.model import Snapshot
-    from lptui.core.preflight import Inspection
 
 EXIT_NOT_LOADABLE = 4  # `inspect`: the file was read, and lptui load would refuse it
 
@@ -69,7 +69,7 @@ def _print_inspection(ins: Inspection) -> None:
             console.print(f"System states (klp_state): {states}")
     for note in plan.notes:
         console.print(Text(note, style="dim"))
-    from lptui.core.kernel_checks import preview_lines
+    from lptui.core.actions.kernel_checks import preview_lines
 
     for line in preview_lines(ins.preview):
         console.print(line, highlight=False)
@@ -105,7 +105,7 @@ def _timeout(exc: WaitTimeout) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     import json
 
-    from lptui.core.preflight import inspection_json
+    from lptui.core.actions.preflight import inspection_json
 
     with opened(args.root, args.demo) as source:
         ins = source.inspect(args.file)
@@ -117,7 +117,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from lptui.core.actions import WaitTimeout
+    from lptui.core.actions.actions import WaitTimeout
 
     with opened(args.root, args.demo) as source:
         actions = source.actions()
@@ -131,7 +131,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_revert(args: argparse.Namespace) -> int:
-    from lptui.core.actions import WaitTimeout
+    from lptui.core.actions.actions import WaitTimeout
 
     with opened(args.root, args.demo) as source:
         actions = source.actions()

@@ -14,13 +14,13 @@ from lptui import __version__
 def cmd_capture(args: argparse.Namespace) -> int:
     import json
 
-    from lptui.core.capture import RecordingTree, write_bundle
-    from lptui.core.jsonify import status_json, tasks_json
-    from lptui.core.oncall import on_call, read_history
-    from lptui.core.procfacts import read_process_facts
-    from lptui.core.provenance import files_read, read_life_cycle
+    from lptui.core.lifecycle.provenance import files_read, read_life_cycle
+    from lptui.core.livepatch.procfacts import read_process_facts
+    from lptui.core.livepatch.tasks import iter_thread_ids
+    from lptui.core.oncall.capture import RecordingTree, write_bundle
+    from lptui.core.oncall.facts import on_call, read_history
+    from lptui.core.output.jsonify import status_json, tasks_json
     from lptui.core.snapshot import SnapshotReader
-    from lptui.core.tasks import iter_thread_ids
     from lptui.source import opened
 
     started = time.time()

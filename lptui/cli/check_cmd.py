@@ -42,7 +42,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return UNKNOWN
     verdict = judge(view, warn=args.warn, crit=args.crit, live_not_root=live_not_root)
     if args.json:
-        from lptui.core.jsonify import age_json, transition_json
+        from lptui.core.output.jsonify import age_json, transition_json
 
         snap = view.snapshot
         data = {

@@ -29,7 +29,7 @@ class Verdict:
 
 
 def judge(view, *, warn: float, crit: float, live_not_root: bool) -> Verdict:
-    from lptui.core.history import age_text
+    from lptui.core.oncall.history import age_text
 
     snap = view.snapshot
     t = snap.transition

@@ -26,7 +26,7 @@ def thread_started(tree: Tree, pid: int, tid: int) -> float | None:
 def pending_phrase(task: TaskInfo, age, uptime: float | None, started: float | None) -> str:
     """A task still pending has not switched since the transition started (the kernel marks every
     task at klp_start_transition; none switches back), or since it was created, if later."""
-    from lptui.core.history import age_text
+    from lptui.core.oncall.history import age_text
 
     if age is None or age.age_seconds is None:
         return "pending (how long: unknown)"
@@ -38,7 +38,7 @@ def pending_phrase(task: TaskInfo, age, uptime: float | None, started: float | N
 
 
 def verbose_blockers(tasks: tuple[TaskInfo, ...], age, tree: Tree, uptime: float | None) -> list[str]:
-    from lptui.core.blockers import SHORT_REASON, parse_frame
+    from lptui.core.livepatch.blockers import SHORT_REASON, parse_frame
 
     out: list[str] = []
     for t in tasks:
@@ -76,8 +76,8 @@ class Follower:
         self.ended = False
 
     def lines(self, view) -> list[str]:
-        from lptui.core.blockers import SHORT_REASON
-        from lptui.core.history import age_phrase
+        from lptui.core.livepatch.blockers import SHORT_REASON
+        from lptui.core.oncall.history import age_phrase
 
         out: list[str] = []
         # The first view carries the whole log: history, summed up by "started". Later views: news.

@@ -178,8 +178,8 @@ def _print_json(data: dict[str, Any]) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from lptui.core.jsonify import status_json
-    from lptui.core.provenance import read_life_cycle
+    from lptui.core.lifecycle.provenance import read_life_cycle
+    from lptui.core.output.jsonify import status_json
     from lptui.core.snapshot import read_snapshot
 
     with opened(args.root, args.demo) as source:
@@ -198,7 +198,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _answer_cve(args: argparse.Namespace, snap, life) -> int:
-    from lptui.core.provenance import answer_cve
+    from lptui.core.lifecycle.provenance import answer_cve
 
     answer = answer_cve(args.cve, snap, life)
     code = EXIT_OK if answer.live else EXIT_NOT_YET if answer.patches else EXIT_NOT_PATCHED
@@ -225,7 +225,7 @@ def _answer_cve(args: argparse.Namespace, snap, life) -> int:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from lptui.core.jsonify import tasks_json
+    from lptui.core.output.jsonify import tasks_json
     from lptui.core.snapshot import read_all_tasks_of, read_snapshot
 
     with opened(args.root, args.demo) as source:
@@ -243,7 +243,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
             console.print(tasks_table(tasks, all_tasks=args.all))
             if args.verbose:
                 from lptui.cli.follow_cmd import verbose_blockers
-                from lptui.core.history import read_uptime
+                from lptui.core.oncall.history import read_uptime
 
                 age = oncall.age
                 for line in verbose_blockers(tasks, age, source.tree, read_uptime(source.tree)):

@@ -11,7 +11,6 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from lptui.core.history import FORCED_ADVICE, age_phrase
 from lptui.core.model import (
     MECHANISM_TITLES,
     Direction,
@@ -23,12 +22,13 @@ from lptui.core.model import (
     TaskInfo,
     TransitionInfo,
 )
-from lptui.core.task_columns import CLI_TABLE, TaskColumn, columns
-from lptui.core.task_columns import UNKNOWN as UNKNOWN_TEXT
+from lptui.core.oncall.history import FORCED_ADVICE, age_phrase
+from lptui.core.output.task_columns import CLI_TABLE, TaskColumn, columns
+from lptui.core.output.task_columns import UNKNOWN as UNKNOWN_TEXT
 
 if TYPE_CHECKING:
-    from lptui.core.oncall import OnCall
-    from lptui.core.provenance import LifeCycle
+    from lptui.core.lifecycle.provenance import LifeCycle
+    from lptui.core.oncall.facts import OnCall
 
 UNKNOWN = Text("?", style="bold yellow")
 # Wide enough that no table of ours is ever narrowed when nothing limits the width (a pipe, a file).
@@ -132,7 +132,7 @@ def transition_line(snap: Snapshot, oncall: OnCall | None = None) -> Text:
 
 
 def ksplice_line(t: TransitionInfo) -> Text:
-    from lptui.core.ksplice import ABORT_CAUSES
+    from lptui.core.legacy.ksplice import ABORT_CAUSES
 
     what = "undo of" if t.direction is Direction.UNPATCHING else "update"
     line = Text("Ksplice: ", style="bold")
@@ -345,7 +345,7 @@ def status_renderable(
 
 LEGACY_REASONS = frozenset({Reason.KGRAFT_IN_KERNEL, Reason.KGRAFT_KTHREAD, Reason.KSPLICE_CONFLICT})
 
-# The CLI's styling of the declared task columns (lptui.core.task_columns).
+# The CLI's styling of the declared task columns (lptui.core.output.task_columns).
 CLI_STYLES = {"blocking_functions": "bold red"}
 
 

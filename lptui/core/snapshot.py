@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from lptui.core.kernel import LIVEPATCH_DIR, probe_features, read_kernel
+from lptui.core.livepatch.kernel import LIVEPATCH_DIR, probe_features, read_kernel
+from lptui.core.livepatch.patches import livepatch_modules, read_inactive_modules, read_patches
+from lptui.core.livepatch.scan import TaskScanner, read_all_tasks
 from lptui.core.model import (
     Direction,
     Mechanism,
@@ -12,14 +14,12 @@ from lptui.core.model import (
     TaskInfo,
     TransitionInfo,
 )
-from lptui.core.patches import livepatch_modules, read_inactive_modules, read_patches
-from lptui.core.scan import TaskScanner, read_all_tasks
 from lptui.core.tree import Tree, parse_bool01
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
-    from lptui.core.kgraft import KgraftMemo
-    from lptui.core.systems import OtherSystems
+    from lptui.core.legacy.kgraft import KgraftMemo
+    from lptui.core.legacy.systems import OtherSystems
 
 
 def find_transition(patches: tuple[PatchInfo, ...]) -> TransitionInfo | None:
@@ -44,7 +44,7 @@ def idle_note(possible_cpus: int | None) -> str:
     )
 
 
-# Where the older systems show themselves (lptui/core/systems.py reads them): three stat calls a poll,
+# Where the older systems show themselves (lptui/core/legacy/systems.py reads them): three stat calls a poll,
 # and their readers are imported only on a host that has one.
 OTHER_SYSTEM_DIRS = ("sys/kernel/kgraft", "sys/kernel/kpatch", "sys/kernel/ksplice")
 
@@ -88,8 +88,8 @@ class SnapshotReader:
     def _read_others(self, modules: list[str], *, with_tasks: bool) -> OtherSystems | NoOthers:
         if not other_systems_present(self.tree, modules):
             return NO_OTHERS
-        from lptui.core.kgraft import KgraftMemo
-        from lptui.core.systems import read_other_systems
+        from lptui.core.legacy.kgraft import KgraftMemo
+        from lptui.core.legacy.systems import read_other_systems
 
         if self._kgr is None:
             self._kgr = KgraftMemo()

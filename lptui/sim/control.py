@@ -1,4 +1,4 @@
-"""The simulated kernel behind the core's `Control` protocol (lptui.core.control): writes and module
+"""The simulated kernel behind the core's `Control` protocol (lptui.core.actions.control): writes and module
 loads answer with the errno the real kernel gives."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
-from lptui.core.klpelf import plan_patch
-from lptui.core.modfile import open_module
+from lptui.core.kofile.klpelf import plan_patch
+from lptui.core.kofile.modfile import open_module
 from lptui.sim.state import PatchSpec
 
 

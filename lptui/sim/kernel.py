@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lptui.core.taint import TAINT_LIVEPATCH_BIT
+from lptui.core.livepatch.taint import TAINT_LIVEPATCH_BIT
 from lptui.sim.legacy import KgraftSim, KpatchCoreSim, KspliceSim
 from lptui.sim.primitives import RETRY_INTERVAL, SIGNALS_TIMEOUT, kernel_error, kstrtobool
 from lptui.sim.state import (

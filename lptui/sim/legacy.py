@@ -1,6 +1,6 @@
 """The older live-patching systems in the simulated kernel: kGraft, the kpatch core module, Ksplice.
 
-Each keeps the rules its source has (lptui/core/kgraft.py, kpatch_core.py and ksplice.py cite them) and
+Each keeps the rules its source has (lptui/core/legacy/kgraft.py, kpatch_core.py and ksplice.py cite them) and
 is rendered with the files and formats its kernel code prints: kGraft's newest `state` table, the kpatch
 core's per-object layout, Ksplice built into the kernel.
 """

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 
 from lptui.core.errors import ActionError
-from lptui.core.moddirs import module_dirs
+from lptui.core.lifecycle.moddirs import module_dirs
 from lptui.core.model import Snapshot
 from lptui.source import Source
 from lptui.tui.availability import availability, why_unavailable
@@ -37,7 +37,7 @@ from lptui.watch.poller import Poller, View
 from lptui.watch.udev import ModuleEvents
 
 if TYPE_CHECKING:
-    from lptui.core.actions import Outcome
+    from lptui.core.actions.actions import Outcome
 
 # The other screens, the actions and what they need (pyelftools, Markdown) are imported when first
 # used: the dashboard's first paint waits for every import made here.
@@ -202,7 +202,7 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
         snap = self.snapshot
         if snap is None or self._refuse("force"):
             return
-        from lptui.core.actions import force_consequences
+        from lptui.core.actions.actions import force_consequences
         from lptui.tui.screens.confirm import ForceScreen
 
         actions = self.source.actions()

@@ -20,7 +20,7 @@ def why_unavailable(action: str, view: View | None) -> str | None:
     if action == "force" and snap.transition is None:
         return "force: no transition is in progress"
     if action == "force" and snap.transition.mechanism != "livepatch":
-        from lptui.core.systems import tool_for  # the older systems' code only where one is present
+        from lptui.core.legacy.systems import tool_for  # the older systems' code only where one is present
 
         mechanism = snap.transition.mechanism
         return f"force: lptui does not force a {mechanism} transition (use {tool_for(mechanism)})"

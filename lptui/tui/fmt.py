@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from lptui.core.blockers import SHORT_REASON
+from lptui.core.livepatch.blockers import SHORT_REASON
 from lptui.core.model import Reason, TaskInfo
-from lptui.core.task_columns import UNKNOWN, TaskColumn
+from lptui.core.output.task_columns import UNKNOWN, TaskColumn
 
 __all__ = ["SHORT_REASON", "WHAT_TO_DO", "duration", "flag", "maybe", "task_text"]
 
@@ -44,7 +44,7 @@ def duration(seconds: float | None) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-# The console's styling of the declared task columns (lptui.core.task_columns).
+# The console's styling of the declared task columns (lptui.core.output.task_columns).
 def task_text(column: TaskColumn, task: TaskInfo) -> Text:
     text = column.text(task)
     if text == UNKNOWN:

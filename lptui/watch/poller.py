@@ -16,17 +16,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from lptui.core.history import ForceEvidence, LogHistory, TransitionAge
-from lptui.core.kmsg import KmsgReader, LogLine
 from lptui.core.model import Snapshot, TaskInfo
-from lptui.core.oncall import on_call
+from lptui.core.oncall.facts import on_call
+from lptui.core.oncall.history import ForceEvidence, LogHistory, TransitionAge
+from lptui.core.oncall.kmsg import KmsgReader, LogLine
 from lptui.core.snapshot import SnapshotReader, read_all_tasks_of
 from lptui.source import Source
 from lptui.watch.tracker import TransitionTracker
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
-    from lptui.core.provenance import LifeCycle
+    from lptui.core.lifecycle.provenance import LifeCycle
 
 FAST_INTERVAL = 0.5  # while a transition runs
 SLOW_INTERVAL = 3.0  # idle: module events wake us anyway
@@ -294,7 +294,7 @@ class Poller:
         unload, a replace), never on an idle poll. A failure is a note, not a failed poll."""
         key = tuple((p.name, p.module.srcversion) for p in snap.patches), snap.kernel.release
         if key != self._life_key:
-            from lptui.core.provenance import read_life_cycle
+            from lptui.core.lifecycle.provenance import read_life_cycle
 
             self._life_key = key
             try:
@@ -339,7 +339,7 @@ def status_segments(
 def _status(
     snap: Snapshot, rows: tuple[TaskInfo, ...], why_read_only: str | None
 ) -> tuple[tuple[str, str], ...]:
-    from lptui.core.blockers import SHORT_REASON
+    from lptui.core.livepatch.blockers import SHORT_REASON
 
     if why_read_only:
         return ((why_read_only, "yellow"),)

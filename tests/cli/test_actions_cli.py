@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from lptui.cli.main import main
-from tests.core.test_modfile import bad_corpus
+from tests.core.kofile.test_modfile import bad_corpus
 
 KO = Path(__file__).resolve().parents[1] / "data/ko"
 
@@ -102,7 +102,7 @@ def test_inspect_exit_code_tells_the_verdict(capsys, tmp_path):
 def test_inspect_previews_a_cumulative_patch(capsys):
     """Before a cumulative patch goes in: which functions it patches again, which go back to the
     original code and from which patch, which are new (text, JSON, and the console's load dialog)."""
-    from lptui.core.preflight import inspect_file
+    from lptui.core.actions.preflight import inspect_file
     from lptui.core.snapshot import read_snapshot
     from lptui.source import open_source
     from lptui.tui.screens.load import inspection_text

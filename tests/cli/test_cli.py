@@ -192,7 +192,7 @@ def test_unexpected_error_is_one_line(capsys, monkeypatch):
 
 def test_task_columns_are_declared_once(capsys):
     """The CLI table, the console's tables and the JSON keys all come from one declaration."""
-    from lptui.core.task_columns import ALL_THREADS, CLI_TABLE, COLUMNS, PENDING_TABLE
+    from lptui.core.output.task_columns import ALL_THREADS, CLI_TABLE, COLUMNS, PENDING_TABLE
     from lptui.tui.screens.all_tasks import SHOWN as ALL_SHOWN
     from lptui.tui.widgets.pending_table import PendingTable
 

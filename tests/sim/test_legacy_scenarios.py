@@ -7,9 +7,9 @@ import errno
 
 import pytest
 
-from lptui.core.kgraft import parse_state_table
-from lptui.core.kmsg import KmsgReader
+from lptui.core.legacy.kgraft import parse_state_table
 from lptui.core.model import Mechanism, Reason
+from lptui.core.oncall.kmsg import KmsgReader
 from lptui.core.snapshot import read_snapshot
 from lptui.core.tree import Tree
 from lptui.sim.session import SimSession

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, LoadingIndicator, Select
 
 from lptui.core.model import TaskInfo
-from lptui.core.task_columns import ALL_THREADS, columns
+from lptui.core.output.task_columns import ALL_THREADS, columns
 from lptui.tui.failures import ShowsWorkerFailures
 from lptui.tui.fmt import task_text
 from lptui.tui.messages import AllTasksReady

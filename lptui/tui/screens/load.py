@@ -13,9 +13,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from lptui.core.actions.kernel_checks import preview_lines
+from lptui.core.actions.preflight import Inspection
 from lptui.core.errors import ActionError
-from lptui.core.kernel_checks import preview_lines
-from lptui.core.preflight import Inspection
 from lptui.tui.failures import ShowsWorkerFailures
 
 MARKS = {

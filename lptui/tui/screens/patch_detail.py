@@ -9,8 +9,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from lptui.core.lifecycle.provenance import LifeCycle
 from lptui.core.model import MECHANISM_TITLES, Mechanism, PatchInfo, Snapshot
-from lptui.core.provenance import LifeCycle
 from lptui.tui.fmt import flag, maybe
 
 

@@ -12,9 +12,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from lptui.core.blockers import parse_frame
+from lptui.core.livepatch.blockers import parse_frame
+from lptui.core.livepatch.procfacts import ProcessFacts, read_process_facts
 from lptui.core.model import TaskInfo
-from lptui.core.procfacts import ProcessFacts, read_process_facts
 from lptui.core.tree import Tree
 from lptui.tui.failures import ShowsWorkerFailures
 from lptui.tui.fmt import WHAT_TO_DO

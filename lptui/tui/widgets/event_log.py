@@ -7,7 +7,7 @@ import time
 from rich.text import Text
 from textual.widgets import RichLog
 
-from lptui.core.kmsg import LogLine
+from lptui.core.oncall.kmsg import LogLine
 
 STYLES = {3: "bold red", 4: "yellow", 5: "", 6: "dim", 7: "dim"}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from lptui.core.lifecycle.provenance import LifeCycle
 from lptui.core.model import Mechanism, Snapshot
-from lptui.core.provenance import LifeCycle
 from lptui.tui.fmt import flag, maybe
 from lptui.tui.widgets.keyed_table import KeyedTable
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from rich.text import Text
 
 from lptui.core.model import TaskInfo
-from lptui.core.task_columns import PENDING_TABLE, columns
+from lptui.core.output.task_columns import PENDING_TABLE, columns
 from lptui.tui.fmt import duration, task_text
 from lptui.tui.widgets.keyed_table import KeyedTable
 

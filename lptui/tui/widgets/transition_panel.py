@@ -7,9 +7,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Sparkline, Static
 
-from lptui.core.history import age_text
-from lptui.core.ksplice import ABORT_CAUSES
+from lptui.core.legacy.ksplice import ABORT_CAUSES
 from lptui.core.model import MECHANISM_TITLES, Mechanism
+from lptui.core.oncall.history import age_text
 from lptui.tui.fmt import duration
 from lptui.tui.widgets.only_changes import update_static
 from lptui.watch.poller import View

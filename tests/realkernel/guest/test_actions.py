@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from lptui.cli.main import main
-from lptui.core.actions import Actions
-from lptui.core.audit import Audit
-from lptui.core.control import LiveControl
+from lptui.core.actions.actions import Actions
+from lptui.core.actions.audit import Audit
+from lptui.core.actions.control import LiveControl
 from lptui.core.errors import ActionError
 from lptui.core.tree import Tree
 from tests.realkernel.guest import kmod

@@ -1,0 +1,282 @@
+"""Before a load: what a module file is, what it will patch, and whether this kernel would take it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from lptui.core.actions.kernel_checks import (
+    Check,
+    ReplacePreview,
+    replace_preview,
+    signature_checks,
+    symbol_checks,
+    trace_checks,
+)
+from lptui.core.kofile.klpelf import PatchPlan, plan_patch
+from lptui.core.kofile.modfile import ModuleFile, ModuleFileError, open_module
+from lptui.core.livepatch.patches import module_loaded
+from lptui.core.model import Mechanism, Snapshot
+from lptui.core.oncall.history import FORCED_ADVICE, ForceEvidence
+from lptui.core.tree import Tree
+
+MODINFO_KEYS = ("name", "vermagic", "livepatch", "license", "srcversion", "depends", "retpoline", "intree",
+                "version", "description")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Inspection:
+    path: str
+    module: ModuleFile
+    plan: PatchPlan
+    checks: tuple[Check, ...]
+    preview: ReplacePreview | None = None  # a cumulative patch's effect on what is patched now
+
+    @property
+    def loadable(self) -> bool:
+        return not any(c.level == "error" for c in self.checks)
+
+    @property
+    def certain(self) -> bool:
+        """False when a check could not be made (a "cannot tell" warning): no promise then."""
+        return not any(c.level == "unknown" for c in self.checks)
+
+    @property
+    def verdict(self) -> str:
+        if not self.loadable:
+            return "Not loadable: lptui load refuses it."
+        if not self.certain:
+            return "No problem found, but lptui cannot tell whether the kernel accepts it (see above)."
+        return "Loadable: no problem found."
+
+    @property
+    def errors(self) -> list[str]:
+        return [c.text for c in self.checks if c.level == "error"]
+
+
+def _verdict(
+    mod: ModuleFile, plan: PatchPlan, snap: Snapshot | None, tree: Tree | None, full: Snapshot | None = None
+) -> list[Check]:
+    """`snap`: the upstream core's side only (what a livepatch module meets); `full`: every system's."""
+    checks: list[Check] = []
+    full = full or snap
+    if mod.is_livepatch:
+        checks.append(Check("ok", "marked as a livepatch module (livepatch=Y)"))
+    else:
+        checks.append(Check("error", "not marked as a livepatch module (no livepatch=Y in .modinfo)"))
+        other = other_system_module(mod)
+        if other:
+            checks.append(Check("error", other))
+    if snap is None:
+        return checks
+    release = snap.kernel.release
+    if mod.vermagic_release is None:
+        checks.append(Check("error", "no vermagic in .modinfo: the kernel will refuse it"))
+    elif release is None:
+        checks.append(Check("warn", "the running kernel's release is unknown: cannot compare vermagic"))
+    elif mod.vermagic_release != release:
+        checks.append(Check("error", f"built for {mod.vermagic_release}, but this kernel is {release}"))
+    else:
+        checks.append(Check("ok", f"built for this kernel ({release})"))
+    if not snap.kernel.livepatch_supported:
+        others = [x.mechanism for x in snap.systems]
+        if others:
+            from lptui.core.legacy.systems import tool_for
+
+            names = ", ".join(f"{m} (load its patches with {tool_for(m)})" for m in others)
+            text = f"this kernel has no upstream livepatch core (no /sys/kernel/livepatch); it has {names}"
+            checks.append(Check("error", text))
+        else:
+            checks.append(
+                Check("error", "this kernel has no livepatch support (/sys/kernel/livepatch is missing)")
+            )
+    if mod.name and full is not None and full.patch(mod.name) is not None:
+        checks.append(Check("error", f"patch {mod.name!r} is already loaded"))
+    elif mod.name and any(m.name == mod.name for m in snap.inactive_modules):
+        checks.append(Check("error", f"module {mod.name!r} is still loaded (inactive): unload it first"))
+    for obj in plan.objects:
+        if obj.name == "vmlinux":
+            continue
+        loaded = tree is not None and module_loaded(tree, obj.name)
+        checks.append(
+            Check("ok", f"target module {obj.name} is loaded")
+            if loaded
+            else Check("warn", f"target module {obj.name} is not loaded: it is patched when it loads")
+        )
+    for obj in plan.objects:
+        for fn in obj.functions:
+            owners = [
+                p.name
+                for p in snap.patches
+                for o in p.objects
+                if o.name == obj.name
+                and any(f.name == fn.name and f.sympos == fn.sympos for f in o.functions)
+            ]
+            if owners:
+                how = "replaces them (cumulative)" if plan.replace else "stacks on top of them"
+                owners_text = ", ".join(owners)
+                checks.append(
+                    Check("warn", f"{obj.name}:{fn.name} is already changed by {owners_text}: {how}")
+                )
+    if plan.replace and snap.patches:
+        names = ", ".join(p.name for p in snap.patches)
+        checks.append(Check("warn", f"cumulative patch: replaces every loaded patch ({names})"))
+    if tree is not None and snap.kernel.livepatch_supported:
+        checks.extend(symbol_checks(plan, tree))
+        checks.extend(trace_checks(plan, tree))
+        checks.extend(signature_checks(mod.signed, tree))
+    checks.extend(_states_check(plan, snap, tree))
+    if snap.transition is not None:
+        busy = snap.transition.patch
+        checks.append(Check("error", f"patch {busy!r} is in transition: the kernel would refuse it (EBUSY)"))
+    return checks
+
+
+def _states_check(plan: PatchPlan, snap: Snapshot, tree: Tree | None) -> list[Check]:
+    """klp_is_patch_compatible() (kernel/livepatch/state.c): every system state an installed patch
+    carries must be carried by the new patch at the same or a higher version; a non-cumulative patch
+    may leave a state out. sysfs does not show the installed patches' states: they are read from the
+    files the patches came from (provenance), or lptui says it cannot tell."""
+    declared = ", ".join(f"id {st.id} version {st.version}" for st in plan.states or ())
+    if not snap.patches:
+        return (
+            [Check("ok", f"system states ({declared}): no patch is installed to conflict")]
+            if declared
+            else []
+        )
+    if not plan.replace and not plan.states:
+        return []
+    installed, unreadable = _installed_states(snap, tree)
+    if not unreadable and plan.states is not None:
+        refusal = _incompatible(plan, installed)
+        if refusal:
+            text = f"{refusal}: the kernel refuses it (EINVAL"
+            return [Check("error", f"{text}, not compatible with the already installed livepatches)")]
+        return [Check("ok", "system states: compatible with those of the installed patches (their files)")]
+    why = "it is cumulative" if plan.replace else f"it declares system states ({declared})"
+    if plan.replace and declared:
+        why += f" and declares system states ({declared})"
+    missing = ", ".join(unreadable) or "the new patch's"
+    return [
+        Check(
+            "unknown",
+            f"{why}: the kernel refuses it (EINVAL) if an installed patch carries a system state it does "
+            f"not carry at the same or a higher version; lptui cannot read the states of {missing}",
+        )
+    ]
+
+
+def _incompatible(plan: PatchPlan, installed: dict[str, tuple]) -> str | None:
+    mine = {st.id: st.version for st in plan.states or ()}
+    for patch, states in installed.items():
+        for st in states:
+            if st.id not in mine and plan.replace:
+                return f"{patch} carries system state {st.id} (version {st.version}); this cumulative one not"
+            if st.id in mine and mine[st.id] < st.version:
+                return (
+                    f"{patch} carries system state {st.id} at version {st.version}, this patch {mine[st.id]}"
+                )
+    return None
+
+
+def _installed_states(snap: Snapshot, tree: Tree | None) -> tuple[dict[str, tuple], list[str]]:
+    """Each loaded patch's declared states, from the file provenance finds; the patches it cannot read."""
+    if tree is None:
+        return {}, [p.name for p in snap.patches]
+    from lptui.core.lifecycle.provenance import read_life_cycle
+
+    life = read_life_cycle(tree, snap)
+    states: dict[str, tuple] = {}
+    unreadable: list[str] = []
+    for patch in snap.patches:
+        prov = life.provenance.get(patch.name)
+        plan = None
+        if prov is not None and prov.file is not None:
+            try:
+                plan = plan_patch(open_module(str(Path(tree.root) / prov.file.path.lstrip("/"))))
+            except ModuleFileError:
+                plan = None
+        if plan is None or plan.states is None:
+            unreadable.append(patch.name)
+        else:
+            states[patch.name] = plan.states
+    return states, unreadable
+
+
+def other_system_module(mod: ModuleFile) -> str | None:
+    """A patch module of an older system: its own tool loads it (lptui loads livepatch modules only)."""
+    depends = (mod.info("depends") or "").split(",")
+    if "kpatch" in depends:  # kpatch-build's core-module patches link against kpatch.ko
+        return "a kpatch core patch module (it depends on kpatch.ko): load it with `kpatch load`"
+    if (mod.name or "").startswith("ksplice"):
+        return "a Ksplice update module: apply it with ksplice-apply (or uptrack-install)"
+    return None
+
+
+def core_side(snap: Snapshot) -> Snapshot:
+    """What a livepatch module meets: the upstream core's patches and transition only (a cumulative patch
+    replaces the core's patches, never kGraft's, the kpatch core's or Ksplice's)."""
+    if all(p.mechanism is Mechanism.LIVEPATCH for p in snap.patches) and (
+        snap.transition is None or snap.transition.mechanism is Mechanism.LIVEPATCH
+    ):
+        return snap
+    core_moving = snap.transition is not None and snap.transition.mechanism is Mechanism.LIVEPATCH
+    return replace(
+        snap,
+        patches=tuple(p for p in snap.patches if p.mechanism is Mechanism.LIVEPATCH),
+        transition=snap.transition if core_moving else None,
+        pending_tasks=snap.pending_tasks if core_moving else (),
+    )
+
+
+def inspect_file(
+    path: str, snap: Snapshot | None, tree: Tree | None = None, forced: tuple[ForceEvidence, ...] = ()
+) -> Inspection:
+    """Raises ModuleFileError for files that cannot be a module at all. `forced`: evidence of a
+    transition forced this boot (it adds a warning: the kernel's documentation asks for a reboot)."""
+    mod = open_module(path)
+    machine = snap.kernel.machine if snap is not None else None
+    if machine and mod.machine != machine:  # not for this machine at all: as malformed as a 32-bit ELF
+        raise ModuleFileError(f"{path}: built for {mod.machine}, but this machine is {machine}")
+    plan = plan_patch(mod) if mod.is_livepatch else PatchPlan("unknown", notes=("not a livepatch module",))
+    core = core_side(snap) if snap is not None else None
+    checks = _verdict(mod, plan, core, tree, snap)
+    preview = replace_preview(plan, core) if core is not None else None
+    if forced:
+        names = ", ".join(sorted({e.patch for e in forced if e.patch})) or "a patch"
+        checks.append(Check("warn", f"{FORCED_ADVICE} (forced: {names})"))
+    return Inspection(path, mod, plan, tuple(checks), preview)
+
+
+def inspection_json(ins: Inspection) -> dict:
+    mod = ins.module
+    return {
+        "path": ins.path,
+        "modinfo": {k: mod.info(k) for k in MODINFO_KEYS},
+        "signed": mod.signed,
+        "signature_bytes": mod.signature_len,
+        "compressed": mod.compressed,
+        "machine": mod.machine,
+        "livepatch": mod.is_livepatch,
+        "patches": {
+            "source": ins.plan.source,
+            "replace": ins.plan.replace,
+            "states": None if ins.plan.states is None
+            else [{"id": st.id, "version": st.version} for st in ins.plan.states],
+            "objects": [
+                {"name": o.name, "functions": [{"name": f.name, "sympos": f.sympos, "new_func": f.new_func}
+                                               for f in o.functions]}
+                for o in ins.plan.objects
+            ],
+            "notes": list(ins.plan.notes),
+        },
+        "checks": [{"level": c.level, "text": c.text} for c in ins.checks],
+        "replace_preview": None if ins.preview is None else {
+            "repatched": list(ins.preview.repatched),
+            "reverted": [{"function": f, "from": p} for f, p in ins.preview.reverted],
+            "new": list(ins.preview.new),
+        },
+        "loadable": ins.loadable,
+        "certain": ins.certain,
+        "verdict": ins.verdict,
+    }  # fmt: skip

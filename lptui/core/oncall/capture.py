@@ -1,0 +1,227 @@
+"""An evidence bundle of exactly what lptui reads, replayable with `lptui --root BUNDLE`.
+
+The kernel's documentation asks, before forcing a transition, to "collect all necessary data
+(namely stack traces of such blocking tasks) and request a clearance from a patch distributor"
+(Documentation/livepatch/livepatch.rst). A capture runs lptui's own readers through a recording
+tree, so the bundle holds the files they read, as they read them: /sys/kernel/livepatch, the
+livepatch modules under /sys/module, the kernel files under /proc/sys/kernel, /proc/loadavg and
+/proc/uptime, every thread's patch_state, and stat, comm, status, cmdline and stack of the pending
+threads; plus the livepatch lines of the kernel log (as dev/kmsg records), `status --json`,
+`tasks --json`, the lptui version and the capture time (lptui-capture.json).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from lptui.core.oncall.kmsg import KmsgReader
+from lptui.core.tree import Read, Tree
+
+META = "lptui-capture.json"
+KMSG = "dev/kmsg"
+MAX_BUNDLE_MEMBERS = 2_000_000  # replaying refuses anything larger: a bundle is lptui's reads, no more
+
+
+class CaptureError(Exception):
+    """A bundle that cannot be written or replayed: one line for the user."""
+
+
+class RecordingTree(Tree):
+    """A Tree that keeps every file it reads (as read) and every directory it looks at."""
+
+    def __init__(self, root, *, skip=lambda rel: False) -> None:
+        super().__init__(root)
+        self.files: dict[str, bytes] = {}
+        self.dirs: set[str] = set()
+        self.unreadable: dict[str, str] = {}  # path -> why (kept, so a replay says the same)
+        self.skip = skip  # paths to leave out of the bundle (e.g. command lines)
+
+    def read(self, rel: str) -> Read:
+        result = super().read(rel)
+        if result.ok and result.text is not None and not self.skip(rel):
+            self.files[rel] = result.text.encode("utf-8", "surrogateescape")
+        elif not result.ok and result.error != "vanished":
+            self.unreadable[rel] = result.error or "unreadable"
+        return result
+
+    def exists(self, rel: str) -> bool:
+        found = super().exists(rel)
+        if found and rel not in self.files:
+            if super().is_dir(rel):
+                self.dirs.add(rel)
+            else:
+                self.read(rel)  # an attribute whose presence matters: keep it
+        return found
+
+    def is_dir(self, rel: str) -> bool:
+        found = super().is_dir(rel)
+        if found:
+            self.dirs.add(rel)
+        return found
+
+    def listdir(self, rel: str) -> list[str]:
+        names = super().listdir(rel)
+        if names or super().is_dir(rel):
+            self.dirs.add(rel)
+        return names
+
+    def subdirs(self, rel: str) -> list[str]:
+        names = super().subdirs(rel)
+        if names or super().is_dir(rel):  # a missing directory stays missing (e.g. no livepatch core)
+            self.dirs.add(rel)
+        for name in names:
+            self.dirs.add(f"{rel}/{name}")
+        return names
+
+
+@dataclass(frozen=True)
+class Bundle:
+    path: Path
+    members: int
+    bytes_written: int
+
+
+def _member(tar: tarfile.TarFile, name: str, data: bytes | None, mtime: float) -> None:
+    info = tarfile.TarInfo(name)
+    info.mtime = int(mtime)
+    if data is None:
+        info.type = tarfile.DIRTYPE
+        info.mode = 0o755
+        tar.addfile(info)
+        return
+    info.size = len(data)
+    info.mode = 0o644
+    tar.addfile(info, io.BytesIO(data))
+
+
+def write_bundle(
+    out: Path,
+    tree: RecordingTree,
+    kmsg_path: str | None,
+    extra: dict[str, bytes],
+    meta: dict,
+) -> Bundle:
+    """Write the recorded reads, the kernel log's livepatch lines and `extra` files atomically."""
+    now = time.time()
+    log_lines: list[str] = []
+    if kmsg_path:
+        reader = KmsgReader(kmsg_path)
+        try:
+            for line in reader.read_new(limit=1_000_000):
+                log_lines.append(f"{line.level},{line.seq},{line.usec},-;{line.text}\n")
+            if reader.error:
+                meta["log_problem"] = reader.error
+        finally:
+            reader.close()
+    files = dict(tree.files)
+    files[KMSG] = "".join(log_lines).encode()
+    files.update(extra)
+    meta["members"] = len(files)
+    meta["unreadable"] = dict(sorted(tree.unreadable.items()))
+    files[META] = (json.dumps(meta, indent=2) + "\n").encode()
+    # Directories come back from their files' paths; only those with no file below need an entry
+    # of their own (a function's directory under sys/kernel/livepatch is empty). At 100,000 threads
+    # this keeps the bundle at one entry per patch_state, not four.
+    parents: set[str] = set()
+    for rel in files:
+        parent = PurePosixPath(rel).parent
+        while str(parent) not in (".", "") and str(parent) not in parents:
+            parents.add(str(parent))
+            parent = parent.parent
+    dirs = {d for d in tree.dirs if d not in parents and d}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".lptui-capture-", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
+            for rel in sorted(dirs):
+                _member(tar, rel, None, now)
+            for rel in sorted(files):
+                _member(tar, rel, files[rel], now)
+        os.replace(tmp, out)  # a bundle is there whole, or not at all
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return Bundle(out, len(files) + len(dirs), out.stat().st_size)
+
+
+def extract_bundle(path: Path) -> Path:
+    """Unpack a capture into a new temporary directory, refusing anything a capture does not hold:
+    only plain files and directories, relative paths that stay inside."""
+    # tmpfs when there is one: a big capture is 100,000 small files
+    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK | os.X_OK) else None
+    target = Path(tempfile.mkdtemp(prefix="lptui-replay-", dir=shm))
+    made: set[str] = set()
+
+    def make_dir(rel: PurePosixPath) -> None:
+        key = str(rel)
+        if key not in made and key not in (".", ""):
+            os.makedirs(target.joinpath(*rel.parts), exist_ok=True)
+            made.add(key)
+
+    try:
+        with tarfile.open(path, mode="r:gz") as tar:
+            for count, member in enumerate(tar, 1):
+                if count > MAX_BUNDLE_MEMBERS:
+                    raise CaptureError(f"{path}: over {MAX_BUNDLE_MEMBERS} entries: not an lptui capture")
+                name = PurePosixPath(member.name)
+                if name.is_absolute() or ".." in name.parts:
+                    raise CaptureError(f"{path}: entry {member.name!r} points outside the bundle")
+                if member.isdir():
+                    make_dir(name)
+                elif member.isfile():
+                    make_dir(name.parent)
+                    source = tar.extractfile(member)
+                    fd = os.open(target.joinpath(*name.parts), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                    try:
+                        os.write(fd, source.read() if source else b"")
+                    finally:
+                        os.close(fd)
+                else:
+                    raise CaptureError(f"{path}: entry {member.name!r} is not a plain file or directory")
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        _remove(target)
+        raise CaptureError(f"{path}: not a readable capture bundle ({exc})") from None
+    except CaptureError:
+        _remove(target)
+        raise
+    if not (target / META).is_file():
+        _remove(target)
+        raise CaptureError(f"{path}: no {META}: not an lptui capture")
+    return target
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class ReplayTree(Tree):
+    """A capture's tree: files the capture could not read stay unreadable, for the same reason."""
+
+    def __init__(self, root) -> None:
+        super().__init__(root)
+        try:
+            meta = json.loads((Path(root) / META).read_text())
+        except (OSError, ValueError):
+            meta = {}
+        self.meta = meta
+        self.unreadable: dict[str, str] = dict(meta.get("unreadable") or {})
+
+    def read(self, rel: str) -> Read:
+        why = self.unreadable.get(rel)
+        if why is not None:
+            return Read(None, why)
+        return super().read(rel)
+
+    def exists(self, rel: str) -> bool:
+        return rel in self.unreadable or super().exists(rel)

@@ -1,0 +1,150 @@
+"""What the kernel log remembers of this boot: when the transition in progress really started, and
+whether a transition was forced.
+
+kernel/livepatch/transition.c logs, with the boot-relative time of each record:
+  klp_start_transition():   pr_notice("'%s': starting %s transition", patch, "patching"|"unpatching")
+                            (a reversal calls it again, so a reversal starts a new transition)
+  klp_complete_transition(): pr_notice("'%s': %s complete", patch, "patching"|"unpatching")
+  klp_force_transition():   pr_warn("forcing remaining tasks to the patched state")  (whatever the
+                            direction; the patch is the one whose transition started last)
+A forced patch's module also keeps its reference for good (klp_complete_transition skips
+module_put when patch->forced): an inactive livepatch module with refcnt > 0 is evidence too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lptui.core.model import Snapshot, TransitionInfo
+from lptui.core.oncall.kmsg import LogLine
+from lptui.core.tree import Tree
+
+_START = re.compile(r"livepatch: '(?P<patch>[^']+)': starting (?P<dir>patching|unpatching) transition")
+_DONE = re.compile(r"livepatch: '(?P<patch>[^']+)': (?P<dir>patching|unpatching) complete")
+_FORCE = "livepatch: forcing remaining tasks to the"
+
+
+@dataclass(frozen=True)
+class ForceEvidence:
+    source: str  # "kernel-log" or "module"
+    patch: str | None  # the patch forced (the log names it only nearby)
+    text: str  # the log line, or what the module shows
+    usec: int | None = None  # boot-relative time of the log line
+
+
+@dataclass
+class LogHistory:
+    """Fed the livepatch lines of the kernel log in order (all at once, or poll by poll)."""
+
+    starts: dict[tuple[str, str], int] = field(default_factory=dict)  # (patch, direction) -> usec
+    forces: list[ForceEvidence] = field(default_factory=list)
+    lines_seen: int = 0
+    last_started: str | None = None
+
+    def feed(self, lines: Iterable[LogLine]) -> None:
+        for line in lines:
+            self.lines_seen += 1
+            start = _START.search(line.text)
+            if start:
+                self.starts[(start["patch"], start["dir"])] = line.usec
+                self.last_started = start["patch"]
+                continue
+            done = _DONE.search(line.text)
+            if done:
+                self.starts.pop((done["patch"], done["dir"]), None)  # that transition is over
+                continue
+            if _FORCE in line.text:
+                self.forces.append(
+                    ForceEvidence("kernel-log", self.last_started, line.text.strip(), line.usec)
+                )
+
+
+@dataclass(frozen=True)
+class TransitionAge:
+    started_at: float | None  # wall-clock seconds (epoch)
+    age_seconds: float | None
+    source: str  # "kernel-log" or "observed"
+
+    def started_iso(self) -> str | None:
+        if self.started_at is None:
+            return None
+        return datetime.fromtimestamp(self.started_at, UTC).isoformat(timespec="seconds")
+
+
+def read_uptime(tree: Tree) -> float | None:
+    read = tree.read("proc/uptime")
+    try:
+        return float((read.text or "").split()[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def transition_age(
+    transition: TransitionInfo,
+    history: LogHistory,
+    uptime: float | None,
+    wall_now: float,
+    observed_since: float | None,
+) -> TransitionAge:
+    """The kernel log's own start time of this transition when the line is still there; otherwise
+    what this lptui process observed (`observed_since`, wall clock; at least that old)."""
+    usec = history.starts.get((transition.patch, transition.direction.value))
+    if usec is not None and uptime is not None:
+        age = max(uptime - usec / 1e6, 0.0)
+        return TransitionAge(wall_now - age, age, "kernel-log")
+    since = observed_since if observed_since is not None else wall_now
+    return TransitionAge(since, max(wall_now - since, 0.0), "observed")
+
+
+def forced_evidence(snap: Snapshot, history: LogHistory) -> tuple[ForceEvidence, ...]:
+    """Every sign of a forced transition this boot: the kernel's own line, and modules that keep a
+    reference with their patch gone."""
+    out = list(history.forces)
+    for module in snap.inactive_modules:
+        if module.refcnt:
+            out.append(
+                ForceEvidence(
+                    "module",
+                    module.name,
+                    f"module {module.name} keeps a reference (refcnt {module.refcnt}) with its patch gone: "
+                    "forced while being removed, it cannot be unloaded until reboot",
+                )
+            )
+    return tuple(out)
+
+
+FORCED_ADVICE = (
+    "a transition was forced this boot: the kernel's documentation asks for a planned reboot and no "
+    "further live patches until then"
+)
+
+
+def age_text(seconds: float | None) -> str:
+    """ "45 s", "2 m 05 s", "2 h 14 m", "3 d 4 h": how long, for people."""
+    if seconds is None:
+        return "?"
+    s = int(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} m {s % 60:02d} s"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60} m"
+    return f"{s // 86400} d {s % 86400 // 3600} h"
+
+
+def age_phrase(age: TransitionAge, logs_start: bool = True) -> str:
+    """How long the transition has run, saying where that comes from. `logs_start` False: the system
+    never logs its start (kGraft prints only "kgr succeeded" at the end, kernel/kgraft.c)."""
+    if age.source == "kernel-log":
+        return f"running for {age_text(age.age_seconds)} (since {age.started_iso()}, from the kernel log)"
+    if not logs_start:
+        seen = age_text(age.age_seconds)
+        return f"seen for {seen} by lptui (its system does not log its start: at least that old)"
+    return (
+        f"seen for {age_text(age.age_seconds)} by lptui (its start is no longer in the kernel log, "
+        "or the log is unreadable: at least that old)"
+    )
