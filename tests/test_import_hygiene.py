@@ -125,7 +125,6 @@ def test_core_units_import_only_what_is_below_them():
     assert rule_violations(module_graph(PACKAGE)) == []
 
 
-@pytest.mark.xfail(strict=True, reason="the simulator's circle: next commit")
 def test_no_import_circle_in_lptui():
     assert import_circles(module_graph(PACKAGE)) == []
 

@@ -1,4 +1,5 @@
-"""A simulated kernel that follows livepatch's rules (kernel/livepatch/{core,transition}.c).
+"""A simulated kernel that follows livepatch's rules: kernel/livepatch/core.c's side here (enabling a
+patch, its sysfs writes, module loading), transition.c's in `transition.py`.
 
 It keeps the state the kernel keeps, answers writes and syscalls with the kernel's errno, and
 advances transitions in ~1 s retries as `klp_try_complete_transition` does. `render.py` writes
@@ -14,7 +15,14 @@ from dataclasses import dataclass
 
 from lptui.core.livepatch.taint import TAINT_LIVEPATCH_BIT
 from lptui.sim.legacy import KgraftSim, KpatchCoreSim, KspliceSim
-from lptui.sim.primitives import RETRY_INTERVAL, SIGNALS_TIMEOUT, kernel_error, kstrtobool
+from lptui.sim.rules import (
+    ALL_FEATURES,
+    kernel_error,
+    kstrtobool,
+    states_compatible,
+    symbol_table,
+    unresolved_target,
+)
 from lptui.sim.state import (
     InstalledFile,
     PatchSpec,
@@ -25,28 +33,8 @@ from lptui.sim.state import (
     SimTask,
     Transition,
 )
+from lptui.sim.transition import Transitions
 
-# The simulated kernel's symbol table, beyond what task stacks show: the functions its scenarios and
-# the suite's test modules patch, in vmlinux and in the modules that carry them.
-VMLINUX_SYMBOLS = ("cmdline_proc_show", "meminfo_proc_show", "pipe_read", "do_sys_openat2", "tcp_recvmsg",
-                   "tcp_sendmsg", "msleep", "ep_poll", "schedule")  # fmt: skip
-MODULE_SYMBOLS = {
-    "xfs": ("xfsaild",),
-    "ext4": ("ext4_sync_file",),
-    "jbd2": ("jbd2_log_wait_commit",),
-    "nfsd": ("nfsd4_process_open2", "nfsd_setattr"),
-    "btrfs": ("btrfs_sync_file",),
-    "lptui_target": ("lptui_target_sleep",),
-}
-ALL_FEATURES = frozenset({"transition", "force", "replace", "stack_order", "object_patched"})
-# Livepatch sysfs attributes by kernel (kernel-livepatch.md §1); the real-kernel suite checks 6.1 and 6.12.
-PROFILES: dict[str, frozenset[str]] = {
-    "5.0": frozenset({"transition", "force", "signal"}),
-    "6.0": frozenset({"transition", "force"}),
-    "6.1": frozenset({"transition", "force", "object_patched"}),
-    "6.12": frozenset({"transition", "force", "object_patched", "replace"}),
-    "6.14": ALL_FEATURES,
-}
 TAINT_O, TAINT_E = 12, 13
 
 
@@ -58,7 +46,7 @@ class LogRecord:
     text: str
 
 
-class SimKernel:
+class SimKernel(Transitions):
     def __init__(
         self,
         *,
@@ -92,7 +80,6 @@ class SimKernel:
         self.kgraft: KgraftSim | None = None
         self.kpatch_core: KpatchCoreSim | None = None
         self.ksplice: KspliceSim | None = None
-        self._kgr_next = 0.0
 
     # ----- logging and bookkeeping -----
     def _log(self, level: int, text: str) -> None:
@@ -128,30 +115,6 @@ class SimKernel:
     def remove_task(self, tid: int) -> None:
         if self.tasks.pop(tid, None) is not None:
             self._changed()
-
-    def _relevant(self, task: SimTask) -> list[str]:
-        """Frames that fail the stack check for the current transition (klp_check_stack)."""
-        tr = self.transition
-        if tr is None:
-            return []
-        if tr.target == 0:
-            return [f"{fn} [{mod}]" for fn, mod in task.stack if mod == tr.patch]
-        patch = self.patch(tr.patch)
-        if patch is None:
-            return []
-        names = {(o.name, f.name) for o in patch.objects if o.patched for f in o.funcs}
-        return [fn for fn, mod in task.stack if ((mod or "vmlinux"), fn) in names]
-
-    def _pending(self) -> list[SimTask]:
-        tr = self.transition
-        if tr is None:
-            return []
-        return [t for t in self.tasks.values() if t.patch_state != tr.target]
-
-    def _switch(self, task: SimTask) -> None:
-        assert self.transition is not None
-        task.patch_state = self.transition.target
-        task.dirty = True
 
     # ----- module loading (finit_module / delete_module) -----
     def load_module(
@@ -189,35 +152,7 @@ class SimKernel:
             params=dict(params or {}),
         )
         if patch is not None:
-            if not is_lp:
-                self._log(3, f"livepatch: module {name} is not marked as a livepatch module")
-                self._changed()
-                raise kernel_error(errno.EINVAL, "not marked as a livepatch module")
-            if not self._states_compatible(patch):
-                self._log(3, f"livepatch: Livepatch patch ({name}) is not compatible with the already "
-                             "installed livepatches.")  # fmt: skip
-                self._changed()
-                raise kernel_error(errno.EINVAL, "not compatible with the installed livepatches")
-            if self.transition is not None:
-                self._changed()
-                raise kernel_error(errno.EBUSY, f"patch '{self.transition.patch}' is in transition")
-            unresolved = self._unresolved(patch)
-            if unresolved:
-                self._log(3, f"livepatch: {unresolved}")
-                self._log(4, f"livepatch: failed to enable patch '{name}'")  # klp_init_patch failed
-                self._changed()
-                raise kernel_error(errno.EINVAL, unresolved)
-            if not self.ftrace_enabled:
-                func = (
-                    patch.objects[0].functions[0].name
-                    if patch.objects and patch.objects[0].functions
-                    else "?"
-                )
-                self._log(3, f"livepatch: failed to register ftrace handler for function '{func}' (-16)")
-                self._log(4, f"livepatch: failed to patch object '{patch.objects[0].name}'")
-                self._log(4, f"livepatch: failed to enable patch '{name}'")
-                self._changed()
-                raise kernel_error(errno.EBUSY, "ftrace registration failed")
+            self._refuse_load(name, patch, is_lp)
             self.modules[name] = module
             module.refcnt += 1  # try_module_get() in klp_enable_patch
             self._enable(patch)
@@ -230,6 +165,34 @@ class SimKernel:
                         self._log(5, f"livepatch: applying patch '{p.name}' to loading module '{name}'")
         self._changed()
         return module
+
+    def _refuse_load(self, name: str, patch: PatchSpec, is_lp: bool) -> None:
+        """klp_enable_patch()'s refusals, in its order, each with the kernel's log lines and errno."""
+        if not is_lp:
+            self._log(3, f"livepatch: module {name} is not marked as a livepatch module")
+            self._changed()
+            raise kernel_error(errno.EINVAL, "not marked as a livepatch module")
+        if not states_compatible(patch, self.patches):
+            self._log(3, f"livepatch: Livepatch patch ({name}) is not compatible with the already "
+                         "installed livepatches.")  # fmt: skip
+            self._changed()
+            raise kernel_error(errno.EINVAL, "not compatible with the installed livepatches")
+        if self.transition is not None:
+            self._changed()
+            raise kernel_error(errno.EBUSY, f"patch '{self.transition.patch}' is in transition")
+        unresolved = unresolved_target(patch, self.symbols(), self.modules)
+        if unresolved:
+            self._log(3, f"livepatch: {unresolved}")
+            self._log(4, f"livepatch: failed to enable patch '{name}'")  # klp_init_patch failed
+            self._changed()
+            raise kernel_error(errno.EINVAL, unresolved)
+        if not self.ftrace_enabled:
+            func = patch.objects[0].functions[0].name if patch.objects and patch.objects[0].functions else "?"
+            self._log(3, f"livepatch: failed to register ftrace handler for function '{func}' (-16)")
+            self._log(4, f"livepatch: failed to patch object '{patch.objects[0].name}'")
+            self._log(4, f"livepatch: failed to enable patch '{name}'")
+            self._changed()
+            raise kernel_error(errno.EBUSY, "ftrace registration failed")
 
     def unload_module(self, name: str) -> None:
         module = self.modules.get(name)
@@ -247,48 +210,7 @@ class SimKernel:
 
     def symbols(self) -> Counter[tuple[str, str]]:
         """The symbol table (/proc/kallsyms): (object, name) -> how many symbols have that name."""
-        table: Counter[tuple[str, str]] = Counter(self.extra_symbols)
-        for name in VMLINUX_SYMBOLS:
-            table[("vmlinux", name)] = 1
-        for module in self.modules:
-            for name in MODULE_SYMBOLS.get(module, ()):
-                table[(module, name)] += 1
-        for task in self.tasks.values():  # whatever a stack shows exists
-            for func, mod in task.stack:
-                if mod is None or mod in self.modules:
-                    table[(mod or "vmlinux", func)] = max(table[(mod or "vmlinux", func)], 1)
-        return table
-
-    def _unresolved(self, spec: PatchSpec) -> str | None:
-        """klp_find_object_symbol() (kernel/livepatch/core.c) for the objects present now: its log line
-        for the first target that does not resolve to exactly one symbol."""
-        table = self.symbols()
-        for obj in spec.objects:
-            if obj.name != "vmlinux" and obj.name not in self.modules:
-                continue  # resolved when that module loads
-            for fn in obj.functions:
-                n, pos = table[(obj.name, fn.name)], fn.wanted_sympos
-                if n == 0:
-                    return f"symbol '{fn.name}' not found in symbol table"
-                if n > 1 and pos == 0:
-                    return f"unresolvable ambiguity for symbol '{fn.name}' in object '{obj.name}'"
-                if pos > n:
-                    return f"symbol position {pos} for symbol '{fn.name}' in object '{obj.name}' not found"
-        return None
-
-    def _states_compatible(self, spec: PatchSpec) -> bool:
-        """klp_is_patch_compatible() (kernel/livepatch/state.c), checked in klp_enable_patch() before
-        the transition check: every state of every installed patch must be carried by the new patch
-        at the same or a higher version; a non-cumulative patch may leave a state out."""
-        new = {st.id: st.version for st in spec.states}
-        for old in self.patches:
-            for state_id, version in old.states.items():
-                if state_id not in new:
-                    if spec.replace:
-                        return False
-                elif new[state_id] < version:
-                    return False
-        return True
+        return symbol_table(self.extra_symbols, self.modules, self.tasks.values())
 
     def _enable(self, spec: PatchSpec) -> None:
         objects = [
@@ -322,17 +244,6 @@ class SimKernel:
                 obj.funcs.append(SimFunc(func.name, func.sympos, func.name, nop=True))
                 have.add((obj_name, func.name, func.sympos))
 
-    def _start(self, patch: SimPatch, target: int) -> None:
-        for task in self.tasks.values():  # klp_init_transition: everyone starts in !target
-            task.patch_state = 1 - target
-            task.dirty = True
-        patch.enabled = bool(target)
-        self.transition = Transition(patch.name, target, started_at=self.now, next_try=self.now)
-        self._log(
-            5, f"livepatch: '{patch.name}': starting {'patching' if target else 'unpatching'} transition"
-        )
-        self._try_complete()
-
     # ----- sysfs writes -----
     def write_enabled(self, name: str, text: str) -> None:
         value = kstrtobool(text)
@@ -351,19 +262,6 @@ class SimKernel:
         else:
             raise kernel_error(errno.EINVAL, "a disabled patch cannot be re-enabled")
         self._changed()
-
-    def _reverse(self) -> None:
-        tr = self.transition
-        assert tr is not None
-        patch = self._require_patch(tr.patch)
-        tr.target = 1 - tr.target
-        patch.enabled = bool(tr.target)
-        tr.signals_cnt = 0
-        for task in self.tasks.values():
-            task.dirty = True
-        self._log(
-            5, f"livepatch: '{patch.name}': starting {'patching' if tr.target else 'unpatching'} transition"
-        )
 
     def write_force(self, name: str, text: str) -> None:
         value = kstrtobool(text)
@@ -419,109 +317,20 @@ class SimKernel:
         self._kgraft_checks()
 
     def _kgraft_checks(self) -> None:
-        """kgr_work_fn re-checks the tasks every KGR_TIMEOUT (2 s in include/linux/kgraft.h)."""
-        if self.kgraft is None or self.now < self._kgr_next:
-            return
-        self._kgr_next = self.now + 2.0
-        was = self.kgraft.in_progress
-        if self.kgraft.tick({t.pid for t in self.tasks.values()}) or was:
-            if not self.kgraft.in_progress:
-                self._log(6, "kgr succeeded")  # kernel/kgraft.c kgr_finalize
-            elif not self.kgraft.logged_timeout:
-                self.kgraft.logged_timeout = True  # kgr_work_fn prints it once
-                self._log(6, "kgr still in progress after timeout, will keep trying every 2 seconds")
+        if self.kgraft is not None and self.kgraft.check(
+            self.now, {t.pid for t in self.tasks.values()}, self._log
+        ):
             self._changed()
 
     def kpatch_write_enabled(self, name: str, value: str) -> None:
-        """kpatch-patch-hook.c patch_enabled_store -> kpatch_register/kpatch_unregister (kmod/core/core.c):
-        under stop_machine, -EBUSY when a thread's stack holds a function it switches (the activeness
-        safety check), -EINVAL when already in that state."""
         assert self.kpatch_core is not None
-        patch = self.kpatch_core.patch(name)
-        want = kstrtobool(value)
-        if want == patch.enabled:
-            raise kernel_error(errno.EINVAL)
-        names = {fn for _, fn, _ in patch.funcs}
-        for task in self.tasks.values():
-            busy = next((fn for fn, _ in task.stack if fn in names), None)
-            if busy is not None:
-                self._log(3, f"kpatch: activeness safety check failed for {busy}")
-                self._changed()
-                raise kernel_error(errno.EBUSY, f"{busy} is in use")
-        patch.enabled = want
+        try:
+            enabled = self.kpatch_core.write_enabled(name, value, self.tasks.values(), self._log)
+        finally:
+            self._changed()
         module = self.modules.get(name)
         if module is not None:
-            module.refcnt += 1 if want else -1  # try_module_get / module_put in kpatch_(un)register
-        self._log(5, f'kpatch: {"loaded" if want else "unloaded"} patch module "{name}"')
-        self._changed()
-
-    def _self_switches(self) -> None:
-        """Tasks that switch on their own: at kernel exit, in idle, or in cond_resched()."""
-        tr = self.transition
-        if tr is None:
-            return
-        for task in self._pending():
-            if task.switch_after is not None and self.now - tr.started_at >= task.switch_after:
-                self._switch(task)
-                self._changed()
-
-    def _try_complete(self) -> None:
-        tr = self.transition
-        assert tr is not None
-        complete = True
-        for task in self._pending():
-            if task.switch_after is None and not self._relevant(task):
-                self._switch(task)  # stack check passed
-            else:
-                complete = False
-        if complete:
-            self._complete()
-            return
-        if tr.signals_cnt and tr.signals_cnt % SIGNALS_TIMEOUT == 0:
-            self._send_signals()
-        tr.signals_cnt += 1
-        tr.next_try = self.now + RETRY_INTERVAL
-
-    def _send_signals(self) -> None:
-        tr = self.transition
-        assert tr is not None
-        if tr.signals_cnt == SIGNALS_TIMEOUT:
-            self._log(5, "livepatch: signaling remaining tasks")
-        for task in self._pending():
-            if task.kthread or task.state == "D":
-                continue  # kthreads are only woken (they sleep again); D state is not woken
-            if task.wakes_on_signal:
-                task.stack = [(fn, mod) for fn, mod in task.stack if mod is None and fn.startswith("entry_")]
-                task.switch_after = 0.0  # returns to user space and switches there
-                task.dirty = True
-
-    def _complete(self) -> None:
-        tr = self.transition
-        assert tr is not None
-        patch = self._require_patch(tr.patch)
-        for task in self.tasks.values():
-            task.patch_state = -1
-            task.dirty = True
-        freed: list[SimPatch] = []
-        if tr.target == 1:
-            if patch.replace:
-                freed = [p for p in self.patches if p is not patch]
-                for obj in patch.objects:
-                    obj.funcs = [f for f in obj.funcs if not f.nop]
-                patch.objects = [o for o in patch.objects if not (o.dynamic and not o.funcs)]
-        else:
-            for obj in patch.objects:
-                obj.patched = False
-            freed = [patch]
-        self.transition = None
-        self._log(5, f"livepatch: '{patch.name}': {'patching' if tr.target else 'unpatching'} complete")
-        for old in freed:  # klp_free_patch_async: sysfs goes, module_put unless forced
-            old.enabled = False
-            self.patches.remove(old)
-            module = self.modules.get(old.name)
-            if module is not None and not old.forced:
-                module.refcnt = max(0, module.refcnt - 1)
-        self._changed()
+            module.refcnt += 1 if enabled else -1  # try_module_get / module_put in kpatch_(un)register
 
     # ----- views used by the renderer -----
     def stack_order(self, patch: SimPatch) -> int:

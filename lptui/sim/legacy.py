@@ -1,17 +1,19 @@
 """The older live-patching systems in the simulated kernel: kGraft, the kpatch core module, Ksplice.
 
-Each keeps the rules its source has (lptui/core/legacy/kgraft.py, kpatch_core.py and ksplice.py cite them) and
-is rendered with the files and formats its kernel code prints: kGraft's newest `state` table, the kpatch
-core's per-object layout, Ksplice built into the kernel.
+Each keeps the rules its source has (lptui/core/legacy/kgraft.py, kpatch_core.py and ksplice.py cite
+them); `render.py` writes them out with the files and formats their kernel code prints.
 """
 
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from lptui.sim.primitives import kernel_error
+from lptui.sim.rules import kernel_error, kstrtobool
+from lptui.sim.state import SimTask
+
+Log = Callable[[int, str], None]  # the kernel log: (level, text)
 
 
 @dataclass
@@ -40,6 +42,23 @@ class KgraftSim:
     pending: set[int] = field(default_factory=set)  # pids still in the old universe
     stuck: set[int] = field(default_factory=set)  # those that never cross by themselves (the demo's)
     logged_timeout: bool = False
+    next_check: float = 0.0
+
+    def check(self, now: float, alive: set[int], log: Log) -> bool:
+        """kgr_work_fn re-checks the tasks every KGR_TIMEOUT (2 s in include/linux/kgraft.h); True when
+        something changed."""
+        if now < self.next_check:
+            return False
+        self.next_check = now + 2.0
+        was = self.in_progress
+        if not (self.tick(alive) or was):
+            return False
+        if not self.in_progress:
+            log(6, "kgr succeeded")  # kernel/kgraft.c kgr_finalize
+        elif not self.logged_timeout:
+            self.logged_timeout = True  # kgr_work_fn prints it once
+            log(6, "kgr still in progress after timeout, will keep trying every 2 seconds")
+        return True
 
     def start(self, patch: KgrPatch, pids: set[int]) -> None:
         for f in patch.funcs:
@@ -83,6 +102,24 @@ class KpatchCoreSim:
             raise kernel_error(errno.ENOENT, f"/sys/kernel/kpatch/{name}")
         return found
 
+    def write_enabled(self, name: str, value: str, tasks: Iterable[SimTask], log: Log) -> bool:
+        """kpatch-patch-hook.c patch_enabled_store -> kpatch_register/kpatch_unregister (kmod/core/core.c):
+        under stop_machine, -EBUSY when a thread's stack holds a function it switches (the activeness
+        safety check), -EINVAL when already in that state. Returns the new state."""
+        patch = self.patch(name)
+        want = kstrtobool(value)
+        if want == patch.enabled:
+            raise kernel_error(errno.EINVAL)
+        names = {fn for _, fn, _ in patch.funcs}
+        for task in tasks:
+            busy = next((fn for fn, _ in task.stack if fn in names), None)
+            if busy is not None:
+                log(3, f"kpatch: activeness safety check failed for {busy}")
+                raise kernel_error(errno.EBUSY, f"{busy} is in use")
+        patch.enabled = want
+        log(5, f'kpatch: {"loaded" if want else "unloaded"} patch module "{name}"')
+        return want
+
 
 @dataclass
 class KspliceUpdate:
@@ -95,84 +132,3 @@ class KspliceUpdate:
 @dataclass
 class KspliceSim:
     updates: list[KspliceUpdate] = field(default_factory=list)
-
-
-def write(path: Path, text: str, mode: int = 0o444) -> None:
-    from lptui.sim.render import _write  # one atomic writer for the whole simulated tree
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write(path, text, mode)
-
-
-def sync(path: Path, wanted: set[str]) -> None:
-    from lptui.sim.render import _sync_dir
-
-    path.mkdir(parents=True, exist_ok=True)
-    _sync_dir(path, wanted)
-
-
-def render_kgraft(root: Path, kgr: KgraftSim | None) -> None:
-    base = root / "sys/kernel/kgraft"
-    if kgr is None:
-        if base.is_dir():
-            sync(base, set())
-            base.rmdir()
-        return
-    sync(base, {"in_progress", "force_load_module"} | {p.name for p in kgr.patches})
-    write(base / "in_progress", f"{int(kgr.in_progress)}\n", 0o644)
-    write(base / "force_load_module", "0\n", 0o644)
-    for p in kgr.patches:
-        pdir = base / p.name
-        sync(pdir, {"state", "refs", "replace_all", "revert", "owner"})
-        # state_show, walbon/openSUSE-kernel @d017a71
-        table = f"{'Function':<20s}  {'Object':<20s}  Sympos  State\n"
-        table += "".join(f"{f.name:<20s}  {f.obj:<20s}  {f.sympos:6d}  {f.state:5d}\n" for f in p.funcs)
-        write(pdir / "state", table)
-        write(pdir / "refs", f"{p.refs}\n")
-        write(pdir / "replace_all", f"{int(p.replace_all)}\n")
-        write(pdir / "revert", "", 0o200)
-        link = pdir / "owner"
-        if not link.is_symlink():
-            link.symlink_to(f"../../../module/{p.name}")
-
-
-def render_kpatch_core(root: Path, kp: KpatchCoreSim | None) -> None:
-    base = root / "sys/kernel/kpatch"
-    if kp is None:
-        if base.is_dir():
-            sync(base, set())
-            base.rmdir()
-        return
-    sync(base, {p.name for p in kp.patches})
-    for p in kp.patches:
-        pdir = base / p.name
-        objects = {obj for obj, _, _ in p.funcs}
-        sync(pdir, {"enabled", "checksum"} | objects)
-        write(pdir / "enabled", f"{int(p.enabled)}\n", 0o644)
-        write(pdir / "checksum", p.checksum + "\n")
-        for obj in objects:
-            funcs = {f"{fn},{pos or 1}" for o, fn, pos in p.funcs if o == obj}
-            sync(pdir / obj, funcs)
-            for fn in funcs:
-                write(pdir / obj / fn / "old_addr", "0xffffffff81234560\n", 0o400)
-                write(pdir / obj / fn / "new_addr", "0xffffffffc0a01000\n", 0o400)
-
-
-def render_ksplice(root: Path, ks: KspliceSim | None) -> None:
-    base = root / "sys/kernel/ksplice"
-    if ks is None:
-        if base.is_dir():
-            sync(base, set())
-            base.rmdir()
-        return
-    sync(base, {u.kid for u in ks.updates})
-    for u in ks.updates:
-        udir = base / u.kid
-        sync(udir, {"stage", "abort_cause", "debug", "partial", "conflicts"})
-        write(udir / "stage", u.stage + "\n", 0o600)
-        write(udir / "abort_cause", u.abort_cause + "\n", 0o400)
-        write(udir / "debug", "0\n", 0o600)
-        write(udir / "partial", "0\n", 0o600)
-        # conflict_show: "%s %d" and " %s" per conflicting frame
-        lines = "".join(f"{c} {pid}" + "".join(f" {s}" for s in syms) + "\n" for c, pid, syms in u.conflicts)
-        write(udir / "conflicts", lines, 0o400)

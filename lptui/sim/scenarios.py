@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from lptui.core.declared import PlannedFunction, PlannedObject
 from lptui.sim.catalog import SUMMARIES
-from lptui.sim.kernel import ALL_FEATURES, SimKernel
+from lptui.sim.kernel import SimKernel
 from lptui.sim.legacy import (
     KgraftSim,
     KgrFunc,
@@ -18,6 +18,7 @@ from lptui.sim.legacy import (
     KspliceUpdate,
 )
 from lptui.sim.population import SYSCALL_TAIL, Population
+from lptui.sim.rules import ALL_FEATURES
 from lptui.sim.state import InstalledFile, PatchSpec, SimTask
 
 CVE_PATCH = PatchSpec(

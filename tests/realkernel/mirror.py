@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from lptui.core.declared import PlannedFunction, PlannedObject
-from lptui.sim.kernel import PROFILES, SimKernel
+from lptui.sim.kernel import SimKernel
 from lptui.sim.population import Population
+from lptui.sim.rules import PROFILES
 from lptui.sim.state import PatchSpec, SimTask
 
 LP_TARGET = PatchSpec(

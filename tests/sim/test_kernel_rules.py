@@ -9,7 +9,7 @@ from lptui.core.model import Direction
 from lptui.core.snapshot import read_snapshot
 from lptui.core.tree import Tree
 from lptui.sim.kernel import SimKernel
-from lptui.sim.primitives import kstrtobool
+from lptui.sim.rules import kstrtobool
 from lptui.sim.session import SimSession
 from lptui.sim.state import PatchSpec, SimTask
 

@@ -6,7 +6,8 @@ from textual.widgets import Button, Input
 
 from lptui.core.model import Direction
 from lptui.core.tree import Tree
-from lptui.sim.kernel import PROFILES, SimKernel
+from lptui.sim.kernel import SimKernel
+from lptui.sim.rules import PROFILES
 from lptui.sim.state import SimTask
 from lptui.source import Source
 from lptui.tui.screens.confirm import ConfirmScreen, ForceScreen

@@ -12,7 +12,8 @@ from lptui.core.actions.actions import WaitTimeout
 from lptui.core.errors import ActionError
 from lptui.core.tree import Tree
 from lptui.sim.control import SimControl
-from lptui.sim.kernel import PROFILES, SimKernel
+from lptui.sim.kernel import SimKernel
+from lptui.sim.rules import PROFILES
 from lptui.sim.session import SimSession
 from lptui.sim.state import SimTask
 from lptui.source import Source
