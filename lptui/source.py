@@ -126,7 +126,8 @@ class Source:
                 f"--root {self.tree.root} is read-only: actions need the live kernel (or --demo)"
             )
         if self._actions is None:
-            from lptui.core.actions.actions import LIVE_LOCK, Actions
+            from lptui.core.actions.actions import Actions
+            from lptui.core.actions.lock import LIVE_LOCK
             from lptui.core.actions.audit import Audit
 
             if self.session is not None:

@@ -10,6 +10,10 @@ from pathlib import Path
 
 from lptui import __version__
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from lptui.core.model import Snapshot
+
 
 def cmd_capture(args: argparse.Namespace) -> int:
     import json
@@ -57,30 +61,33 @@ def cmd_capture(args: argparse.Namespace) -> int:
                 json.dumps(tasks_json(snap, snap.pending_tasks, oncall), indent=2) + "\n"
             ).encode(),
         }
-        meta = {
-            "lptui_version": __version__,
-            "captured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-            "captured_at_unix": started,
-            "source": source.label,
-            "host": os.uname().nodename,
-            "command_lines": not args.no_cmdline,
-            "threads": snap.threads_total,
-            "pending": len(snap.pending_tasks),
-        }
+        meta = _manifest(started, source.label, not args.no_cmdline, snap)
         try:
             bundle = write_bundle(out, tree, source.kmsg_path, extra, meta)
         except OSError as exc:
             print(f"lptui: error: cannot write {out}: {exc.strerror}", file=sys.stderr)
             return 1
-    size = (
-        f"{bundle.bytes_written / 1024:.0f} KiB"
-        if bundle.bytes_written < 1 << 20
-        else (f"{bundle.bytes_written / (1 << 20):.1f} MiB")
-    )
-    print(
-        f"wrote {bundle.path} ({size}, {bundle.members} entries); replay it with: lptui --root {bundle.path}"
-    )
+    print(f"wrote {bundle.path} ({_size(bundle.bytes_written)}, {bundle.members} entries); replay it with: "
+          f"lptui --root {bundle.path}")  # fmt: skip
     return 0
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.0f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MiB"
+
+
+def _manifest(started: float, label: str, command_lines: bool, snap: Snapshot) -> dict:
+    """The bundle's lptui-capture.json: who captured what, when, and from where."""
+    return {
+        "lptui_version": __version__,
+        "captured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "captured_at_unix": started,
+        "source": label,
+        "host": os.uname().nodename,
+        "command_lines": command_lines,
+        "threads": snap.threads_total,
+        "pending": len(snap.pending_tasks),
+    }
 
 
 def add_parsers(sub, source_options) -> dict:

@@ -202,7 +202,7 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
         snap = self.snapshot
         if snap is None or self._refuse("force"):
             return
-        from lptui.core.actions.actions import force_consequences
+        from lptui.core.actions.consequences import force_consequences
         from lptui.tui.screens.confirm import ForceScreen
 
         actions = self.source.actions()

@@ -46,108 +46,125 @@ class LivepatchCollector(Collector):
         )
         if view is None:
             return
-        snap = view.snapshot
-        k = snap.kernel
-        yield GaugeMetricFamily(
-            "lptui_scrape_duration_seconds",
-            "How long lptui's last read of the kernel took.",
-            value=view.read_seconds,
-        )
-        yield GaugeMetricFamily(
-            "lptui_last_poll_timestamp_seconds", "When lptui last read the kernel state.", value=view.wall
-        )
-        yield GaugeMetricFamily(
-            "lptui_livepatch_supported",
-            "1 if the kernel has live patching (/sys/kernel/livepatch).",
-            value=int(k.livepatch_supported),
-        )
-        systems = GaugeMetricFamily(
-            "lptui_system_present",
-            "1 for each live-patching system found (livepatch, kgraft, kpatch-core, ksplice), else 0.",
-            labels=["mechanism"],
-        )
-        present = {s.mechanism for s in snap.systems}
-        for mechanism in Mechanism:
-            systems.add_metric([str(mechanism)], int(mechanism in present))
-        yield systems
-        tainted = 1 if any(f.letter == "K" for f in k.taint_flags) else 0
-        yield GaugeMetricFamily(
-            "lptui_kernel_livepatched",
-            "1 if the kernel is tainted K (live patched this boot).",
-            value=tainted,
-        )
-        yield GaugeMetricFamily(
-            "lptui_patches_loaded", "Live patches loaded, every system's.", value=len(snap.patches)
-        )
-        per_patch = {
-            "lptui_patch_enabled": ("1 if the patch is enabled.", lambda p: p.enabled),
-            "lptui_patch_in_transition": ("1 if the patch is in transition.", lambda p: p.transition),
-            "lptui_patch_replace": (
-                "1 if the patch is cumulative (atomic replace); absent where unknown.",
-                lambda p: p.replace,
-            ),
-            "lptui_patch_stack_order": (
-                "The patch's place in the stack (1 = oldest); absent where unknown.",
-                lambda p: p.stack_order,
-            ),
-            "lptui_patch_functions": ("Functions the patch changes.", lambda p: p.function_count),
-        }
-        for name, (doc, get) in per_patch.items():
-            family = GaugeMetricFamily(name, doc, labels=["patch", "mechanism"])
-            for p in snap.patches:
-                value = get(p)
-                if value is not None:
-                    family.add_metric([p.name, str(p.mechanism)], float(value))
-            yield family
-        yield GaugeMetricFamily(
-            "lptui_inactive_modules",
-            "Live patch modules still loaded whose patch is gone.",
-            value=len(snap.inactive_modules),
-        )
-        forced = GaugeMetricFamily(
-            "lptui_forced_this_boot",
-            "1 if a transition was forced this boot (kernel log, or a module that keeps its reference).",
-            value=int(bool(view.forced)),
-        )
-        yield forced
-        t = snap.transition
-        yield GaugeMetricFamily(
-            "lptui_transition_in_progress", "1 while a transition runs.", value=int(t is not None)
-        )
-        info = GaugeMetricFamily(
-            "lptui_transition_info",
-            "The transition in progress (value 1).",
-            labels=["patch", "direction", "age_source", "mechanism"],
-        )
-        pending = GaugeMetricFamily("lptui_transition_tasks_pending", "Threads not yet switched.")
-        total = GaugeMetricFamily("lptui_transition_tasks", "Threads seen in the transition.")
-        age = GaugeMetricFamily(
-            "lptui_transition_age_seconds",
-            "How long the transition has run (kernel log; else since lptui saw it).",
-        )
-        start = GaugeMetricFamily(
-            "lptui_transition_start_time_seconds", "When the transition started (Unix time)."
-        )
-        blocked = GaugeMetricFamily(
-            "lptui_blocked_tasks", "Pending threads by the reason they block.", labels=["reason"]
-        )
-        counts = dict.fromkeys(REASONS, 0)
-        if t is not None:
-            source = view.age.source if view.age else "observed"
-            info.add_metric([t.patch, str(t.direction), source, str(t.mechanism)], 1)
-            pending.add_metric([], t.tasks_pending or 0)
-            total.add_metric([], t.tasks_total or 0)
-            if view.age is not None and view.age.age_seconds is not None:
-                age.add_metric([], view.age.age_seconds)
-                start.add_metric([], view.age.started_at or 0)
-            for task in snap.pending_tasks:
-                counts[task.reason_code] = counts.get(task.reason_code, 0) + 1
-        else:
-            pending.add_metric([], 0)
-            total.add_metric([], 0)
-        for reason, n in counts.items():
-            blocked.add_metric([str(reason)], n)
-        yield from (info, pending, total, age, start, blocked)
+        yield from _host_metrics(view)
+        yield from _patch_metrics(view)
+        yield from _transition_metrics(view)
+
+
+def _host_metrics(view: View) -> Iterator[Metric]:
+    """The poll itself and the kernel: how long the read took, live patching present, tainted K."""
+    snap = view.snapshot
+    k = snap.kernel
+    yield GaugeMetricFamily(
+        "lptui_scrape_duration_seconds",
+        "How long lptui's last read of the kernel took.",
+        value=view.read_seconds,
+    )
+    yield GaugeMetricFamily(
+        "lptui_last_poll_timestamp_seconds", "When lptui last read the kernel state.", value=view.wall
+    )
+    yield GaugeMetricFamily(
+        "lptui_livepatch_supported",
+        "1 if the kernel has live patching (/sys/kernel/livepatch).",
+        value=int(k.livepatch_supported),
+    )
+    systems = GaugeMetricFamily(
+        "lptui_system_present",
+        "1 for each live-patching system found (livepatch, kgraft, kpatch-core, ksplice), else 0.",
+        labels=["mechanism"],
+    )
+    present = {s.mechanism for s in snap.systems}
+    for mechanism in Mechanism:
+        systems.add_metric([str(mechanism)], int(mechanism in present))
+    yield systems
+    tainted = 1 if any(f.letter == "K" for f in k.taint_flags) else 0
+    yield GaugeMetricFamily(
+        "lptui_kernel_livepatched",
+        "1 if the kernel is tainted K (live patched this boot).",
+        value=tainted,
+    )
+
+
+def _patch_metrics(view: View) -> Iterator[Metric]:
+    """One series per loaded patch and attribute (bounded by the patches loaded), and the leftovers."""
+    snap = view.snapshot
+    yield GaugeMetricFamily(
+        "lptui_patches_loaded", "Live patches loaded, every system's.", value=len(snap.patches)
+    )
+    per_patch = {
+        "lptui_patch_enabled": ("1 if the patch is enabled.", lambda p: p.enabled),
+        "lptui_patch_in_transition": ("1 if the patch is in transition.", lambda p: p.transition),
+        "lptui_patch_replace": (
+            "1 if the patch is cumulative (atomic replace); absent where unknown.",
+            lambda p: p.replace,
+        ),
+        "lptui_patch_stack_order": (
+            "The patch's place in the stack (1 = oldest); absent where unknown.",
+            lambda p: p.stack_order,
+        ),
+        "lptui_patch_functions": ("Functions the patch changes.", lambda p: p.function_count),
+    }
+    for name, (doc, get) in per_patch.items():
+        family = GaugeMetricFamily(name, doc, labels=["patch", "mechanism"])
+        for p in snap.patches:
+            value = get(p)
+            if value is not None:
+                family.add_metric([p.name, str(p.mechanism)], float(value))
+        yield family
+    yield GaugeMetricFamily(
+        "lptui_inactive_modules",
+        "Live patch modules still loaded whose patch is gone.",
+        value=len(snap.inactive_modules),
+    )
+    forced = GaugeMetricFamily(
+        "lptui_forced_this_boot",
+        "1 if a transition was forced this boot (kernel log, or a module that keeps its reference).",
+        value=int(bool(view.forced)),
+    )
+    yield forced
+
+
+def _transition_metrics(view: View) -> Iterator[Metric]:
+    """The transition in progress: its patch, age, pending threads and why they block."""
+    snap = view.snapshot
+    t = snap.transition
+    yield GaugeMetricFamily(
+        "lptui_transition_in_progress", "1 while a transition runs.", value=int(t is not None)
+    )
+    info = GaugeMetricFamily(
+        "lptui_transition_info",
+        "The transition in progress (value 1).",
+        labels=["patch", "direction", "age_source", "mechanism"],
+    )
+    pending = GaugeMetricFamily("lptui_transition_tasks_pending", "Threads not yet switched.")
+    total = GaugeMetricFamily("lptui_transition_tasks", "Threads seen in the transition.")
+    age = GaugeMetricFamily(
+        "lptui_transition_age_seconds",
+        "How long the transition has run (kernel log; else since lptui saw it).",
+    )
+    start = GaugeMetricFamily(
+        "lptui_transition_start_time_seconds", "When the transition started (Unix time)."
+    )
+    blocked = GaugeMetricFamily(
+        "lptui_blocked_tasks", "Pending threads by the reason they block.", labels=["reason"]
+    )
+    counts = dict.fromkeys(REASONS, 0)
+    if t is not None:
+        source = view.age.source if view.age else "observed"
+        info.add_metric([t.patch, str(t.direction), source, str(t.mechanism)], 1)
+        pending.add_metric([], t.tasks_pending or 0)
+        total.add_metric([], t.tasks_total or 0)
+        if view.age is not None and view.age.age_seconds is not None:
+            age.add_metric([], view.age.age_seconds)
+            start.add_metric([], view.age.started_at or 0)
+        for task in snap.pending_tasks:
+            counts[task.reason_code] = counts.get(task.reason_code, 0) + 1
+    else:
+        pending.add_metric([], 0)
+        total.add_metric([], 0)
+    for reason, n in counts.items():
+        blocked.add_metric([str(reason)], n)
+    yield from (info, pending, total, age, start, blocked)
 
 
 def registry_for(collector: LivepatchCollector) -> CollectorRegistry:

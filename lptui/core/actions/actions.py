@@ -7,25 +7,23 @@ words, and records the outcome in the kernel log and syslog (`Audit`).
 
 from __future__ import annotations
 
-import fcntl
-import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from lptui.core import errors
 from lptui.core.actions.audit import Audit
+from lptui.core.actions.consequences import force_consequences, not_here
 from lptui.core.actions.control import Control
+from lptui.core.actions.lock import action_lock
 from lptui.core.actions.preflight import Inspection, inspect_file
 from lptui.core.errors import ActionError
 from lptui.core.kofile.modfile import ModuleFileError
 from lptui.core.legacy.kpatch_core import patch_dir
-from lptui.core.legacy.systems import tool_for
 from lptui.core.livepatch.kernel import LIVEPATCH_DIR
 from lptui.core.livepatch.patches import read_module
-from lptui.core.model import MECHANISM_TITLES, Direction, Mechanism, PatchInfo, Snapshot, TaskInfo
+from lptui.core.model import Mechanism, PatchInfo, Snapshot, TaskInfo
 from lptui.core.oncall.facts import read_history
 from lptui.core.oncall.history import forced_evidence
 from lptui.core.oncall.kmsg import KmsgReader
@@ -34,7 +32,6 @@ from lptui.core.tree import Tree, parse_int
 
 EXIT_TIMEOUT = 3
 POLL = 0.5
-LIVE_LOCK = Path("/run/lock/lptui.lock") if Path("/run/lock").is_dir() else Path("/tmp/lptui.lock")
 
 Progress = Callable[[Snapshot, float], None]
 
@@ -60,48 +57,11 @@ class Outcome:
     snapshot: Snapshot | None = None
 
 
-def force_consequences(snap: Snapshot, name: str) -> str:
-    t = snap.transition
-    pending = snap.pending_tasks
-    who = ", ".join(f"{p.comm}({p.pid})" for p in pending[:5])
-    if len(pending) > 5:
-        who += f" and {len(pending) - 5} more"
-    removed: list[str] = []
-    patch = snap.patch(name)
-    if t is not None and t.direction is Direction.UNPATCHING:
-        removed = [name]
-    elif patch is not None and patch.replace:
-        removed = [p.name for p in snap.patches if p.name != name]
-    lines = [
-        f"Forcing marks every remaining task as switched without checking its stack. This breaks the "
-        f"consistency guarantee for the {len(pending)} pending task(s){': ' + who if who else ''}: they may "
-        "run old and new code together.",
-    ]
-    if removed:
-        lines.append(
-            f"The module(s) of the patches being removed ({', '.join(removed)}) keep their reference and can "
-            "never be unloaded until reboot."
-        )
-    lines.append(
-        f"Prefer reversing the transition (`lptui revert {name}`). Use force only with clearance from the "
-        "patch's vendor, and plan a reboot."
-    )
-    return "\n".join(lines)
-
-
 def core_transition(snap: Snapshot):
     """The upstream core's transition, if that is the one in progress (kGraft's and a stopped Ksplice
     update are not the core's: they neither block nor can be reversed through it)."""
     t = snap.transition
     return t if t is not None and t.mechanism is Mechanism.LIVEPATCH else None
-
-
-def not_here(patch: PatchInfo, what: str) -> ActionError:
-    """lptui writes to an older system's interface only where its source shows exactly how."""
-    title = MECHANISM_TITLES[patch.mechanism]
-    return ActionError(
-        f"{patch.name!r} is a {title} patch: lptui does not {what} it; use {tool_for(patch.mechanism)}"
-    )
 
 
 class Actions:
@@ -128,31 +88,9 @@ class Actions:
         with self.control.reading():
             return self.reader.read()
 
-    @contextmanager
-    def _guard(self, what: str) -> Iterator[None]:
-        if self.require_root and os.geteuid() != 0:
-            raise ActionError(f"{what}: must be run as root (it changes kernel state); nothing was done")
-        try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise ActionError(f"{what}: cannot open the lock {self.lock_path}: {exc.strerror}") from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                raise ActionError(
-                    f"{what}: another lptui action is running (pid {holder}); try again"
-                ) from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
-            yield
-        finally:
-            os.close(fd)
-
     def _audited(self, what: str, run: Callable[[], Outcome]) -> Outcome:
         try:
-            with self._guard(what):
+            with action_lock(what, self.lock_path, require_root=self.require_root):
                 outcome = run()
         except ActionError as exc:
             self.audit.record(f"{what}: failed: {exc}", ok=False)
