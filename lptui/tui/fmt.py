@@ -8,7 +8,7 @@ from lptui.core.livepatch.blockers import SHORT_REASON
 from lptui.core.model import Reason, TaskInfo
 from lptui.core.output.task_columns import UNKNOWN, TaskColumn
 
-__all__ = ["SHORT_REASON", "WHAT_TO_DO", "duration", "flag", "maybe", "task_text"]
+__all__ = ["SHORT_REASON", "WHAT_TO_DO", "flag", "maybe", "task_text"]
 
 WHAT_TO_DO = {
     Reason.KTHREAD_IN_PATCHED: "Waiting helps only if the thread leaves the function by itself; signals "
@@ -31,17 +31,6 @@ WHAT_TO_DO = {
     Reason.KSPLICE_CONFLICT: "Run ksplice-apply (or uptrack-upgrade) again when the process is out of that "
     "code; lptui does not act on Ksplice.",
 }
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 # The console's styling of the declared task columns (lptui.core.output.task_columns).

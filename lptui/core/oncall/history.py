@@ -122,18 +122,21 @@ FORCED_ADVICE = (
 )
 
 
-def age_text(seconds: float | None) -> str:
-    """ "45 s", "2 m 05 s", "2 h 14 m", "3 d 4 h": how long, for people."""
+def age_text(seconds: float | None, *, compact: bool = False) -> str:
+    """How long, for people, in one set of units for the CLI and the console: "45 s", "2 m 05 s",
+    "2 h 14 m", "3 d 4 h"; `compact` (a narrow table column): "45s", "2m05s", "2h14m", "3d4h"."""
     if seconds is None:
         return "?"
-    s = int(seconds)
+    s = max(int(seconds), 0)
     if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} m {s % 60:02d} s"
-    if s < 86400:
-        return f"{s // 3600} h {s % 3600 // 60} m"
-    return f"{s // 86400} d {s % 86400 // 3600} h"
+        parts = (f"{s}", "s")
+    elif s < 3600:
+        parts = (f"{s // 60}", "m", f"{s % 60:02d}", "s")
+    elif s < 86400:
+        parts = (f"{s // 3600}", "h", f"{s % 3600 // 60}", "m")
+    else:
+        parts = (f"{s // 86400}", "d", f"{s % 86400 // 3600}", "h")
+    return "".join(parts) if compact else " ".join(parts)
 
 
 def age_phrase(age: TransitionAge, logs_start: bool = True) -> str:

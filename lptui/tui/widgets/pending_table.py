@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from rich.text import Text
 
 from lptui.core.model import TaskInfo
+from lptui.core.oncall.history import age_text
 from lptui.core.output.task_columns import PENDING_TABLE, columns
-from lptui.tui.fmt import duration, task_text
+from lptui.tui.fmt import task_text
 from lptui.tui.widgets.keyed_table import KeyedTable
 
 SHOWN = columns(PENDING_TABLE)
@@ -40,6 +41,8 @@ class PendingTable(KeyedTable):
     def cells(self, model: tuple) -> tuple:
         task, since = model
         return tuple(
-            Text(duration(since), justify="right") if c.key == "pending_for" else task_text(c, task)
+            Text(age_text(since, compact=True), justify="right")
+            if c.key == "pending_for"
+            else task_text(c, task)
             for c in SHOWN
         )

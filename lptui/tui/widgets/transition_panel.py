@@ -10,7 +10,6 @@ from textual.widgets import ProgressBar, Sparkline, Static
 from lptui.core.legacy.ksplice import ABORT_CAUSES
 from lptui.core.model import MECHANISM_TITLES, Mechanism
 from lptui.core.oncall.history import age_text
-from lptui.tui.fmt import duration
 from lptui.tui.widgets.only_changes import update_static
 from lptui.watch.poller import View
 
@@ -50,7 +49,7 @@ class TransitionPanel(Vertical):
                 style="bold" if (age.age_seconds or 0) >= 60 else "",
             )
         else:
-            line.append(f"{duration(view.elapsed)} observed  ", style="dim")
+            line.append(f"{age_text(view.elapsed, compact=True)} observed  ", style="dim")
         if t.aborted is not None:
             line.append(f"ABORTED ({t.aborted})", style="bold red")
         else:
@@ -67,22 +66,7 @@ class TransitionPanel(Vertical):
         trend = list(view.history) or [0]
         if self.query_one("#trend", Sparkline).data != trend:
             self.query_one("#trend", Sparkline).data = trend
-        elapsed = (view.age.age_seconds if view.age is not None else None) or view.elapsed or 0
-        if t.mechanism is Mechanism.KGRAFT:
-            signal = Text("kGraft: a process switches when it crosses the kernel/user boundary; a kernel "
-                          "thread at kgr_task_safe().")  # fmt: skip
-        elif t.mechanism is Mechanism.KSPLICE:
-            signal = Text(ABORT_CAUSES.get(t.aborted or "", "Ksplice is preparing the update."))
-        elif snap.features.signal:
-            signal = Text("This kernel does not signal by itself: signal the pending tasks.", style="yellow")
-        elif view.signal_seen:
-            signal = Text("Fake signals: sent by the kernel to the pending tasks.", style="yellow")
-        elif elapsed < 15:
-            signal = Text(
-                f"Fake signals: the kernel sends them about 15 s in ({duration(15 - elapsed)} left)."
-            )
-        else:
-            signal = Text("Fake signals: likely sent already (15 s in).")
+        signal = signal_text(view)
         update_static(self.query_one("#transition-signal", Static), signal)
         hint = Text(style="dim")
         if pending and t.mechanism is not Mechanism.LIVEPATCH:
@@ -94,3 +78,25 @@ class TransitionPanel(Vertical):
             for note in snap.notes:
                 hint.append(note, style="yellow")
         update_static(self.query_one("#transition-hint", Static), hint)
+
+
+def signal_text(view: View) -> Text:
+    """What moves the transition on: the kernel's fake signals (kernel/livepatch/transition.c sends them
+    from the 16th failed retry, about 15 s in), or what the older systems wait for."""
+    t = view.snapshot.transition
+    assert t is not None
+    snap = view.snapshot
+    elapsed = (view.age.age_seconds if view.age is not None else None) or view.elapsed or 0
+    if t.mechanism is Mechanism.KGRAFT:
+        return Text("kGraft: a process switches when it crosses the kernel/user boundary; a kernel "
+                    "thread at kgr_task_safe().")  # fmt: skip
+    if t.mechanism is Mechanism.KSPLICE:
+        return Text(ABORT_CAUSES.get(t.aborted or "", "Ksplice is preparing the update."))
+    if snap.features.signal:
+        return Text("This kernel does not signal by itself: signal the pending tasks.", style="yellow")
+    if view.signal_seen:
+        return Text("Fake signals: sent by the kernel to the pending tasks.", style="yellow")
+    if elapsed < 15:
+        left = age_text(15 - elapsed, compact=True)
+        return Text(f"Fake signals: the kernel sends them about 15 s in ({left} left).")
+    return Text("Fake signals: likely sent already (15 s in).")

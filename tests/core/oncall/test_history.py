@@ -66,6 +66,14 @@ def test_age_text():
         "2 h 14 m",
         "2 d 2 h",
     ]
+    # the console's narrow columns: the same units, unspaced (one format, issue 18)
+    assert [age_text(s, compact=True) for s in (0, 12, 125, 8040, 2 * 86400 + 7200)] == [
+        "0s",
+        "12s",
+        "2m05s",
+        "2h14m",
+        "2d2h",
+    ]
 
 
 def test_status_json_on_the_demo_carries_age_and_forced(capsys):
