@@ -13,13 +13,12 @@ import json
 import os
 import sys
 
-UNKNOWN = 3  # the plugin code for "cannot tell" (check_verdict holds the others)
 DEFAULT_WARN = 60.0
 DEFAULT_CRIT = 300.0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from lptui.cli.check_verdict import NAMES, judge
+    from lptui.cli.check_verdict import NAMES, UNKNOWN, judge
     from lptui.source import SourceError, opened
     from lptui.watch.poller import Poller
 
@@ -52,7 +51,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             "perfdata": {k: {"value": v, "unit": u, "warn": w, "crit": c}
                          for k, (v, u, w, c) in verdict.perfdata.items()},
             "transition": age_json(transition_json(snap.transition), view.age),
-            "forced_this_boot": bool(view.forced),
+            # as `status --json` says it: null when the kernel log could not be read
+            "forced_this_boot": view.oncall.forced_this_boot if view.oncall is not None else None,
             "blockers": [{"pid": t.pid, "tid": t.tid, "comm": t.comm, "functions": list(t.blocking_functions),
                           "reason_code": str(t.reason_code)} for t in view.rows[:20]],
         }  # fmt: skip

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from lptui.core.model import Snapshot, TaskInfo
-from lptui.core.oncall.facts import on_call
+from lptui.core.oncall.facts import OnCall, on_call
 from lptui.core.oncall.history import ForceEvidence, LogHistory, TransitionAge
 from lptui.core.oncall.kmsg import KmsgReader, LogLine
 from lptui.core.snapshot import SnapshotReader, read_all_tasks_of
@@ -63,12 +63,21 @@ class View:
     boot_wall: float | None  # wall-clock time of boot, for log timestamps
     interval: float  # when the next poll is due
     read_seconds: float = 0.0  # how long reading the kernel took (wall time)
-    age: TransitionAge | None = None  # the transition's real age (kernel log) or what lptui observed
-    forced: tuple[ForceEvidence, ...] = ()  # a transition forced this boot, and the evidence
+    oncall: OnCall | None = None  # the on-call facts `status` shows: the real age, a forced transition
     polls: int = 0  # how many polls this poller has made, this one included
     can_act: bool = False
     why_read_only: str | None = None
     life: LifeCycle | None = None  # where the patches came from; re-read when the patch modules change
+
+    @property
+    def age(self) -> TransitionAge | None:
+        """The transition's real age (kernel log) or what lptui observed."""
+        return self.oncall.age if self.oncall is not None else None
+
+    @property
+    def forced(self) -> tuple[ForceEvidence, ...]:
+        """A transition forced this boot, and the evidence."""
+        return self.oncall.forced if self.oncall is not None else ()
 
     def shows_the_same_as(self, other: View | None) -> bool:
         """Nothing new to draw: same records (they compare by value), same whole seconds, no new
@@ -250,11 +259,7 @@ class Poller:
         self.polls += 1
         wall = self.wall()
         badge, badge_style = badge_of(source)
-        elapsed = tracker.elapsed(now)
-        observed = wall - elapsed if elapsed is not None else None
-        with source.reading():  # the same on-call facts as `status`, from this poller's log history
-            oncall = on_call(snap, self.history, source.tree, wall, observed_since=observed)
-        age, forced = oncall.age, oncall.forced
+        oncall = self._on_call(snap, wall, tracker.elapsed(now))
         # Not in the prefetched first poll (reading module files would delay the console's first
         # paint): the next poll, due at once, brings it.
         life = None
@@ -274,7 +279,7 @@ class Poller:
             signal_seen=tracker.signaled,
             badge=badge,
             badge_style=badge_style,
-            status=status_segments(snap, rows, source.why_read_only, bool(forced)),
+            status=status_segments(snap, rows, source.why_read_only, bool(oncall.forced)),
             lines=lines,
             notes=notes,
             wall=wall,
@@ -284,10 +289,18 @@ class Poller:
             can_act=source.can_act,
             why_read_only=source.why_read_only,
             read_seconds=read_seconds,
-            age=age,
-            forced=forced,
+            oncall=oncall,
             life=life,
         )
+
+    def _on_call(self, snap: Snapshot, wall: float, elapsed: float | None) -> OnCall:
+        """The same on-call facts as `status`, from this poller's log history."""
+        observed = wall - elapsed if elapsed is not None else None
+        problem = self.kmsg.error if self.kmsg is not None else "no kernel log for this source"
+        with self.source.reading():
+            return on_call(
+                snap, self.history, self.source.tree, wall, observed_since=observed, log_problem=problem
+            )
 
     def _life_cycle(self, snap: Snapshot) -> LifeCycle | None:
         """Provenance reads module files: only when the loaded patch modules change (a load, an

@@ -74,3 +74,16 @@ def test_json(capsys):
     data = json.loads(out)
     assert code == 2 and data["status"] == "CRITICAL" and data["perfdata"]["age"]["value"] == 8040
     assert data["transition"]["age_source"] == "kernel-log" and data["blockers"][0]["comm"] == "xfsaild/dm-0"
+
+
+def test_check_json_says_forced_as_status_json_does(capsys, fake):
+    """The View carries the poll's OnCall (issue 18): with no kernel log to read, `check --json` cannot
+    tell whether a transition was forced, and says null as `status --json` does, not false."""
+    _, out, _ = run(capsys, "check", "--root", str(fake.root), "--json")
+    check = json.loads(out)
+    _, out, _ = run(capsys, "status", "--root", str(fake.root), "--json")
+    status = json.loads(out)
+    assert status["forced_this_boot"]["log_problem"]  # the fake tree has no dev/kmsg
+    assert check["forced_this_boot"] is None is status["forced_this_boot"]["forced"]
+    _, out, _ = run(capsys, "check", "--demo", "idle", "--json")
+    assert json.loads(out)["forced_this_boot"] is False  # a readable log with no force in it
