@@ -120,48 +120,46 @@ def _read(path: Path, root: Path, problems: list[str]) -> ModuleFacts | None:
         return None
 
 
-def _scan(root: Path, release: str, problems: list[str]) -> list[ModuleFacts]:
-    found = []
-    for pattern in SEARCH:
-        for path in _module_files(root / pattern.format(r=release)):
+def module_files(root: Path) -> list[tuple[str, Path]]:
+    """The one walk of the module directories, shared by the readers and `capture` (so a bundle holds
+    exactly what provenance reads): every module file under the search directories of every release
+    found there, as (release, path); a release's files in SEARCH's order."""
+    releases = sorted(
+        {e.name for base in OTHER_RELEASES if (root / base).is_dir() for e in (root / base).iterdir()}
+    )
+    return [(r, path) for r in releases for p in SEARCH for path in _module_files(root / p.format(r=r))]
+
+
+def _scan(found: list[tuple[str, Path]], root: Path, release: str, problems: list[str]) -> list[ModuleFacts]:
+    """The livepatch modules installed for `release`."""
+    out = []
+    for rel, path in found:
+        if rel == release:
             facts = _read(path, root, problems)
             if facts is not None and facts.livepatch:
-                found.append(facts)
-    return found
+                out.append(facts)
+    return out
 
 
-def _other_releases(root: Path, release: str | None, problems: list[str]) -> list[Installed]:
+def _other_releases(
+    found: list[tuple[str, Path]], root: Path, release: str | None, problems: list[str]
+) -> list[Installed]:
     out = []
-    for base in OTHER_RELEASES:
-        top = root / base
-        if not top.is_dir():
+    for rel, path in found:
+        if rel == release:
             continue
-        for entry in sorted(top.iterdir()):
-            if entry.name == release or not entry.is_dir():
-                continue
-            if base == "lib/modules":  # only its livepatch directories, not every module of that release
-                out.extend(Installed(f, entry.name, False) for f in _scan(root, entry.name, problems))
-                continue
-            for path in _module_files(entry):
-                facts = _read(path, root, problems)
-                if facts is not None:
-                    out.append(Installed(facts, entry.name, False))
+        facts = _read(path, root, problems)
+        # kpatch's directories hold patches only; under lib/modules only the livepatch modules count
+        if facts is not None and (facts.livepatch or not str(path).startswith(str(root / "lib/modules"))):
+            out.append(Installed(facts, rel, False))
     unique = {(i.facts.path, i.release): i for i in out}
     return sorted(unique.values(), key=lambda i: (i.release, i.facts.name))
 
 
 def files_read(root: Path) -> list[Path]:
     """Every file provenance looks at under `root` (a capture bundle carries them, so a replay finds
-    the same): module files in the search directories of every release, kpatch's unit and its links."""
-    out: list[Path] = []
-    for base in OTHER_RELEASES:
-        top = root / base
-        for entry in sorted(top.iterdir()) if top.is_dir() else []:
-            if base == "lib/modules":
-                for pattern in SEARCH[2:]:
-                    out.extend(_module_files(root / pattern.format(r=entry.name)))
-            elif entry.is_dir():
-                out.extend(_module_files(entry))
+    the same): the module files of the one walk, kpatch's unit and its links."""
+    out = [path for _, path in module_files(root)]
     for d in ("usr/lib/systemd/system", "lib/systemd/system", "etc/systemd/system"):
         out.extend(p for p in [root / d / UNIT] if os.path.lexists(p))
     system = root / "etc/systemd/system"
@@ -235,7 +233,8 @@ def read_life_cycle(tree: Tree, snap: Snapshot) -> LifeCycle:
     root = Path(tree.root)
     release = snap.kernel.release
     problems: list[str] = []
-    installed_facts = _scan(root, release, problems) if release else []
+    found = module_files(root)
+    installed_facts = _scan(found, root, release, problems) if release else []
     loaded = {p.module.name: p.module for p in snap.patches}
     loaded.update({m.name: m for m in snap.inactive_modules})
     provenance: dict[str, Provenance] = {}
@@ -274,7 +273,7 @@ def read_life_cycle(tree: Tree, snap: Snapshot) -> LifeCycle:
         release=release,
         provenance=provenance,
         installed=installed,
-        other_releases=tuple(_other_releases(root, release, problems)),
+        other_releases=tuple(_other_releases(found, root, release, problems)),
         lost_at_reboot=lost,
         boot_service=boot_service(root),
         problems=tuple(problems),

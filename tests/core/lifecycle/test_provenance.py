@@ -135,3 +135,32 @@ def test_cve_ids_are_found_and_normalised():
         "CVE-2024-1234",
         "CVE-2025-123456",
     )
+
+
+def test_capture_carries_exactly_the_files_the_readers_read(fake):
+    """One walk serves both (issue 18): every module file the life cycle found is in `files_read`, and
+    every module file `files_read` lists is one the life cycle read or reported unreadable."""
+    from lptui.core.lifecycle.provenance import files_read
+
+    fake.patch("lp_fix")
+    install(fake, "var/lib/kpatch/{r}", "lp_fix")
+    install(fake, "usr/lib/kpatch/{r}", "lp_pkg")
+    install(fake, "lib/modules/{r}/updates", "lp_suse", release="6.1.0-27-amd64")
+    install(fake, "var/lib/kpatch/{r}", "lp_old", release="6.1.0-27-amd64")
+    install(fake, "lib/modules/{r}/extra", "plain", livepatch=False)  # not a patch: read, not listed
+    bad = fake.root / "lib/modules/6.1.0-27-amd64/livepatch/broken.ko"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_bytes(b"\x7fELF garbage")
+    _, lc = life(fake)
+    found = {i.facts.path for i in (*lc.installed, *lc.other_releases)}
+    listed = {"/" + str(p.relative_to(fake.root)) for p in files_read(fake.root) if p.suffix == ".ko"}
+    old = "6.1.0-27-amd64"
+    assert found == {
+        f"/var/lib/kpatch/{RELEASE}/lp_fix.ko",
+        f"/usr/lib/kpatch/{RELEASE}/lp_pkg.ko",
+        f"/lib/modules/{old}/updates/lp_suse.ko",
+        f"/var/lib/kpatch/{old}/lp_old.ko",
+    }
+    unreadable = {p for p in listed if any(p in problem for problem in lc.problems)}
+    assert unreadable == {"/lib/modules/6.1.0-27-amd64/livepatch/broken.ko"}
+    assert listed == found | unreadable | {f"/lib/modules/{RELEASE}/extra/plain.ko"}
