@@ -23,6 +23,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms of
 if TYPE_CHECKING:
     from lptui.core.actions.actions import Actions
     from lptui.core.actions.preflight import Inspection
+    from lptui.core.lifecycle.provenance import LifeCycle
     from lptui.core.model import Snapshot
     from lptui.core.oncall.facts import OnCall
     from lptui.sim.session import SimSession
@@ -103,8 +104,9 @@ class Source:
         except (IndexError, ValueError):
             return None
 
-    def inspect(self, path: str) -> Inspection:
-        """A module file against this kernel, without loading it (any source, read-only ones too)."""
+    def inspect(self, path: str, life: LifeCycle | None = None) -> Inspection:
+        """A module file against this kernel, without loading it (any source, read-only ones too).
+        `life`: the patches' life cycle the caller already holds (the console's View)."""
         from lptui.core.actions.preflight import inspect_file
         from lptui.core.kofile.modfile import ModuleFileError
         from lptui.core.oncall.facts import read_history
@@ -115,7 +117,7 @@ class Source:
             with self.reading():
                 snap = read_snapshot(self.tree)
                 history, _ = read_history(self.kmsg_path)
-                return inspect_file(path, snap, self.tree, forced_evidence(snap, history))
+                return inspect_file(path, snap, self.tree, forced_evidence(snap, history), life)
         except ModuleFileError as exc:
             raise ActionError(str(exc)) from None
 
@@ -127,8 +129,8 @@ class Source:
             )
         if self._actions is None:
             from lptui.core.actions.actions import Actions
-            from lptui.core.actions.lock import LIVE_LOCK
             from lptui.core.actions.audit import Audit
+            from lptui.core.actions.lock import LIVE_LOCK
 
             if self.session is not None:
                 from lptui.sim.control import SimControl

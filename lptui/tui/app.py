@@ -38,6 +38,7 @@ from lptui.watch.udev import ModuleEvents
 
 if TYPE_CHECKING:
     from lptui.core.actions.actions import Outcome
+    from lptui.core.actions.preflight import Inspection
 
 # The other screens, the actions and what they need (pyelftools, Markdown) are imported when first
 # used: the dashboard's first paint waits for every import made here.
@@ -242,9 +243,13 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
         actions = self.source.actions()
         release = self.snapshot.kernel.release if self.snapshot else None
         self.push_screen(
-            LoadScreen(self.module_dirs(release), self.source.inspect),
+            LoadScreen(self.module_dirs(release), self._inspect),
             lambda path: path and self.start_action(f"load {path}", lambda: actions.load(path)),
         )
+
+    def _inspect(self, path: str) -> Inspection:
+        """The load dialog's pre-flight, with the life cycle this console's View already holds."""
+        return self.source.inspect(path, self.view.life if self.view is not None else None)
 
     @work(thread=True, group="action", exit_on_error=False)
     def start_action(self, what: str, call: Callable[[], Outcome]) -> None:

@@ -20,6 +20,10 @@ from lptui.core.model import Mechanism, Snapshot
 from lptui.core.oncall.history import FORCED_ADVICE, ForceEvidence
 from lptui.core.tree import Tree
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from lptui.core.lifecycle.provenance import LifeCycle
+
 MODINFO_KEYS = ("name", "vermagic", "livepatch", "license", "srcversion", "depends", "retpoline", "intree",
                 "version", "description")  # fmt: skip
 
@@ -55,20 +59,49 @@ class Inspection:
 
 
 def _verdict(
-    mod: ModuleFile, plan: PatchPlan, snap: Snapshot | None, tree: Tree | None, full: Snapshot | None = None
+    mod: ModuleFile,
+    plan: PatchPlan,
+    snap: Snapshot | None,
+    tree: Tree | None,
+    full: Snapshot | None = None,
+    life: LifeCycle | None = None,
 ) -> list[Check]:
     """`snap`: the upstream core's side only (what a livepatch module meets); `full`: every system's."""
-    checks: list[Check] = []
-    full = full or snap
-    if mod.is_livepatch:
-        checks.append(Check("ok", "marked as a livepatch module (livepatch=Y)"))
-    else:
-        checks.append(Check("error", "not marked as a livepatch module (no livepatch=Y in .modinfo)"))
-        other = other_system_module(mod)
-        if other:
-            checks.append(Check("error", other))
+    checks = _marking_checks(mod)
     if snap is None:
         return checks
+    checks += _kernel_fit_checks(mod, snap)
+    full = full or snap
+    if mod.name and full is not None and full.patch(mod.name) is not None:
+        checks.append(Check("error", f"patch {mod.name!r} is already loaded"))
+    elif mod.name and any(m.name == mod.name for m in snap.inactive_modules):
+        checks.append(Check("error", f"module {mod.name!r} is still loaded (inactive): unload it first"))
+    checks += _overlap_checks(plan, snap, tree)
+    if tree is not None and snap.kernel.livepatch_supported:
+        checks.extend(symbol_checks(plan, tree))
+        checks.extend(trace_checks(plan, tree))
+        checks.extend(signature_checks(mod.signed, tree))
+    checks.extend(_states_check(plan, snap, tree, life))
+    if snap.transition is not None:
+        busy = snap.transition.patch
+        checks.append(Check("error", f"patch {busy!r} is in transition: the kernel would refuse it (EBUSY)"))
+    return checks
+
+
+def _marking_checks(mod: ModuleFile) -> list[Check]:
+    """klp_enable_patch() refuses a module without MODULE_INFO(livepatch, "Y") (is_livepatch_module)."""
+    if mod.is_livepatch:
+        return [Check("ok", "marked as a livepatch module (livepatch=Y)")]
+    checks = [Check("error", "not marked as a livepatch module (no livepatch=Y in .modinfo)")]
+    other = other_system_module(mod)
+    if other:
+        checks.append(Check("error", other))
+    return checks
+
+
+def _kernel_fit_checks(mod: ModuleFile, snap: Snapshot) -> list[Check]:
+    """Built for this kernel, and the kernel has the upstream core to load it into."""
+    checks: list[Check] = []
     release = snap.kernel.release
     if mod.vermagic_release is None:
         checks.append(Check("error", "no vermagic in .modinfo: the kernel will refuse it"))
@@ -90,10 +123,12 @@ def _verdict(
             checks.append(
                 Check("error", "this kernel has no livepatch support (/sys/kernel/livepatch is missing)")
             )
-    if mod.name and full is not None and full.patch(mod.name) is not None:
-        checks.append(Check("error", f"patch {mod.name!r} is already loaded"))
-    elif mod.name and any(m.name == mod.name for m in snap.inactive_modules):
-        checks.append(Check("error", f"module {mod.name!r} is still loaded (inactive): unload it first"))
+    return checks
+
+
+def _overlap_checks(plan: PatchPlan, snap: Snapshot, tree: Tree | None) -> list[Check]:
+    """The target modules present, and the functions other patches already change."""
+    checks: list[Check] = []
     for obj in plan.objects:
         if obj.name == "vmlinux":
             continue
@@ -121,18 +156,10 @@ def _verdict(
     if plan.replace and snap.patches:
         names = ", ".join(p.name for p in snap.patches)
         checks.append(Check("warn", f"cumulative patch: replaces every loaded patch ({names})"))
-    if tree is not None and snap.kernel.livepatch_supported:
-        checks.extend(symbol_checks(plan, tree))
-        checks.extend(trace_checks(plan, tree))
-        checks.extend(signature_checks(mod.signed, tree))
-    checks.extend(_states_check(plan, snap, tree))
-    if snap.transition is not None:
-        busy = snap.transition.patch
-        checks.append(Check("error", f"patch {busy!r} is in transition: the kernel would refuse it (EBUSY)"))
     return checks
 
 
-def _states_check(plan: PatchPlan, snap: Snapshot, tree: Tree | None) -> list[Check]:
+def _states_check(plan: PatchPlan, snap: Snapshot, tree: Tree | None, life: LifeCycle | None) -> list[Check]:
     """klp_is_patch_compatible() (kernel/livepatch/state.c): every system state an installed patch
     carries must be carried by the new patch at the same or a higher version; a non-cumulative patch
     may leave a state out. sysfs does not show the installed patches' states: they are read from the
@@ -146,7 +173,7 @@ def _states_check(plan: PatchPlan, snap: Snapshot, tree: Tree | None) -> list[Ch
         )
     if not plan.replace and not plan.states:
         return []
-    installed, unreadable = _installed_states(snap, tree)
+    installed, unreadable = _installed_states(snap, tree, life)
     if not unreadable and plan.states is not None:
         refusal = _incompatible(plan, installed)
         if refusal:
@@ -179,13 +206,18 @@ def _incompatible(plan: PatchPlan, installed: dict[str, tuple]) -> str | None:
     return None
 
 
-def _installed_states(snap: Snapshot, tree: Tree | None) -> tuple[dict[str, tuple], list[str]]:
-    """Each loaded patch's declared states, from the file provenance finds; the patches it cannot read."""
+def _installed_states(
+    snap: Snapshot, tree: Tree | None, life: LifeCycle | None
+) -> tuple[dict[str, tuple], list[str]]:
+    """Each loaded patch's declared states, from the file provenance finds; the patches it cannot read.
+    `life`: the life cycle the caller already holds (the console's View); read again only when it
+    does not cover every patch loaded now."""
     if tree is None:
         return {}, [p.name for p in snap.patches]
-    from lptui.core.lifecycle.provenance import read_life_cycle
+    if life is None or any(p.name not in life.provenance for p in snap.patches):
+        from lptui.core.lifecycle.provenance import read_life_cycle
 
-    life = read_life_cycle(tree, snap)
+        life = read_life_cycle(tree, snap)
     states: dict[str, tuple] = {}
     unreadable: list[str] = []
     for patch in snap.patches:
@@ -230,17 +262,22 @@ def core_side(snap: Snapshot) -> Snapshot:
 
 
 def inspect_file(
-    path: str, snap: Snapshot | None, tree: Tree | None = None, forced: tuple[ForceEvidence, ...] = ()
+    path: str,
+    snap: Snapshot | None,
+    tree: Tree | None = None,
+    forced: tuple[ForceEvidence, ...] = (),
+    life: LifeCycle | None = None,
 ) -> Inspection:
     """Raises ModuleFileError for files that cannot be a module at all. `forced`: evidence of a
-    transition forced this boot (it adds a warning: the kernel's documentation asks for a reboot)."""
+    transition forced this boot (it adds a warning: the kernel's documentation asks for a reboot).
+    `life`: the patches' life cycle if the caller holds it (their files carry their system states)."""
     mod = open_module(path)
     machine = snap.kernel.machine if snap is not None else None
     if machine and mod.machine != machine:  # not for this machine at all: as malformed as a 32-bit ELF
         raise ModuleFileError(f"{path}: built for {mod.machine}, but this machine is {machine}")
     plan = plan_patch(mod) if mod.is_livepatch else PatchPlan("unknown", notes=("not a livepatch module",))
     core = core_side(snap) if snap is not None else None
-    checks = _verdict(mod, plan, core, tree, snap)
+    checks = _verdict(mod, plan, core, tree, snap, life)
     preview = replace_preview(plan, core) if core is not None else None
     if forced:
         names = ", ".join(sorted({e.patch for e in forced if e.patch})) or "a patch"

@@ -4,6 +4,7 @@ import errno
 import fcntl
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -306,3 +307,28 @@ def test_a_kpatch_core_patch_in_use_is_explained():
         assert actions.snapshot().patch("kpatch_cve_2014_3153").enabled  # nothing changed
         with pytest.raises(ActionError, match="already disabled"):
             actions.revert("kpatch_meminfo_fix")
+
+
+def test_the_preflight_uses_the_life_cycle_it_is_given(env, monkeypatch):
+    """The console's View already holds the life cycle: the pre-flight reads the module directories
+    again only when that life cycle does not cover every patch loaded now (issue 18)."""
+    from lptui.core.actions.preflight import inspect_file
+    from lptui.core.lifecycle import provenance
+    from lptui.core.snapshot import read_snapshot
+
+    actions, sim, _, _ = env
+    actions.load(str(KO / "lptui_lp_state2.ko"), wait=True, timeout=5)
+    installed = Path(actions.tree.root) / f"lib/modules/{sim.release}/livepatch"
+    installed.mkdir(parents=True)
+    shutil.copy(KO / "lptui_lp_state2.ko", installed)
+    snap = read_snapshot(actions.tree)
+    held = provenance.read_life_cycle(actions.tree, snap)
+    reads = []
+    real = provenance.read_life_cycle
+    monkeypatch.setattr(provenance, "read_life_cycle", lambda *a: reads.append(a) or real(*a))
+    ins = inspect_file(str(KO / "lptui_lp_state1.ko"), snap, actions.tree, (), held)
+    assert reads == [] and any("system state 1 at version 2" in e for e in ins.errors)
+    stale = provenance.read_life_cycle(actions.tree, replace(snap, patches=()))  # before the load
+    reads.clear()
+    ins = inspect_file(str(KO / "lptui_lp_state1.ko"), snap, actions.tree, (), stale)
+    assert len(reads) == 1 and any("system state 1 at version 2" in e for e in ins.errors)
