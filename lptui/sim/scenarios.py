@@ -92,40 +92,48 @@ def _kernel(features=ALL_FEATURES) -> tuple[SimKernel, Population]:
     return sim, pop
 
 
+KPATCH_DIR = "var/lib/kpatch/{r}"  # where `kpatch install` puts a patch module
+
+
 def _settle(sim: SimKernel) -> None:
     sim.advance(1.0)  # first retry: clean stacks switch, transition completes
 
 
+def _apply(sim: SimKernel, *specs: PatchSpec) -> None:
+    """Load each patch and let its transition complete (no task holds what it changes)."""
+    for spec in specs:
+        sim.load_module(spec.name, patch=spec)
+        _settle(sim)
+
+
+def _on_disk(sim: SimKernel, *files: InstalledFile) -> None:
+    """The module files installed, with kpatch's boot service enabled (it loads them at boot)."""
+    sim.installed = list(files)
+    sim.boot_service = "enabled"
+
+
 def build_idle() -> SimKernel:
     sim, _ = _kernel()
-    sim.load_module(CVE_PATCH.name, patch=CVE_PATCH)
-    _settle(sim)
-    sim.load_module(NFSD_PATCH.name, patch=NFSD_PATCH)
-    _settle(sim)
+    _apply(sim, CVE_PATCH, NFSD_PATCH)
     sim.advance(60.0)
     # on disk: the CVE patch installed by kpatch (it comes back at boot), the nfsd fix loaded by hand
     # from a file since deleted (gone at the next boot), a tcp fix installed but not loaded, and an
     # older release's patch left behind
-    sim.installed = [
-        InstalledFile("var/lib/kpatch/{r}", CVE_PATCH),
+    _on_disk(
+        sim,
+        InstalledFile(KPATCH_DIR, CVE_PATCH),
         InstalledFile("lib/modules/{r}/livepatch", TCP_PATCH),
-        InstalledFile("var/lib/kpatch/{r}", OLD_RELEASE_PATCH, release="6.15.0-lptui-demo"),
-    ]
-    sim.boot_service = "enabled"
+        InstalledFile(KPATCH_DIR, OLD_RELEASE_PATCH, release="6.15.0-lptui-demo"),
+    )
     return sim
 
 
 def build_stuck() -> SimKernel:
     """A patching transition over a few hundred threads; three never switch on their own."""
     sim, pop = _kernel()
-    sim.load_module(CVE_PATCH.name, patch=CVE_PATCH)
-    _settle(sim)
+    _apply(sim, CVE_PATCH)
     sim.advance(300.0)
-    sim.installed = [
-        InstalledFile("var/lib/kpatch/{r}", CVE_PATCH),
-        InstalledFile("var/lib/kpatch/{r}", STUCK_PATCH),
-    ]
-    sim.boot_service = "enabled"
+    _on_disk(sim, *(InstalledFile(KPATCH_DIR, s) for s in (CVE_PATCH, STUCK_PATCH)))
     pop.stagger(fraction=0.35, upto=9.0)
     xfsaild = pop.kthread(
         "xfsaild/dm-0",
@@ -167,26 +175,19 @@ def build_stuck() -> SimKernel:
 def build_replace() -> SimKernel:
     """A cumulative patch replacing two older ones, caught mid-transition."""
     sim, pop = _kernel()
-    sim.load_module(CVE_PATCH.name, patch=CVE_PATCH)
-    _settle(sim)
-    sim.load_module(NFSD_PATCH.name, patch=NFSD_PATCH)
-    _settle(sim)
+    _apply(sim, CVE_PATCH, NFSD_PATCH)
     sim.advance(120.0)
     pop.stagger(fraction=0.1, upto=20.0)
     sim.load_module(CUMULATIVE_PATCH.name, patch=CUMULATIVE_PATCH)
     sim.advance(3.0)
-    sim.installed = [
-        InstalledFile("var/lib/kpatch/{r}", s) for s in (CVE_PATCH, NFSD_PATCH, CUMULATIVE_PATCH)
-    ]
-    sim.boot_service = "enabled"
+    _on_disk(sim, *(InstalledFile(KPATCH_DIR, s) for s in (CVE_PATCH, NFSD_PATCH, CUMULATIVE_PATCH)))
     return sim
 
 
 def build_unpatch() -> SimKernel:
     """A patching transition that stalled and was reversed by the admin; now unpatching."""
     sim, pop = _kernel()
-    sim.load_module(CVE_PATCH.name, patch=CVE_PATCH)
-    _settle(sim)
+    _apply(sim, CVE_PATCH)
     sim.advance(90.0)
     stalled = SimTask(
         pid=pop.next_pid,
@@ -198,8 +199,7 @@ def build_unpatch() -> SimKernel:
     )
     pop.next_pid += 3
     sim.add_task(stalled)
-    sim.installed = [InstalledFile("var/lib/kpatch/{r}", spec) for spec in (CVE_PATCH, TCP_PATCH)]
-    sim.boot_service = "enabled"
+    _on_disk(sim, *(InstalledFile(KPATCH_DIR, s) for s in (CVE_PATCH, TCP_PATCH)))
     sim.load_module(TCP_PATCH.name, patch=TCP_PATCH)
     sim.advance(8.0)
     # Meanwhile nginx workers entered the new tcp_recvmsg and sleep in it.
@@ -273,8 +273,7 @@ def build_kpatch_core() -> SimKernel:
     fix = PatchSpec(
         "kpatch_cve_2014_3153", (), description="Fix CVE-2014-3153 (futex requeue privilege escalation)"
     )
-    sim.installed = [InstalledFile("var/lib/kpatch/{r}", fix)]
-    sim.boot_service = "enabled"
+    _on_disk(sim, InstalledFile(KPATCH_DIR, fix))
     sim.advance(600.0)
     return sim
 

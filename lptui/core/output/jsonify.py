@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 from lptui.core.model import (
     Features,
     KernelInfo,
@@ -24,62 +26,43 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 2  # 2: the live-patching systems (`systems`, each patch's `mechanism`, ...)
 
 
+def pick(record: object, keys: str, **values: Any) -> dict[str, Any]:
+    """The record's fields named in `keys`, in that order (the key order is part of the contract), as
+    JSON has them: an enum as its string, a tuple as a list; `values` gives a key's value where it is
+    not the field itself."""
+    out: dict[str, Any] = {}
+    for key in keys.split():
+        value = values[key] if key in values else getattr(record, key)
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, Enum):
+            value = str(value)
+        out[key] = value
+    return out
+
+
 def kernel_json(k: KernelInfo) -> dict[str, Any]:
-    return {
-        "release": k.release,
-        "version": k.version,
-        "machine": k.machine,
-        "livepatch_supported": k.livepatch_supported,
-        "tainted": k.tainted,
-        "taint_flags": [f.letter for f in k.taint_flags],
-        "taint_meanings": {f.letter: f.meaning for f in k.taint_flags},
-        "ftrace_enabled": k.ftrace_enabled,
-        "possible_cpus": k.possible_cpus,
-        "problems": list(k.problems),
-    }
+    return pick(k, "release version machine livepatch_supported tainted taint_flags taint_meanings "
+                "ftrace_enabled possible_cpus problems", taint_flags=[f.letter for f in k.taint_flags],
+                taint_meanings={f.letter: f.meaning for f in k.taint_flags})  # fmt: skip
 
 
 def features_json(f: Features) -> dict[str, Any]:
-    return {
-        "transition": f.transition,
-        "force": f.force,
-        "signal": f.signal,
-        "replace": f.replace,
-        "stack_order": f.stack_order,
-        "object_patched": f.object_patched,
-        "probed_from": f.probed_from,
-    }
+    return pick(f, "transition force signal replace stack_order object_patched probed_from")
 
 
 def transition_json(t: TransitionInfo | None) -> dict[str, Any] | None:
     if t is None:
         return None
-    return {
-        "patch": t.patch,
-        "direction": str(t.direction),
-        "target": t.target,
-        "tasks_total": t.tasks_total,
-        "tasks_pending": t.tasks_pending,
-        "tasks_unknown": t.tasks_unknown,
-        "mechanism": str(t.mechanism),
-        "aborted": t.aborted,
-    }
+    return pick(t, "patch direction target tasks_total tasks_pending tasks_unknown mechanism aborted")
 
 
 def system_json(s: SystemInfo) -> dict[str, Any]:
-    return {"mechanism": str(s.mechanism), "where": s.where, "detail": s.detail, "problems": list(s.problems)}
+    return pick(s, "mechanism where detail problems")
 
 
 def module_json(m: ModuleInfo) -> dict[str, Any]:
-    return {
-        "name": m.name,
-        "loaded": m.loaded,
-        "refcnt": m.refcnt,
-        "taint": m.taint,
-        "srcversion": m.srcversion,
-        "version": m.version,
-        "problems": list(m.problems),
-    }
+    return pick(m, "name loaded refcnt taint srcversion version problems")
 
 
 def patch_json(p: PatchInfo) -> dict[str, Any]:
@@ -107,20 +90,8 @@ def patch_json(p: PatchInfo) -> dict[str, Any]:
 
 
 def task_json(t: TaskInfo) -> dict[str, Any]:
-    return {
-        "pid": t.pid,
-        "tid": t.tid,
-        "comm": t.comm,
-        "state": t.state,
-        "kthread": t.kthread,
-        "patch_state": t.patch_state,
-        "pending": t.pending,
-        "stack": list(t.stack) if t.stack is not None else None,
-        "blocking_functions": list(t.blocking_functions),
-        "reason_code": str(t.reason_code),
-        "reason": t.reason,
-        "problems": list(t.problems),
-    }
+    return pick(t, "pid tid comm state kthread patch_state pending stack blocking_functions reason_code "
+                "reason problems")  # fmt: skip
 
 
 def age_json(transition: dict[str, Any] | None, age: TransitionAge | None) -> dict[str, Any] | None:
@@ -146,9 +117,7 @@ def forced_json(oncall: OnCall) -> dict[str, Any]:
 
 
 def facts_json(f: ModuleFacts) -> dict[str, Any]:
-    return {"path": f.path, "name": f.name, "srcversion": f.srcversion, "description": f.description,
-            "version": f.version, "vermagic": f.vermagic, "signed": f.signed,
-            "cves": list(f.cves)}  # fmt: skip
+    return pick(f, "path name srcversion description version vermagic signed cves")
 
 
 def provenance_json(p: Provenance) -> dict[str, Any] | None:
