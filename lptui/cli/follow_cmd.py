@@ -37,7 +37,10 @@ def pending_phrase(task: TaskInfo, age, uptime: float | None, started: float | N
     return f"pending for {age_text(since_start)}: since the transition started ({how})"
 
 
-def verbose_blockers(tasks: tuple[TaskInfo, ...], age, tree: Tree, uptime: float | None) -> list[str]:
+def verbose_blockers(
+    tasks: tuple[TaskInfo, ...], age, tree: Tree, uptime: float | None, progress: dict | None = None
+) -> list[str]:
+    """`progress`: tid -> Progress on the live host (lptui.core.livepatch.progress), else None."""
     from lptui.core.livepatch.blockers import SHORT_REASON, parse_frame
 
     out: list[str] = []
@@ -48,6 +51,9 @@ def verbose_blockers(tasks: tuple[TaskInfo, ...], age, tree: Tree, uptime: float
         out.append(f"{t.comm or '?'} (pid {t.pid}, tid {t.tid}) state {t.state or '?'}"
                    f"{', kernel thread' if t.kthread else ''}: {SHORT_REASON[t.reason_code]}")  # fmt: skip
         out.append(f"  {pending_phrase(t, age, uptime, thread_started(tree, t.pid, t.tid))}")
+        if progress is not None:
+            moved = progress.get(t.tid)
+            out.append(f"  progress: {moved.text() if moved else 'unknown (it ended, or cannot be read)'}")
         out.append(f"  why: {t.reason}")
         if t.stack is None:
             out.append("  stack: unreadable")

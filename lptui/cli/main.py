@@ -162,7 +162,8 @@ def build_parser(wanted: str | None = None) -> Parser:
         "-v",
         "--verbose",
         action="store_true",
-        help="each blocker's stack, patched frames marked, and how long",
+        help="each blocker's stack, patched frames marked, how long, and on the live host whether it is "
+        "making progress (its context switches and CPU time over 1 s)",
     )
     _source_options(tasks, top=False)
 
@@ -245,8 +246,13 @@ def cmd_tasks(args: argparse.Namespace) -> int:
                 from lptui.cli.follow_cmd import verbose_blockers
                 from lptui.core.oncall.history import read_uptime
 
+                progress = None
+                if not source.simulated and str(source.tree.root) == "/":  # only a live host has a scheduler
+                    from lptui.core.livepatch.progress import measure
+
+                    progress = measure(t.tid for t in tasks if t.pending)
                 age = oncall.age
-                for line in verbose_blockers(tasks, age, source.tree, read_uptime(source.tree)):
+                for line in verbose_blockers(tasks, age, source.tree, read_uptime(source.tree), progress):
                     console.print(line, highlight=False, markup=False)
             elif not args.all:
                 for line in reasons_list(tasks):

@@ -311,3 +311,46 @@ async def test_an_older_systems_patch_detail(app_for):
         functions = app.screen.query_one("#functions")
         live = {cell_text(functions, i, 3): cell_text(functions, i, 5) for i in range(functions.row_count)}
         assert live == {"SyS_newuname": "overridden by kgraft_patch_1_2_2", "cmdline_proc_show": "this patch"}
+
+
+async def test_task_detail_on_the_live_host_says_whether_the_task_moves(tmp_path):
+    """psutil's job in the console: a real sleeping process, opened as a live task, is shown asleep with
+    0 switches; a simulated task gets no such line (its numbers would mean nothing)."""
+    import subprocess
+    import sys
+
+    from textual.app import App
+    from textual.widgets import Static
+
+    from lptui.core.model import Reason, TaskInfo
+    from lptui.core.tree import Tree
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        task = TaskInfo(proc.pid, proc.pid, "python3", "S", False, 0, True, stack=("do_nanosleep+0x1/0x2",),
+                        reason_code=Reason.SLEEPING_IN_PATCHED, reason="sleeping")  # fmt: skip
+
+        class Host(App):
+            def __init__(self, live: bool) -> None:
+                super().__init__()
+                self.live = live
+
+            def on_mount(self) -> None:
+                self.push_screen(
+                    TaskScreen(task, Tree("/" if self.live else tmp_path), simulated=not self.live)
+                )
+
+        async with Host(True).run_test() as pilot:
+            text = ""
+            for _ in range(60):  # the worker samples over 1 s
+                await pilot.pause(0.1)
+                text = str(pilot.app.screen.query_one("#progress", Static).render())
+                if text.startswith("Progress:"):
+                    break
+            assert text.startswith("Progress: asleep (sleeping), 0 switches"), text
+        async with Host(False).run_test() as pilot:
+            await pilot.pause(0.2)
+            assert not pilot.app.screen.query("#progress")
+    finally:
+        proc.kill()
+        proc.wait()

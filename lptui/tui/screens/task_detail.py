@@ -68,6 +68,8 @@ class TaskScreen(ShowsWorkerFailures, Screen):
         self.task_info = task
         self.source_tree = tree
         self.simulated = simulated
+        # only the live host has a scheduler to ask whether the task is making progress
+        self._live = not simulated and str(tree.root) == "/"
 
     def compose(self) -> ComposeResult:
         t = self.task_info
@@ -85,6 +87,10 @@ class TaskScreen(ShowsWorkerFailures, Screen):
             yield Static(Text("Stack (patched frames marked ▶)", style="bold"), classes="section-title")
             yield Static(stack_text(t), id="stack", classes="section")
             yield Static(Text("Reading process details…", style="dim"), id="facts", classes="section")
+            if self._live:
+                yield Static(
+                    Text("Measuring its progress (1 s)…", style="dim"), id="progress", classes="section"
+                )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -100,6 +106,17 @@ class TaskScreen(ShowsWorkerFailures, Screen):
             self.source_tree, self.task_info.pid, live=str(self.source_tree.root) == "/"
         )
         self.app.call_from_thread(self._show_facts, facts)
+        if self._live:
+            from lptui.core.livepatch.progress import measure
+
+            moved = measure([self.task_info.tid]).get(self.task_info.tid)
+            self.app.call_from_thread(self._show_progress, moved)
+
+    def _show_progress(self, moved) -> None:
+        if not self.is_attached:  # the screen was closed during the measurement
+            return
+        text = moved.text() if moved is not None else "unknown (it ended, or cannot be read)"
+        self.query_one("#progress", Static).update(Text.assemble(("Progress: ", "bold"), text))
 
     def _show_facts(self, facts: ProcessFacts) -> None:
         self.query_one("#facts", Static).update(facts_text(facts))
