@@ -31,7 +31,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     registry = registry_for(collector)
     speed = 1.0 if args.listen else 0.0
     with opened(args.root, args.demo, speed=speed) as source:
-        poller = Poller(source)
+        poller = Poller(source, life_cycle=True)  # the fleet's CVE and rollout series need it
         if not args.listen:
             try:
                 collector.update(poller.poll())

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from lptui import __version__
 from lptui.core.model import Mechanism, Reason
 from lptui.watch.poller import View
 
@@ -49,6 +50,7 @@ class LivepatchCollector(Collector):
         yield from _host_metrics(view)
         yield from _patch_metrics(view)
         yield from _transition_metrics(view)
+        yield from _fleet_metrics(view)
 
 
 def _host_metrics(view: View) -> Iterator[Metric]:
@@ -165,6 +167,81 @@ def _transition_metrics(view: View) -> Iterator[Metric]:
     for reason, n in counts.items():
         blocked.add_metric([str(reason)], n)
     yield from (info, pending, total, age, start, blocked)
+
+
+def _fleet_metrics(view: View) -> Iterator[Metric]:
+    """What a fleet asks of each host (issue 19): which lptui and kernel, each patch's identity, the CVEs
+    its provenance names, what a reboot loses, what is installed but not loaded, kpatch's boot service.
+    Cardinality: one series per loaded patch (per CVE it names for `_fixes`), per installed file name,
+    and three for the service; the life-cycle series are absent until the life cycle has been read."""
+    snap, life = view.snapshot, view.life
+    build = GaugeMetricFamily(
+        "lptui_build_info", "The lptui version exporting (value 1).", labels=["version"]
+    )
+    build.add_metric([__version__], 1)
+    yield build
+    kernel = GaugeMetricFamily(
+        "lptui_kernel_info", "The running kernel (value 1).", labels=["release", "machine"]
+    )
+    kernel.add_metric([snap.kernel.release or "", snap.kernel.machine or ""], 1)
+    yield kernel
+    info = GaugeMetricFamily(
+        "lptui_patch_info",
+        "Each loaded patch's identity (value 1): its module's version and srcversion.",
+        labels=["patch", "mechanism", "version", "srcversion"],
+    )
+    for p in snap.patches:
+        info.add_metric([p.name, str(p.mechanism), p.module.version or "", p.module.srcversion or ""], 1)
+    yield info
+    if life is None:
+        return
+    known = GaugeMetricFamily(
+        "lptui_patch_provenance_known",
+        "1 if the loaded patch's module file was found (its CVEs can be read), else 0.",
+        labels=["patch"],
+    )
+    fixes = GaugeMetricFamily(
+        "lptui_patch_fixes",
+        "A CVE the loaded patch's file or package names (value 1).",
+        labels=["patch", "cve"],
+    )
+    lost = GaugeMetricFamily(
+        "lptui_patch_lost_at_reboot",
+        "1 if the loaded patch's file is not installed (a reboot loses it), else 0; absent where unknown.",
+        labels=["patch"],
+    )
+    for p in snap.patches:
+        prov = life.provenance.get(p.name)
+        found = prov is not None and prov.file is not None
+        known.add_metric([p.name], int(found))
+        for cve in prov.cves if prov is not None and found else ():
+            fixes.add_metric([p.name, cve], 1)
+        if prov is not None and (found or p.name in life.lost_at_reboot):
+            lost.add_metric([p.name], int(p.name in life.lost_at_reboot))
+    waiting = GaugeMetricFamily(
+        "lptui_patch_installed_not_loaded",
+        "A livepatch module installed for the running release but not loaded (value 1).",
+        labels=["patch"],
+    )
+    waiting_fixes = GaugeMetricFamily(
+        "lptui_patch_installed_fixes",
+        "A CVE an installed but not loaded module file names in its .modinfo (value 1).",
+        labels=["patch", "cve"],
+    )
+    for name in sorted({i.facts.name for i in life.installed if not i.loaded}):
+        waiting.add_metric([name], 1)
+    for patch, cve in sorted(
+        {(i.facts.name, c) for i in life.installed if not i.loaded for c in i.facts.cves}
+    ):
+        waiting_fixes.add_metric([patch, cve], 1)
+    service = GaugeMetricFamily(
+        "lptui_kpatch_service",
+        "kpatch's boot service: 1 for its state (enabled, disabled, absent), 0 for the others.",
+        labels=["state"],
+    )
+    for state in ("enabled", "disabled", "absent"):
+        service.add_metric([state], int((life.boot_service or "absent") == state))
+    yield from (known, fixes, lost, waiting, waiting_fixes, service)
 
 
 def registry_for(collector: LivepatchCollector) -> CollectorRegistry:

@@ -193,3 +193,47 @@ def test_systemd_units_verify(unit, tmp_path):
         (tmp_path / name).write_text(text.replace("/usr/local/bin/lptui", entry))
     check = subprocess.run([analyze, "verify", str(tmp_path / unit)], capture_output=True, text=True)
     assert check.returncode == 0 and check.stderr.strip() == "", check.stderr
+
+
+def series(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """One metric's samples from an exposition, labels sorted, through the client library's parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name:
+                out[tuple(sorted(s.labels.items()))] = s.value
+    return out
+
+
+@pytest.mark.parametrize("scenario", ["idle", "stuck", "replace", "kgraft", "kpatch-core", "ksplice"])
+def test_the_fleet_series_say_what_status_json_says(scenario):
+    """Issue 19's per-host series: identity, CVEs, what a reboot loses, what waits on disk, kpatch's
+    service; each equal to the same demo's own `status --json` life cycle."""
+    text = lptui("--demo", scenario, "metrics").stdout
+    status = json.loads(lptui("--demo", scenario, "status", "--json").stdout)
+    life = status["life_cycle"]
+    assert series(text, "lptui_build_info") == {(("version", "0.1.0"),): 1.0}
+    kernel = status["kernel"]
+    assert series(text, "lptui_kernel_info") == {
+        (("machine", kernel["machine"]), ("release", kernel["release"])): 1.0
+    }
+    info = series(text, "lptui_patch_info")
+    assert {dict(k)["patch"] for k in info} == {p["name"] for p in status["patches"]}
+    for p in status["patches"]:
+        module = p["module"]
+        key = (("mechanism", p["mechanism"]), ("patch", p["name"]),
+               ("srcversion", module["srcversion"] or ""), ("version", module["version"] or ""))  # fmt: skip
+        assert info[key] == 1.0
+    fixes = {(dict(k)["patch"], dict(k)["cve"]) for k in series(text, "lptui_patch_fixes")}
+    want = {(p["name"], c) for p in status["patches"] if p["provenance"] for c in p["provenance"]["cves"]}
+    assert fixes == want
+    known = {dict(k)["patch"]: v for k, v in series(text, "lptui_patch_provenance_known").items()}
+    assert known == {p["name"]: float(p["provenance"] is not None) for p in status["patches"]}
+    lost = {dict(k)["patch"] for k, v in series(text, "lptui_patch_lost_at_reboot").items() if v == 1.0}
+    assert lost == set(life["lost_at_reboot"])
+    waiting = {dict(k)["patch"] for k in series(text, "lptui_patch_installed_not_loaded")}
+    assert waiting == set(life["installed_not_loaded"])
+    service = {dict(k)["state"]: v for k, v in series(text, "lptui_kpatch_service").items()}
+    assert service[life["boot_service"] or "absent"] == 1.0 and sum(service.values()) == 1.0
