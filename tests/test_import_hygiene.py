@@ -170,6 +170,7 @@ FORBIDDEN = {
     "lptui.core": ("textual", "rich", "lptui.sim", "lptui.watch", "lptui.tui", "lptui.cli", "lptui.source"),
     "lptui.sim": ("textual", "rich", "lptui.watch", "lptui.tui", "lptui.cli"),
     "lptui.watch": ("textual", "rich", "lptui.tui", "lptui.cli"),
+    "lptui.fleet": ("textual", "rich", "lptui.sim", "lptui.watch", "lptui.tui", "lptui.cli", "lptui.source"),
 }
 
 

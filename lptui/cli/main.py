@@ -73,6 +73,7 @@ _MODULES = {
     "watch": "follow_cmd",
     "metrics": "metrics_cmd",
     "capture": "capture_cmd",
+    "fleet": "fleet_cmd",
 }
 _TOP_VALUED = ("--root", "--demo")  # top-level options that take a value
 

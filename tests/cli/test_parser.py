@@ -19,6 +19,7 @@ EXAMPLES = [
     ["watch", "--timeout", "3"],
     ["--demo=idle", "metrics", "--listen", "9000"],
     ["capture", "-o", "out.tar.gz", "--no-cmdline"],
+    ["fleet", "--prometheus", "http://p:9090", "cve", "CVE-2026-0815", "--json"],
 ]
 
 

@@ -1,0 +1,187 @@
+"""`lptui fleet --prometheus URL [hosts|patches|cve ID|check]`: every host that Prometheus scrapes lptui
+on, from Prometheus's HTTP API; with no question, the fleet console. Read-only: nothing here can act
+on a host."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+DEFAULT_WARN = 60.0
+DEFAULT_CRIT = 300.0
+
+
+def _secret(path: str | None, env: str, what: str) -> str | None:
+    """A secret from a file (never from the command line, which `ps` shows) or the environment."""
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read(4096).strip()
+        except OSError as exc:
+            raise SystemExit(f"lptui: error: {what} {path}: {exc.strerror}") from None
+    return os.environ.get(env) or None
+
+
+def open_prometheus(args: argparse.Namespace):
+    from lptui.fleet.prometheus import Auth, Prometheus
+
+    url = args.prometheus or os.environ.get("PROMETHEUS_URL")
+    if not url:
+        raise SystemExit("lptui: error: fleet needs --prometheus URL (or PROMETHEUS_URL)")
+    auth = Auth(
+        username=args.prometheus_username or os.environ.get("PROMETHEUS_USERNAME"),
+        password=_secret(args.prometheus_password_file, "PROMETHEUS_PASSWORD", "--prometheus-password-file"),
+        bearer_token=_secret(
+            args.prometheus_bearer_token_file, "PROMETHEUS_BEARER_TOKEN", "--prometheus-bearer-token-file"
+        ),
+        ca_file=args.prometheus_ca_file,
+        insecure=args.prometheus_insecure,
+    )
+    return Prometheus(url, auth, timeout=args.prometheus_timeout)
+
+
+def cmd_fleet(args: argparse.Namespace) -> int:
+    from lptui.fleet.prometheus import FleetError
+    from lptui.fleet.state import CVE_ID, read_fleet
+
+    question = args.fleet_command
+    if question == "cve" and not CVE_ID.match(args.cve):
+        print(f"lptui: error: {args.cve!r} is not a CVE id (CVE-YYYY-NNNN)", file=sys.stderr)
+        return 2
+    if question == "check" and (args.warn < 0 or args.crit < 0 or args.warn > args.crit):
+        print("FLEET UNKNOWN - --warn must be at most --crit, both 0 or more")
+        return 3
+    try:
+        prom = open_prometheus(args)
+        if question is None:
+            from lptui.tui.fleet_app import run_fleet_console
+
+            return run_fleet_console(
+                prom, job=args.job, host_label=args.host_label, stale=args.stale, interval=args.interval
+            )
+        fleet = read_fleet(prom, job=args.job, host_label=args.host_label, stale=args.stale)
+    except FleetError as exc:
+        if question == "check":
+            print(f"FLEET UNKNOWN - {exc}")
+            return 3
+        print(f"lptui: error: {exc}", file=sys.stderr)
+        return 1
+    if not fleet.hosts and question != "check":
+        print(
+            f"lptui: error: Prometheus at {prom.base} has no lptui series for job {args.job!r} "
+            "(is lptui metrics scraped? see README Fleet)",
+            file=sys.stderr,
+        )
+        return 1
+    return {"hosts": _hosts, "patches": _patches, "cve": _cve, "check": _check}[question](fleet, args)
+
+
+def _print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def _hosts(fleet, args) -> int:
+    from lptui.fleet.answers import host_json
+
+    if args.json:
+        _print_json({"hosts": [host_json(h) for h in fleet.hosts]})
+        return 0
+    from lptui.cli.fleet_render import hosts_table, make_console
+
+    make_console().print(hosts_table(fleet))
+    return 0
+
+
+def _patches(fleet, args) -> int:
+    from lptui.fleet.answers import rollout_json, rollouts
+
+    found = rollouts(fleet)
+    if args.json:
+        _print_json({"patches": [rollout_json(r) for r in found]})
+        return 0
+    from lptui.cli.fleet_render import make_console, rollout_table
+
+    make_console().print(rollout_table(found))
+    return 0
+
+
+def _cve(fleet, args) -> int:
+    from lptui.fleet.answers import cve_json, cve_verdicts
+
+    verdicts = cve_verdicts(fleet, args.cve)
+    if args.json:
+        _print_json({"cve": args.cve.upper(), "hosts": [cve_json(v) for v in verdicts]})
+    else:
+        from lptui.cli.fleet_render import cve_table, make_console
+
+        make_console().print(cve_table(args.cve.upper(), verdicts))
+    return 0
+
+
+def _check(fleet, args) -> int:
+    from lptui.fleet.answers import NAMES, judge
+
+    verdict = judge(fleet, warn=args.warn, crit=args.crit)
+    if not fleet.hosts:
+        print(f"FLEET UNKNOWN - no lptui series in Prometheus for job {args.job!r}")
+        return 3
+    if args.json:
+        _print_json({"status": NAMES[verdict.code], "code": verdict.code, "summary": verdict.summary})
+    else:
+        print(f"FLEET {NAMES[verdict.code]} - {verdict.summary}")
+    return verdict.code
+
+
+def add_parsers(sub, source_options) -> dict:
+    p = sub.add_parser(
+        "fleet",
+        help="every host Prometheus scrapes lptui on: stuck hosts, patch rollout, CVE exposure",
+        description="Reads the series every host's `lptui metrics` exports from Prometheus's HTTP API "
+        "(instant queries, one round per refresh). With no question: the fleet console. Read-only.",
+    )
+    p.add_argument("--prometheus", metavar="URL", help="Prometheus's base URL (default: $PROMETHEUS_URL)")
+    p.add_argument("--prometheus-username", metavar="USER", help="basic auth user ($PROMETHEUS_USERNAME)")
+    p.add_argument(
+        "--prometheus-password-file", metavar="FILE", help="basic auth password ($PROMETHEUS_PASSWORD)"
+    )
+    p.add_argument(
+        "--prometheus-bearer-token-file", metavar="FILE", help="bearer token ($PROMETHEUS_BEARER_TOKEN)"
+    )
+    p.add_argument("--prometheus-ca-file", metavar="FILE", help="CA certificates for an https URL")
+    p.add_argument(
+        "--prometheus-insecure", action="store_true", help="do not verify the server's certificate"
+    )
+    p.add_argument(
+        "--prometheus-timeout", metavar="S", type=float, default=10.0, help="per query (default 10)"
+    )
+    p.add_argument("--job", default="lptui", help="the scrape job (a regex) whose targets are the hosts")
+    p.add_argument("--host-label", default="instance", help="the label that names a host (default instance)")
+    p.add_argument(
+        "--stale",
+        metavar="S",
+        type=float,
+        default=300.0,
+        help="a host whose last poll is older is shown stale (default 300)",
+    )
+    p.add_argument("--interval", metavar="S", type=float, default=5.0, help="console refresh (default 5)")
+    p.set_defaults(fleet_command=None, json=False)
+    questions = p.add_subparsers(dest="fleet_command", metavar="QUESTION")
+    for name, text in (("hosts", "every host, worst first"), ("patches", "each patch's rollout")):
+        q = questions.add_parser(name, help=text)
+        q.add_argument("--json", action="store_true", help="print JSON")
+    q = questions.add_parser("cve", help="every host's verdict on one CVE")
+    q.add_argument("cve", metavar="CVE-ID")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q = questions.add_parser(
+        "check", help="monitoring plugin over the fleet: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"
+    )
+    q.add_argument(
+        "--warn", metavar="S", type=float, default=DEFAULT_WARN, help="WARNING past S seconds stuck"
+    )
+    q.add_argument(
+        "--crit", metavar="S", type=float, default=DEFAULT_CRIT, help="CRITICAL past S seconds stuck"
+    )
+    q.add_argument("--json", action="store_true", help="print JSON")
+    return {"fleet": cmd_fleet}

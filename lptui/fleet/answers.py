@@ -1,0 +1,193 @@
+"""The fleet's three questions, answered from one `Fleet`: which hosts are stuck (the hosts table), where
+a patch has rolled out, who is still exposed to a CVE; and `fleet check`'s verdict. Plain records and
+JSON; the console and the CLI render them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lptui.fleet.state import Fleet, Host
+
+OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
+NAMES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
+
+
+@dataclass(frozen=True)
+class Rollout:
+    patch: str
+    live: tuple[str, ...]
+    in_transition: tuple[str, ...]
+    oldest_transition: float | None  # seconds, the oldest host's
+    disabled: tuple[str, ...]
+    lacking: tuple[str, ...]  # reporting hosts of a kernel release that has the patch somewhere, without it
+
+
+def rollouts(fleet: Fleet) -> tuple[Rollout, ...]:
+    seen: dict[str, list[tuple[Host, object]]] = {}
+    for host in fleet.hosts:
+        if not host.reporting:
+            continue
+        for p in host.patches:
+            seen.setdefault(p.name, []).append((host, p))
+    out = []
+    for name in sorted(seen):
+        rows = seen[name]
+        live = tuple(sorted(h.name for h, p in rows if p.live))
+        moving = [h for h, p in rows if p.in_transition]
+        disabled = tuple(sorted(h.name for h, p in rows if p.enabled is False and not p.in_transition))
+        releases = {h.release for h, _ in rows}
+        having = {h.name for h, _ in rows}
+        lacking = tuple(
+            sorted(
+                h.name for h in fleet.hosts if h.reporting and h.release in releases and h.name not in having
+            )
+        )
+        ages = [
+            h.transition.age_seconds for h in moving if h.transition and h.transition.age_seconds is not None
+        ]
+        out.append(
+            Rollout(
+                name, live, tuple(sorted(h.name for h in moving)), max(ages, default=None), disabled, lacking
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class CveVerdict:
+    host: str
+    verdict: str  # "fixed", "in transition", "not fixed", "unknown"
+    patches: tuple[str, ...]  # the host's patches naming the CVE
+    why: str
+
+
+def cve_verdicts(fleet: Fleet, cve: str) -> tuple[CveVerdict, ...]:
+    """One verdict per host. Fixed: a loaded, enabled patch whose transition is complete names it. Unknown:
+    the host is down or stale, has not exported its life cycle, or a loaded patch's provenance cannot be
+    read (that patch may fix it): never counted as fixed nor as exposed."""
+    cve = cve.upper()
+    fixed_on = {h.release for h in fleet.hosts if h.reporting for p in h.patches if cve in p.cves and p.live}
+    out = []
+    for h in fleet.hosts:
+        naming = tuple(p.name for p in h.patches if cve in p.cves)
+        if not h.reporting:
+            out.append(CveVerdict(h.name, "unknown", naming, f"exporter {h.state}"))
+        elif any(p.live for p in h.patches if cve in p.cves):
+            out.append(CveVerdict(h.name, "fixed", naming, "live: " + ", ".join(naming)))
+        elif any(p.in_transition for p in h.patches if cve in p.cves):
+            out.append(
+                CveVerdict(h.name, "in transition", naming, "patch in transition: " + ", ".join(naming))
+            )
+        elif not h.has_life_cycle:
+            out.append(
+                CveVerdict(h.name, "unknown", naming, "no life-cycle series (provenance not read yet)")
+            )
+        elif any(p.provenance_known is False for p in h.patches):
+            unread = ", ".join(p.name for p in h.patches if p.provenance_known is False)
+            out.append(CveVerdict(h.name, "unknown", naming, f"provenance unreadable for {unread}"))
+        else:
+            hints = []
+            waiting = sorted({patch for patch, c in h.installed_fixes if c == cve})
+            if waiting:
+                hints.append(f"installed but not loaded: {', '.join(waiting)}")
+            if h.release in fixed_on:
+                hints.append(f"live on other hosts of {h.release}")
+            if naming:
+                hints.append(f"disabled: {', '.join(naming)}")
+            out.append(CveVerdict(h.name, "not fixed", naming, "; ".join(hints) or "no patch names it"))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class FleetVerdict:
+    code: int
+    summary: str
+
+
+def judge(fleet: Fleet, *, warn: float, crit: float) -> FleetVerdict:
+    stuck = [h for h in fleet.hosts if h.reporting and h.transition is not None]
+
+    def age(h: Host) -> float:
+        return (h.transition.age_seconds if h.transition else None) or 0.0
+
+    over_crit = [h for h in stuck if age(h) >= crit]
+    over_warn = [h for h in stuck if warn <= age(h) < crit]
+    forced = [h for h in fleet.hosts if h.reporting and h.forced]
+    silent = [h for h in fleet.hosts if not h.reporting]
+    problems = []
+    code = OK
+    if over_crit or forced:
+        code = CRITICAL
+    elif over_warn or silent:
+        code = WARNING
+    for label, group in (
+        ("stuck", over_crit + over_warn),
+        ("forced this boot", forced),
+        ("not reporting", silent),
+    ):
+        if group:
+            problems.append(
+                f"{len(group)} {label} ({', '.join(h.name for h in group[:5])}"
+                f"{', ...' if len(group) > 5 else ''})"
+            )
+    summary = "; ".join(problems) or f"{len(fleet.hosts)} hosts, none stuck"
+    return FleetVerdict(code, summary)
+
+
+def host_json(h: Host) -> dict:
+    t = h.transition
+    return {
+        "host": h.name,
+        "state": h.state,
+        "exporter_up": h.up,
+        "poll_age_seconds": None if h.poll_age is None else round(h.poll_age, 1),
+        "release": h.release,
+        "machine": h.machine,
+        "patches": [
+            {
+                "name": p.name,
+                "mechanism": p.mechanism,
+                "version": p.version,
+                "srcversion": p.srcversion,
+                "enabled": p.enabled,
+                "in_transition": p.in_transition,
+                "cves": list(p.cves),
+                "provenance_known": p.provenance_known,
+                "lost_at_reboot": p.lost_at_reboot,
+            }
+            for p in h.patches
+        ],
+        "transition": None
+        if t is None
+        else {
+            "patch": t.patch,
+            "direction": t.direction,
+            "mechanism": t.mechanism,
+            "age_seconds": None if t.age_seconds is None else round(t.age_seconds, 1),
+            "age_source": t.age_source,
+            "tasks_pending": t.tasks_pending,
+            "tasks_total": t.tasks_total,
+        },
+        "blockers": dict(h.blockers),
+        "top_blocker": h.top_blocker,
+        "forced_this_boot": h.forced,
+        "inactive_modules": h.inactive_modules,
+        "installed_not_loaded": list(h.installed_not_loaded),
+        "kpatch_service": h.kpatch_service,
+        "console": f"ssh {h.name.rsplit(':', 1)[0]} sudo lptui",
+    }
+
+
+def rollout_json(r: Rollout) -> dict:
+    return {
+        "patch": r.patch,
+        "live": list(r.live),
+        "in_transition": list(r.in_transition),
+        "oldest_transition_seconds": None if r.oldest_transition is None else round(r.oldest_transition, 1),
+        "disabled": list(r.disabled),
+        "lacking": list(r.lacking),
+    }
+
+
+def cve_json(v: CveVerdict) -> dict:
+    return {"host": v.host, "verdict": v.verdict, "patches": list(v.patches), "why": v.why}

@@ -1,0 +1,290 @@
+"""The fleet on real parts: Debian's Prometheus scraping six `lptui --demo SCENARIO metrics --listen`
+exporters and one that is down; `lptui fleet` must say of each host what that host's own `status --json`
+and `tasks --json` say (the differential keeps the fleet honest)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from tests.watch.test_prometheus import free_port, get, need, wait_for
+
+SCENARIOS = ("stuck", "idle", "replace", "unpatch", "kgraft", "ksplice")
+
+
+def lptui(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    env = dict(os.environ, COLUMNS="200")
+    return subprocess.run(
+        [sys.executable, "-m", "lptui", *argv], capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+class RealFleet:
+    def __init__(self, tmp, *, rules: str | None = None, alertmanager: str | None = None) -> None:
+        self.prometheus = need("prometheus")
+        self.ports = {s: free_port() for s in SCENARIOS}
+        self.dead = free_port()  # nothing listens there: its `up` is 0
+        self.web = free_port()
+        self.procs: list[subprocess.Popen] = []
+        for scenario, port in self.ports.items():
+            self.procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "lptui",
+                        "--demo",
+                        scenario,
+                        "metrics",
+                        "--listen",
+                        f"127.0.0.1:{port}",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        targets = ", ".join(f"'127.0.0.1:{p}'" for p in [*self.ports.values(), self.dead])
+        config = (
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            f"scrape_configs:\n  - job_name: lptui\n    static_configs:\n      - targets: [{targets}]\n"
+        )
+        if rules:
+            config += f"rule_files: ['{rules}']\n"
+        if alertmanager:
+            config += (
+                f"alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{alertmanager}']\n"
+            )
+        (tmp / "prometheus.yml").write_text(config)
+        self.procs.append(
+            subprocess.Popen(
+                [
+                    self.prometheus,
+                    f"--config.file={tmp / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={tmp / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{self.web}",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=(tmp / "prometheus.log").open("w"),
+            )
+        )
+        self.url = f"http://127.0.0.1:{self.web}"
+
+        def scraped() -> bool:
+            data = json.loads(get(f"{self.url}/api/v1/query?query=count(lptui_kpatch_service%3D%3D1)"))
+            result = data["data"]["result"]
+            return bool(result) and result[0]["value"][1] == str(len(SCENARIOS))
+
+        wait_for(scraped, 120, "Prometheus to scrape every exporter")
+
+    def host(self, scenario: str) -> str:
+        return f"127.0.0.1:{self.ports[scenario]}"
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    real = RealFleet(tmp_path_factory.mktemp("fleet"))
+    yield real
+    real.stop()
+
+
+def fleet_json(fleet, *question: str) -> dict:
+    out = lptui("fleet", "--prometheus", fleet.url, *question, "--json")
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    return json.loads(out.stdout)
+
+
+def test_hosts_worst_first_the_dead_one_down(fleet):
+    hosts = fleet_json(fleet, "hosts")["hosts"]
+    names = [h["host"] for h in hosts]
+    assert len(hosts) == 7 and set(names) == {*map(fleet.host, SCENARIOS), f"127.0.0.1:{fleet.dead}"}
+    assert hosts[0]["host"] == fleet.host("stuck")  # stuck the longest: 2 h 14 m
+    assert hosts[0]["transition"]["age_seconds"] >= 8040 and hosts[0]["top_blocker"]
+    dead = next(h for h in hosts if h["host"] == f"127.0.0.1:{fleet.dead}")
+    assert dead["state"] == "down" and dead["exporter_up"] is False and dead["release"] is None
+    assert all(h["state"] != "ok" or h["poll_age_seconds"] < 30 for h in hosts)
+    text = lptui("fleet", "--prometheus", fleet.url, "hosts", timeout=60)
+    assert text.returncode == 0 and "down" in text.stdout and "in transition" in text.stdout
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_each_host_as_its_own_status_says(fleet, scenario):
+    """The differential: what Prometheus holds of a host equals that host's own reading."""
+    host = next(h for h in fleet_json(fleet, "hosts")["hosts"] if h["host"] == fleet.host(scenario))
+    status = json.loads(lptui("--demo", scenario, "status", "--json").stdout)
+    tasks = json.loads(lptui("--demo", scenario, "tasks", "--json").stdout)
+    assert host["state"] in ("ok", "in transition") and host["exporter_up"] is True
+    assert host["release"] == status["kernel"]["release"] and host["machine"] == status["kernel"]["machine"]
+    if scenario == "replace":  # its transition moves on in real time: the exporter's demo started earlier
+        assert {p["name"] for p in host["patches"]} <= {p["name"] for p in status["patches"]}
+        return
+    mine = {p["name"]: (p["enabled"], p["in_transition"]) for p in host["patches"]}
+    assert mine == {p["name"]: (p["enabled"], p["transition"]) for p in status["patches"]}
+    cves = {p["name"]: p["cves"] for p in host["patches"]}
+    assert cves == {p["name"]: (p["provenance"] or {}).get("cves", []) for p in status["patches"]}
+    t, own = host["transition"], status["transition"]
+    assert (t is None) == (own is None)
+    if own is not None:
+        assert (t["patch"], t["direction"], t["mechanism"]) == (
+            own["patch"],
+            own["direction"],
+            own["mechanism"],
+        )
+        assert t["tasks_pending"] == (own["tasks_pending"] or 0) and t["age_source"] == own["age_source"]
+        assert own["age_seconds"] - 5 <= t["age_seconds"] <= own["age_seconds"] + 600  # both in real time
+        pending = Counter(x["reason_code"] for x in tasks["tasks"] if x["pending"])
+        assert host["blockers"] == dict(pending)
+    life = status["life_cycle"]
+    assert host["installed_not_loaded"] == sorted(set(life["installed_not_loaded"]))
+    assert host["kpatch_service"] == (life["boot_service"] or "absent")
+    assert host["forced_this_boot"] == status["forced_this_boot"]["forced"]
+
+
+def test_cve_names_who_has_it_live_and_who_does_not(fleet):
+    verdicts = {v["host"]: v for v in fleet_json(fleet, "cve", "CVE-2026-0815")["hosts"]}
+    assert len(verdicts) == 7
+    assert verdicts[f"127.0.0.1:{fleet.dead}"]["verdict"] == "unknown"
+    for scenario in SCENARIOS:
+        status = json.loads(lptui("--demo", scenario, "status", "--cve", "CVE-2026-0815", "--json").stdout)
+        v = verdicts[fleet.host(scenario)]
+        if status["live_patched"]:
+            assert v["verdict"] == "fixed", (scenario, v, status)
+        else:
+            assert v["verdict"] != "fixed", (scenario, v, status)
+    assert any(v["verdict"] == "fixed" for v in verdicts.values())
+    assert any(
+        v["verdict"] in ("not fixed", "unknown") and v["host"] != f"127.0.0.1:{fleet.dead}"
+        for v in verdicts.values()
+    )
+    text = lptui("fleet", "--prometheus", fleet.url, "cve", "cve-2026-0815").stdout
+    assert "CVE-2026-0815" in text and "fixed" in text
+
+
+def test_rollout_by_patch(fleet):
+    patches = {p["patch"]: p for p in fleet_json(fleet, "patches")["patches"]}
+    cve = patches["livepatch_cve_2026_0815"]
+    assert fleet.host("idle") in cve["live"] and fleet.host("kgraft") not in cve["live"]
+    moving = {h["host"] for h in fleet_json(fleet, "hosts")["hosts"] if h["transition"]}
+    assert {h for p in patches.values() for h in p["in_transition"]} <= moving
+
+
+def test_fleet_check_is_critical_with_the_stuck_host(fleet):
+    out = lptui("fleet", "--prometheus", fleet.url, "check")
+    assert (
+        out.returncode == 2
+        and out.stdout.startswith("FLEET CRITICAL - ")
+        and fleet.host("stuck") in out.stdout
+    )
+    out = lptui("fleet", "--prometheus", "http://127.0.0.1:1", "check")
+    assert out.returncode == 3 and out.stdout.startswith("FLEET UNKNOWN - cannot reach Prometheus")
+
+
+def test_bad_prometheus_input_is_one_line(fleet, tmp_path):
+    cases = {
+        "http://127.0.0.1:1": "cannot reach Prometheus",
+        f"http://127.0.0.1:{fleet.ports['idle']}": "is it Prometheus?",  # an exporter, not Prometheus
+        "ftp://example": "expected http(s)://",
+    }
+    for url, words in cases.items():
+        out = lptui("fleet", "--prometheus", url, "hosts")
+        assert (
+            out.returncode == 1 and out.stdout == "" and out.stderr.count("\n") == 1 and words in out.stderr
+        ), out
+    out = lptui("fleet", "--prometheus", fleet.url, "--job", "nothing-here", "hosts")
+    assert out.returncode == 1 and "no lptui series" in out.stderr and out.stderr.count("\n") == 1
+    out = lptui("fleet", "--prometheus", fleet.url, "--job", "(", "hosts")  # a regex Prometheus rejects
+    assert out.returncode == 1 and "bad_data" in out.stderr and out.stderr.count("\n") == 1
+    secret = tmp_path / "password"
+    secret.write_text("hunter2-secret\n")
+    out = lptui(
+        "fleet",
+        "--prometheus",
+        "http://admin:url-secret@127.0.0.1:1",
+        "--prometheus-password-file",
+        str(secret),
+        "--prometheus-username",
+        "admin",
+        "hosts",
+    )
+    assert out.returncode == 1 and "secret" not in out.stderr and "hunter2" not in out.stderr
+    out = lptui("fleet", "--prometheus", fleet.url, "cve", "not-a-cve")
+    assert out.returncode == 2 and "not a CVE id" in out.stderr
+
+
+def test_the_fleet_reads_only():
+    """No action reaches a host from here: the fleet's code holds no write, and its parser no action."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "lptui"
+    for path in [*(root / "fleet").glob("*.py"), root / "cli/fleet_cmd.py", root / "cli/fleet_render.py"]:
+        text = path.read_text()
+        assert "Actions" not in text and "write_attr" not in text and 'method="POST"' not in text, path
+    help_text = lptui("fleet", "--help").stdout
+    assert all(word not in help_text for word in ("revert", "force", "unload", "load "))
+
+
+async def test_the_fleet_console_on_the_real_prometheus(fleet):
+    from textual.widgets import DataTable, Static
+
+    from lptui.fleet.prometheus import Prometheus
+    from lptui.tui.fleet_app import FleetApp, HostScreen
+
+    app = FleetApp(Prometheus(fleet.url), job="lptui", host_label="instance", stale=300, interval=1)
+    async with app.run_test(size=(160, 40)) as pilot:
+        hosts = app.query_one("#hosts", DataTable)
+        for _ in range(100):
+            await pilot.pause(0.1)
+            if hosts.row_count == 7:
+                break
+        assert hosts.row_count == 7
+        assert hosts.coordinate_to_cell_key((0, 0)).row_key.value == fleet.host("stuck")  # worst first
+        assert "7 hosts, " in str(app.query_one("#fleet-status", Static).render())
+        await pilot.press("c")
+        for ch in "CVE-2026-0815":
+            await pilot.press(ch)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        cve = app.query_one("#cve", DataTable)
+        assert cve.row_count == 7
+        verdicts = {str(cve.get_row_at(i)[1]) for i in range(7)}
+        assert "fixed" in verdicts and "unknown" in verdicts
+        app.query_one("#tabs").active = "tab-hosts"
+        hosts.focus()
+        hosts.move_cursor(row=0)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, HostScreen)
+        console = str(app.screen.query_one("#host-console", Static).render())
+        assert "ssh 127.0.0.1 sudo lptui" in console
+
+
+async def test_the_fleet_console_says_when_prometheus_is_gone():
+    from textual.widgets import Static
+
+    from lptui.fleet.prometheus import Prometheus
+    from lptui.tui.fleet_app import FleetApp
+
+    app = FleetApp(
+        Prometheus("http://127.0.0.1:1"), job="lptui", host_label="instance", stale=300, interval=1
+    )
+    async with app.run_test() as pilot:
+        text = ""
+        for _ in range(50):
+            await pilot.pause(0.1)
+            text = str(app.query_one("#fleet-status", Static).render())
+            if "cannot reach" in text:
+                break
+        assert "cannot reach Prometheus at http://127.0.0.1:1" in text
