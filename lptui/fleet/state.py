@@ -8,6 +8,7 @@ either gone (Prometheus marks a failed target's series stale) or old.
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 from collections import defaultdict
@@ -141,7 +142,14 @@ def read_fleet(
     prom: Prometheus, *, job: str = "lptui", host_label: str = "instance", stale: float = DEFAULT_STALE
 ) -> Fleet:
     main, blocked = queries(job)
-    return assemble(prom.query(main), prom.query(blocked), host_label=host_label, job=job, stale=stale)
+    answers = prom.query(main), prom.query(blocked)
+    collecting = gc.isenabled()
+    gc.disable()  # thousands of records and no cycle among them: see prometheus._parse
+    try:
+        return assemble(*answers, host_label=host_label, job=job, stale=stale)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _flag(value: float | None) -> bool | None:
@@ -157,11 +165,12 @@ def assemble(
     stale: float = DEFAULT_STALE,
 ) -> Fleet:
     at = main.at or blocked.at or time.time()
-    by_host: dict[str, dict[str, list[Sample]]] = defaultdict(lambda: defaultdict(list))
+    by_host: dict[str, dict[str, list[Sample]]] = {}
     for s in main.samples:
-        host = s.labels.get(host_label)
+        labels = s.labels
+        host = labels.get(host_label)
         if host:
-            by_host[host][s.labels.get("__name__", "")].append(s)
+            by_host.setdefault(host, {}).setdefault(labels.get("__name__", ""), []).append(s)
     blockers: dict[str, dict[str, int]] = defaultdict(dict)
     for s in blocked.samples:
         host = s.labels.get(host_label)

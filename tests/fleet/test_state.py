@@ -1,0 +1,158 @@
+"""The fleet's reading without a Prometheus: partial and stale data never shown healthy, CVE verdicts
+that never count the unreadable as fixed or exposed, and the HTTP client's bounds and secrets (against a
+loopback server this test runs)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from lptui.fleet.answers import cve_verdicts, judge, rollouts
+from lptui.fleet.prometheus import Answer, Auth, FleetError, Prometheus, Sample
+from lptui.fleet.state import assemble
+
+AT = 1_000_000.0
+
+
+def s(name: str, host: str, value: float = 1, **labels: str) -> Sample:
+    return Sample({"__name__": name, "instance": host, "job": "lptui", **labels}, value)
+
+
+def healthy(host: str, *, release: str = "6.1.0-28-amd64", poll: float = AT - 2, patches=(), life=True):
+    out = [s("up", host), s("lptui_last_poll_timestamp_seconds", host, poll),
+           s("lptui_kernel_info", host, release=release, machine="x86_64")]  # fmt: skip
+    for name, enabled, moving, cves, known in patches:
+        out += [s("lptui_patch_info", host, patch=name, mechanism="livepatch", version="", srcversion=""),
+                s("lptui_patch_enabled", host, enabled, patch=name, mechanism="livepatch"),
+                s("lptui_patch_in_transition", host, moving, patch=name, mechanism="livepatch")]  # fmt: skip
+        out += [s("lptui_patch_fixes", host, patch=name, cve=c) for c in cves]
+        if life:
+            out.append(s("lptui_patch_provenance_known", host, known, patch=name))
+    if life:
+        out += [
+            s("lptui_kpatch_service", host, int(st == "enabled"), state=st) for st in ("enabled", "absent")
+        ]
+    return out
+
+
+def fleet_of(*samples, blocked=()):
+    return assemble(Answer(AT, tuple(x for group in samples for x in group)), Answer(AT, tuple(blocked)))
+
+
+FIX = ("lp_fix", 1, 0, ["CVE-2026-0815"], 1)
+
+
+def test_partial_and_stale_hosts_are_never_healthy():
+    fleet = fleet_of(
+        healthy("ok:1", patches=[FIX]),
+        healthy("old:1", poll=AT - 3600, patches=[FIX]),  # its exporter stopped polling an hour ago
+        [s("up", "bare:1")],  # up, but no lptui series at all
+        [s("up", "dead:1", 0)],
+    )
+    states = {h.name: h.state for h in fleet.hosts}
+    assert states == {"ok:1": "ok", "old:1": "stale", "bare:1": "stale", "dead:1": "down"}
+    assert [h.name for h in fleet.hosts][-1] == "ok:1"  # the silent ones before the healthy one
+    verdicts = {v.host: v.verdict for v in cve_verdicts(fleet, "cve-2026-0815")}
+    assert verdicts == {"ok:1": "fixed", "old:1": "unknown", "bare:1": "unknown", "dead:1": "unknown"}
+    assert judge(fleet, warn=60, crit=300).code == 1  # not reporting: WARNING
+    assert rollouts(fleet)[0].live == ("ok:1",)  # a stale host's copy is not counted live
+
+
+def test_cve_verdicts_never_guess():
+    fleet = fleet_of(
+        healthy("fixed:1", patches=[FIX]),
+        healthy("moving:1", patches=[("lp_fix", 1, 1, ["CVE-2026-0815"], 1)]),
+        healthy("unread:1", patches=[("lp_other", 1, 0, [], 0)]),  # its file was not found: may fix it
+        healthy("nolife:1", patches=[("lp_other", 1, 0, [], 1)], life=False),
+        [
+            *healthy("exposed:1", patches=[("lp_other", 1, 0, [], 1)]),
+            s("lptui_patch_installed_fixes", "exposed:1", patch="lp_fix", cve="CVE-2026-0815"),
+        ],
+        healthy("other-release:1", release="6.12.0-1-amd64"),
+    )
+    v = {x.host: x for x in cve_verdicts(fleet, "CVE-2026-0815")}
+    assert v["fixed:1"].verdict == "fixed" and v["moving:1"].verdict == "in transition"
+    assert v["unread:1"].verdict == "unknown" and "lp_other" in v["unread:1"].why
+    assert v["nolife:1"].verdict == "unknown"
+    assert v["exposed:1"].verdict == "not fixed"
+    assert "installed but not loaded: lp_fix" in v["exposed:1"].why
+    assert "live on other hosts of 6.1.0-28-amd64" in v["exposed:1"].why
+    assert v["other-release:1"].verdict == "not fixed" and v["other-release:1"].why == "no patch names it"
+
+
+def test_stuck_longest_first_and_check_critical():
+    stuck = [s("lptui_transition_info", "a:1", patch="lp", direction="patching", mechanism="livepatch",
+               age_source="kernel-log"), s("lptui_transition_age_seconds", "a:1", 900)]  # fmt: skip
+    newer = [s("lptui_transition_info", "b:1", patch="lp", direction="patching", mechanism="livepatch",
+               age_source="kernel-log"), s("lptui_transition_age_seconds", "b:1", 90)]  # fmt: skip
+    forced = [s("lptui_forced_this_boot", "c:1", 1)]
+    fleet = fleet_of(healthy("d:1"), healthy("b:1") + newer, healthy("c:1") + forced, healthy("a:1") + stuck,
+                     blocked=[s("lptui_blocked_tasks", "a:1", 3, reason="stack_unreadable")])  # fmt: skip
+    assert [h.name for h in fleet.hosts] == ["a:1", "b:1", "c:1", "d:1"]
+    assert fleet.hosts[0].top_blocker == "stack_unreadable"
+    verdict = judge(fleet, warn=60, crit=300)
+    assert verdict.code == 2 and "a:1" in verdict.summary and "forced this boot (c:1)" in verdict.summary
+    assert judge(fleet_of(healthy("b:1") + newer), warn=60, crit=300).code == 1
+
+
+class Server(BaseHTTPRequestHandler):
+    body = b""
+    status = 200
+    seen: list[str | None] = []
+
+    def do_GET(self) -> None:
+        Server.seen.append(self.headers.get("Authorization"))
+        self.send_response(Server.status)
+        self.send_header("Content-Length", str(len(Server.body)))
+        self.end_headers()
+        self.wfile.write(Server.body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = HTTPServer(("127.0.0.1", 0), Server)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    Server.seen.clear()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+
+
+def test_a_huge_answer_is_refused_within_its_bound(server):
+    Server.status, Server.body = (
+        200,
+        b'{"status":"success","data":{"resultType":"vector","result":[' + b" " * 5000 + b"]}}",
+    )
+    with pytest.raises(FleetError, match="answered more than"):
+        Prometheus(server, limit=4096).query("up")
+    assert Prometheus(server, limit=1 << 20).query("up").samples == ()
+
+
+def test_credentials_are_sent_and_never_shown(server):
+    Server.status, Server.body = 401, b'{"status":"error","errorType":"unauthorized","error":"no"}'
+    url = server.replace("http://", "http://admin:url-secret@")
+    with pytest.raises(FleetError) as caught:
+        Prometheus(url).query("up")
+    assert "url-secret" not in str(caught.value) and "admin" not in str(caught.value)
+    assert "unauthorized" in str(caught.value) and "bearer token" in str(caught.value)
+    assert Server.seen[-1].startswith("Basic ")
+    with pytest.raises(FleetError):
+        Prometheus(server, Auth(bearer_token="tok-secret")).query("up")
+    assert Server.seen[-1] == "Bearer tok-secret"
+
+
+def test_a_query_error_and_a_non_prometheus_answer(server):
+    Server.status, Server.body = (
+        400,
+        json.dumps({"status": "error", "errorType": "bad_data", "error": "parse"}).encode(),
+    )
+    with pytest.raises(FleetError, match="bad_data: parse"):
+        Prometheus(server).query("(")
+    Server.status, Server.body = 200, b"<html>a login page</html>"
+    with pytest.raises(FleetError, match="is it Prometheus"):
+        Prometheus(server).query("up")
