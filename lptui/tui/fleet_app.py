@@ -1,6 +1,6 @@
 """`lptui fleet --prometheus URL`: the fleet console. Three tabs answer the fleet's questions (hosts worst
-first, rollout by patch, one CVE's verdict per host); Enter on a host shows its series as lptui's panels
-do and the command that opens its own console. Read-only: no key reaches a host.
+first, rollout by patch, one CVE's verdict per host); Enter on a host shows its series in plain lines
+and the command that opens its own console. Read-only: no key reaches a host.
 
 One worker reads the fleet (two instant queries) and hands a frozen `Fleet` to the UI thread; the next
 read starts only after the screen has shown the last one and the interval has passed (back-pressure,
