@@ -6,9 +6,9 @@ Builds N hosts' lptui series as OpenMetrics history (the last 10 minutes, a samp
 hosts stuck in a transition with blockers, 2 % with a dead exporter), backfills it into a Prometheus data
 directory with `promtool tsdb create-blocks-from openmetrics`, starts Debian's Prometheus on it, and times
 side by side in the same run:
-  - the floor: the fleet's two instant queries sent with a bare HTTP client (urllib, body read, nothing
-    parsed);
-  - the fleet view's refresh: the same two queries, parsed and assembled into the Fleet (read_fleet);
+  - the floor: the fleet's round of instant queries (`up`, then one per family, WORKERS in flight at
+    once, all at `up`'s evaluation time) sent with a bare HTTP client (urllib, body read, nothing parsed);
+  - the fleet view's refresh: the same round, parsed and assembled into the Fleet (read_fleet);
   - the console's first paint (headless, until the hosts table is filled) and the CLI's peak RSS
     (`lptui fleet ... hosts --json` in a child process).
 """
@@ -26,12 +26,13 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lptui.fleet.prometheus import Prometheus
-from lptui.fleet.state import queries, read_fleet
+from lptui.fleet.state import WORKERS, queries, read_fleet
 
 REASONS = ("sleeping_in_patched_function", "kthread_in_patched_function", "stack_unreadable")
 
@@ -108,11 +109,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def bare(url: str, expr: str) -> int:
-    with urllib.request.urlopen(
-        f"{url}/api/v1/query?" + urllib.parse.urlencode({"query": expr}), timeout=60
-    ) as r:
-        return len(r.read())
+def bare(url: str, expr: str, at: float | None = None) -> bytes:
+    params = {"query": expr} if at is None else {"query": expr, "time": f"{at:.3f}"}
+    with urllib.request.urlopen(f"{url}/api/v1/query?" + urllib.parse.urlencode(params), timeout=60) as r:
+        return r.read()
+
+
+def bare_round(url: str, exprs: dict[str, str]) -> int:
+    """The fleet's round with nothing parsed but the evaluation time (a fixed slice of `up`'s answer)."""
+    first = bare(url, exprs["up"])
+    at = float(first.split(b'"value":[', 1)[1].split(b",", 1)[0]) if b'"value":[' in first else None
+    rest = [e for f, e in exprs.items() if f != "up"]
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return len(first) + sum(len(b) for b in pool.map(lambda e: bare(url, e, at), rest))
 
 
 async def first_paint(url: str) -> float:
@@ -176,12 +185,12 @@ def main() -> None:
                 time.sleep(0.5)
             fleet = read_fleet(prom, stale=1e9)
             assert len(fleet.hosts) == args.hosts, len(fleet.hosts)
-            main_q, blocked_q = queries("lptui")
+            exprs = queries("lptui")
             floor, view = [], []
             size = 0
             for _ in range(args.rounds):
                 t = time.perf_counter()
-                size = bare(url, main_q) + bare(url, blocked_q)
+                size = bare_round(url, exprs)
                 floor.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 read_fleet(prom, stale=1e9)

@@ -134,6 +134,12 @@ def judge(fleet: Fleet, *, warn: float, crit: float) -> FleetVerdict:
     return FleetVerdict(code, summary)
 
 
+def console_command(host: str) -> str:
+    """The command that opens a host's own console: its address without the exporter's port."""
+    address = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
+    return f"ssh {address.strip('[]')} sudo lptui"
+
+
 def host_json(h: Host) -> dict:
     t = h.transition
     return {
@@ -174,7 +180,7 @@ def host_json(h: Host) -> dict:
         "inactive_modules": h.inactive_modules,
         "installed_not_loaded": list(h.installed_not_loaded),
         "kpatch_service": h.kpatch_service,
-        "console": f"ssh {h.name.rsplit(':', 1)[0]} sudo lptui",
+        "console": console_command(h.name),
     }
 
 

@@ -1,5 +1,6 @@
 """The fleet as Prometheus holds it: every host that Prometheus scrapes lptui on, read from the series
-each host's `lptui metrics` exports, in one round of two instant queries, into frozen records.
+each host's `lptui metrics` exports, in one round of instant queries (one per family of series, whatever
+the number of hosts), into frozen records.
 
 A host is the `instance` label (or another, `host_label`). A host whose exporter is down (`up` 0) or
 whose last poll is older than `stale` seconds is shown as such, never as healthy: its other series are
@@ -12,30 +13,35 @@ import gc
 import re
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
-from lptui.fleet.prometheus import Answer, Prometheus, Sample
+from lptui.fleet.prometheus import Answer, Prometheus
 
-SERIES = (
-    "last_poll_timestamp_seconds",
-    "kernel_info",
-    "patch_info",
-    "patch_enabled",
-    "patch_in_transition",
-    "transition_info",
-    "transition_age_seconds",
-    "transition_tasks_pending",
-    "transition_tasks",
-    "forced_this_boot",
-    "patch_fixes",
-    "patch_provenance_known",
-    "patch_lost_at_reboot",
-    "patch_installed_not_loaded",
-    "patch_installed_fixes",
-    "kpatch_service",
-    "inactive_modules",
-)
+# each family's kind: how its series reduce per host (see REDUCERS)
+FAMILIES = {
+    "up": "value",
+    "last_poll_timestamp_seconds": "value",
+    "kernel_info": "labels",
+    "patch_info": "patches",
+    "patch_enabled": "per_patch",
+    "patch_in_transition": "per_patch",
+    "transition_info": "labels",
+    "transition_age_seconds": "value",
+    "transition_tasks_pending": "value",
+    "transition_tasks": "value",
+    "forced_this_boot": "value",
+    "patch_fixes": "cves",
+    "patch_provenance_known": "per_patch",
+    "patch_lost_at_reboot": "per_patch",
+    "patch_installed_not_loaded": "per_patch",
+    "patch_installed_fixes": "cves",
+    "kpatch_service": "service",
+    "inactive_modules": "value",
+    "blocked_tasks": "reasons",
+}
 DEFAULT_STALE = 300.0  # seconds: the textfile timer writes every 30 s; the listener polls every 3 s idle
+WORKERS = 4  # queries in flight at once: Prometheus answers them in parallel while one is decoded here
 
 
 def _job_matcher(job: str) -> str:
@@ -43,11 +49,17 @@ def _job_matcher(job: str) -> str:
     return f'job=~"{quoted}"'
 
 
-def queries(job: str) -> tuple[str, str]:
-    """The round: every series lptui needs but the per-reason blocker counts, and those that are not 0."""
-    names = "|".join(["up", *(f"lptui_{n}" for n in SERIES)])
+def queries(job: str) -> dict[str, str]:
+    """The round: one instant query per family. `max without (job)` drops the labels the fleet does not
+    read (the name, the job: a third of each answer) and joins a host scraped by two matching jobs; the
+    blocker counts only where not 0."""
     job_is = _job_matcher(job)
-    return f'{{__name__=~"{names}",{job_is}}}', f"lptui_blocked_tasks{{{job_is}}} > 0"
+    out = {}
+    for family in FAMILIES:
+        name = family if family == "up" else f"lptui_{family}"
+        selector = f"{name}{{{job_is}}}" + (" > 0" if family == "blocked_tasks" else "")
+        out[family] = f"max without (job) ({selector})"
+    return out
 
 
 @dataclass(frozen=True)
@@ -141,126 +153,148 @@ def worst_first(host: Host) -> tuple:
 def read_fleet(
     prom: Prometheus, *, job: str = "lptui", host_label: str = "instance", stale: float = DEFAULT_STALE
 ) -> Fleet:
-    main, blocked = queries(job)
-    answers = prom.query(main), prom.query(blocked)
+    """One round: `up` first (its evaluation time pins the round, so every family is read at the same
+    instant whatever the clocks say), then the other families, WORKERS at a time. Each answer is reduced
+    per host as it arrives and its decoded JSON dropped: memory holds one family's answer per worker,
+    never the whole fleet's."""
+    exprs = queries(job)
     collecting = gc.isenabled()
     gc.disable()  # thousands of records and no cycle among them: see prometheus._parse
     try:
-        return assemble(*answers, host_label=host_label, job=job, stale=stale)
+        first = prom.query(exprs.pop("up"))
+        at = first.at or None
+        reduced = {"up": reduce_family("up", first, host_label)}
+        with ThreadPoolExecutor(WORKERS, thread_name_prefix="lptui-fleet") as pool:
+            running = {pool.submit(_read, prom, f, expr, at, host_label): f for f, expr in exprs.items()}
+            try:
+                for done in as_completed(running):
+                    reduced[running[done]] = done.result()
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+        return build(reduced, at=at or time.time(), host_label=host_label, job=job, stale=stale)
     finally:
         if collecting:
             gc.enable()
+
+
+def _read(prom: Prometheus, family: str, expr: str, at: float | None, host_label: str) -> dict:
+    return reduce_family(family, prom.query(expr, at), host_label)
 
 
 def _flag(value: float | None) -> bool | None:
     return None if value is None else value == 1
 
 
+def reduce_family(family: str, answer: Answer, host_label: str) -> dict:
+    """One family's samples, per host, in the shape its kind says (the first sample wins a duplicate)."""
+    kind = FAMILIES[family]
+    out: dict = {}
+    for labels, value in answer.samples:
+        host = labels.get(host_label)
+        if not host:
+            continue
+        if kind == "value":
+            out.setdefault(host, value)
+        elif kind == "labels":
+            out.setdefault(host, labels)
+        elif kind == "patches":
+            out.setdefault(host, []).append(labels)
+        elif kind == "per_patch":
+            out.setdefault(host, {}).setdefault(labels.get("patch", ""), value)
+        elif kind == "cves":
+            out.setdefault(host, set()).add((labels.get("patch", ""), labels.get("cve", "").upper()))
+        elif kind == "service":  # present at all: the host exports its life cycle
+            if value == 1 or host not in out:
+                out[host] = labels.get("state") if value == 1 else None
+        elif kind == "reasons" and labels.get("reason"):
+            out.setdefault(host, {})[labels["reason"]] = int(value)
+    return out
+
+
 def assemble(
-    main: Answer,
-    blocked: Answer,
+    answers: dict[str, Answer],
     *,
     host_label: str = "instance",
     job: str = "lptui",
     stale: float = DEFAULT_STALE,
 ) -> Fleet:
-    at = main.at or blocked.at or time.time()
-    by_host: dict[str, dict[str, list[Sample]]] = {}
-    for s in main.samples:
-        labels = s.labels
-        host = labels.get(host_label)
-        if host:
-            by_host.setdefault(host, {}).setdefault(labels.get("__name__", ""), []).append(s)
-    blockers: dict[str, dict[str, int]] = defaultdict(dict)
-    for s in blocked.samples:
-        host = s.labels.get(host_label)
-        if host and s.labels.get("reason"):
-            blockers[host][s.labels["reason"]] = int(s.value)
-    hosts = [_host(name, series, blockers.get(name, {}), at, stale) for name, series in by_host.items()]
+    """The Fleet from one answer per family (a family missing is as if it had no series)."""
+    at = next((a.at for a in answers.values() if a.at), 0.0) or time.time()
+    reduced = {family: reduce_family(family, a, host_label) for family, a in answers.items()}
+    return build(reduced, at=at, host_label=host_label, job=job, stale=stale)
+
+
+def build(reduced: dict[str, dict], *, at: float, host_label: str, job: str, stale: float) -> Fleet:
+    names: set[str] = set()
+    for per_host in reduced.values():
+        names.update(per_host)
+    get = {family: reduced.get(family, {}).get for family in FAMILIES}
+    hosts = [_host(name, get, at, stale) for name in names]
     return Fleet(at, tuple(sorted(hosts, key=worst_first)), host_label, job)
 
 
-def _one(series: dict[str, list[Sample]], name: str) -> Sample | None:
-    found = series.get(f"lptui_{name}") or series.get(name)
-    return found[0] if found else None
-
-
-def _per_patch(series: dict[str, list[Sample]], name: str) -> dict[str, float]:
-    return {s.labels.get("patch", ""): s.value for s in series.get(f"lptui_{name}", [])}
-
-
-def _host(
-    name: str, series: dict[str, list[Sample]], blocked: dict[str, int], at: float, stale: float
-) -> Host:
-    up = _one(series, "up")
-    poll = _one(series, "last_poll_timestamp_seconds")
-    poll_age = max(at - poll.value, 0.0) if poll is not None else None
-    kernel = _one(series, "kernel_info")
-    enabled = _per_patch(series, "patch_enabled")
-    moving = _per_patch(series, "patch_in_transition")
-    known = _per_patch(series, "patch_provenance_known")
-    lost = _per_patch(series, "patch_lost_at_reboot")
-    cves: dict[str, set[str]] = defaultdict(set)
-    for s in series.get("lptui_patch_fixes", []):
-        cves[s.labels.get("patch", "")].add(s.labels.get("cve", "").upper())
-    has_life = "lptui_kpatch_service" in series
+def _host(name: str, get: dict, at: float, stale: float) -> Host:
+    up = get["up"](name)
+    poll = get["last_poll_timestamp_seconds"](name)
+    poll_age = max(at - poll, 0.0) if poll is not None else None
+    kernel = get["kernel_info"](name) or {}
+    enabled = get["patch_enabled"](name) or {}
+    moving = get["patch_in_transition"](name) or {}
+    known = get["patch_provenance_known"](name) or {}
+    lost = get["patch_lost_at_reboot"](name) or {}
+    cves: dict[str, list[str]] = defaultdict(list)
+    for patch, cve in sorted(get["patch_fixes"](name) or ()):
+        cves[patch].append(cve)
+    service = get["kpatch_service"](name, False)
+    has_life = service is not False
     patches = []
-    for s in sorted(series.get("lptui_patch_info", []), key=lambda s: s.labels.get("patch", "")):
-        p = s.labels.get("patch", "")
+    for labels in sorted(get["patch_info"](name) or (), key=lambda s: s.get("patch", "")):
+        p = labels.get("patch", "")
         patches.append(
             HostPatch(
                 p,
-                s.labels.get("mechanism", ""),
-                s.labels.get("version", ""),
-                s.labels.get("srcversion", ""),
+                labels.get("mechanism", ""),
+                labels.get("version", ""),
+                labels.get("srcversion", ""),
                 _flag(enabled.get(p)),
                 _flag(moving.get(p)),
-                tuple(sorted(cves.get(p, ()))),
+                tuple(cves.get(p, ())),
                 _flag(known.get(p)) if has_life else None,
-                _flag(lost.get(p)) if p in lost else None,
+                _flag(lost.get(p)),
             )
         )
     transition = None
-    info = _one(series, "transition_info")
+    info = get["transition_info"](name)
     if info is not None:
-        age = _one(series, "transition_age_seconds")
-        pending = _one(series, "transition_tasks_pending")
-        total = _one(series, "transition_tasks")
+        pending = get["transition_tasks_pending"](name)
+        total = get["transition_tasks"](name)
         transition = HostTransition(
-            info.labels.get("patch", ""),
-            info.labels.get("direction", ""),
-            info.labels.get("mechanism", ""),
-            age.value if age is not None else None,
-            info.labels.get("age_source", ""),
-            int(pending.value) if pending is not None else None,
-            int(total.value) if total is not None else None,
+            info.get("patch", ""),
+            info.get("direction", ""),
+            info.get("mechanism", ""),
+            get["transition_age_seconds"](name),
+            info.get("age_source", ""),
+            int(pending) if pending is not None else None,
+            int(total) if total is not None else None,
         )
-    service = next(
-        (s.labels.get("state") for s in series.get("lptui_kpatch_service", []) if s.value == 1), None
-    )
-    forced = _one(series, "forced_this_boot")
-    inactive = _one(series, "inactive_modules")
-    fixes_waiting = sorted(
-        {
-            (s.labels.get("patch", ""), s.labels.get("cve", "").upper())
-            for s in series.get("lptui_patch_installed_fixes", [])
-        }
-    )
+    inactive = get["inactive_modules"](name)
+    blocked = get["blocked_tasks"](name) or {}
     return Host(
         name=name,
-        up=None if up is None else up.value == 1,
+        up=None if up is None else up == 1,
         poll_age=poll_age,
         stale=poll_age is None or poll_age > stale,
-        release=kernel.labels.get("release") if kernel is not None else None,
-        machine=kernel.labels.get("machine") if kernel is not None else None,
+        release=kernel.get("release"),
+        machine=kernel.get("machine"),
         patches=tuple(patches),
         transition=transition,
         blockers=tuple(sorted(blocked.items(), key=lambda kv: (-kv[1], kv[0]))),
-        forced=_flag(forced.value) if forced is not None else None,
-        inactive_modules=int(inactive.value) if inactive is not None else None,
-        installed_not_loaded=tuple(sorted(_per_patch(series, "patch_installed_not_loaded"))),
-        installed_fixes=tuple(fixes_waiting),
-        kpatch_service=service,
+        forced=_flag(get["forced_this_boot"](name)),
+        inactive_modules=int(inactive) if inactive is not None else None,
+        installed_not_loaded=tuple(sorted(get["patch_installed_not_loaded"](name) or ())),
+        installed_fixes=tuple(sorted(get["patch_installed_fixes"](name) or ())),
+        kpatch_service=service or None,
         has_life_cycle=has_life,
     )
 

@@ -1,10 +1,11 @@
 """`lptui fleet --prometheus URL`: the fleet console. Three tabs answer the fleet's questions (hosts worst
-first, rollout by patch, one CVE's verdict per host); Enter on a host shows its series in plain lines
-and the command that opens its own console. Read-only: no key reaches a host.
+first, rollout by patch, one CVE's verdict per host); Enter on a host shows its series in the host
+console's panels (screens/fleet_host.py) and the command that opens its own console. Read-only: no key
+reaches a host.
 
-One worker reads the fleet (two instant queries) and hands a frozen `Fleet` to the UI thread; the next
-read starts only after the screen has shown the last one and the interval has passed (back-pressure,
-as the host console's poller does). A failed read keeps the last fleet on screen and says why.
+One worker reads the fleet (one round of instant queries) and hands a frozen `Fleet` to the UI thread;
+the next read starts only after the screen has shown the last one and the interval has passed
+(back-pressure, as the host console's poller does). A failed read keeps the last fleet on screen and says why.
 """
 
 from __future__ import annotations
@@ -16,63 +17,25 @@ from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
-from lptui.cli.fleet_render import HOST_COLUMNS, VERDICT_STYLE, host_row
-from lptui.core.oncall.history import age_text
 from lptui.core.tree import escape_controls
-from lptui.fleet.answers import cve_verdicts, host_json, rollouts
+from lptui.fleet import cells
+from lptui.fleet.answers import cve_verdicts, rollouts
 from lptui.fleet.prometheus import FleetError, Prometheus
-from lptui.fleet.state import CVE_ID, Fleet, Host, read_fleet
+from lptui.fleet.state import CVE_ID, Fleet, read_fleet
+from lptui.tui.screens.fleet_host import FleetHostScreen
+
+
+def _texts(row: list[cells.Cell]) -> list[Text]:
+    return [Text(text, style=style) for text, style in row]
 
 
 class FleetRead(Message):
     def __init__(self, fleet: Fleet | None, error: str | None, seconds: float) -> None:
         super().__init__()
         self.fleet, self.error, self.seconds = fleet, error, seconds
-
-
-class HostScreen(Screen):
-    BINDINGS = [Binding("escape,q", "app.pop_screen", "Back")]
-
-    def __init__(self, host: Host) -> None:
-        super().__init__()
-        self.host_record = host
-
-    def compose(self) -> ComposeResult:
-        data = host_json(self.host_record)
-        with VerticalScroll():
-            yield Static(Text(escape_controls(data["host"]), style="bold"), id="host-title")
-            yield Static(
-                Text(f"Open its console: {escape_controls(data['console'])}", style="bold cyan"),
-                id="host-console",
-            )
-            lines = [
-                f"state {data['state']}, kernel {data['release'] or '?'} ({data['machine'] or '?'}), "
-                f"last poll {age_text(data['poll_age_seconds'])} ago, forced this boot: "
-                f"{data['forced_this_boot']}"
-            ]
-            t = data["transition"]
-            if t:
-                lines.append(
-                    f"transition: {t['patch']} {t['direction']} for {age_text(t['age_seconds'])} "
-                    f"({t['age_source']}), {t['tasks_pending']} of {t['tasks_total']} pending"
-                )
-                lines += [f"  blocked: {n} {reason}" for reason, n in data["blockers"].items()]
-            for p in data["patches"]:
-                state = "in transition" if p["in_transition"] else "live" if p["enabled"] else "disabled"
-                lines.append(
-                    f"patch {p['name']} ({p['mechanism']}) {state}; CVEs: {', '.join(p['cves']) or '-'}"
-                    f"{'; lost at reboot' if p['lost_at_reboot'] else ''}"
-                )
-            if data["installed_not_loaded"]:
-                lines.append(f"installed, not loaded: {', '.join(data['installed_not_loaded'])}")
-            lines.append(f"kpatch.service: {data['kpatch_service'] or '?'}")
-            yield Static(Text(escape_controls("\n".join(lines))), id="host-facts")
-        yield Footer()
 
 
 class FleetApp(App):
@@ -107,11 +70,9 @@ class FleetApp(App):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#hosts", DataTable).add_columns(*HOST_COLUMNS)
-        self.query_one("#patches", DataTable).add_columns(
-            "Patch", "Live", "In transition (oldest)", "Disabled", "Same release, lacking it"
-        )
-        self.query_one("#cve", DataTable).add_columns("Host", "Verdict", "Why")
+        self.query_one("#hosts", DataTable).add_columns(*cells.HOST_COLUMNS)
+        self.query_one("#patches", DataTable).add_columns(*cells.ROLLOUT_COLUMNS)
+        self.query_one("#cve", DataTable).add_columns(*cells.CVE_COLUMNS)
         self._shown.set()
         self._reader()
 
@@ -157,31 +118,23 @@ class FleetApp(App):
         hosts = self.query_one("#hosts", DataTable)
         hosts.clear()
         for h in fleet.hosts:
-            hosts.add_row(*host_row(h), key=h.name)
+            hosts.add_row(*_texts(cells.host_cells(h)), key=h.name)
         patches = self.query_one("#patches", DataTable)
         patches.clear()
         for r in rollouts(fleet):
-            moving = f"{len(r.in_transition)} ({age_text(r.oldest_transition)})" if r.in_transition else "0"
-            patches.add_row(
-                Text(escape_controls(r.patch), style="cyan"),
-                str(len(r.live)),
-                moving,
-                str(len(r.disabled)),
-                Text(escape_controls(", ".join(r.lacking) or "-")),
-            )
+            patches.add_row(*_texts(cells.rollout_cells(r)))
         self._show_cve()
 
     def _show_cve(self) -> None:
         table = self.query_one("#cve", DataTable)
         table.clear()
         if self.fleet is None or self.cve is None:
+            table.border_title = None
             return
-        for v in cve_verdicts(self.fleet, self.cve):
-            table.add_row(
-                Text(escape_controls(v.host), style="bold"),
-                Text(v.verdict, style=VERDICT_STYLE[v.verdict]),
-                Text(escape_controls(v.why)),
-            )
+        verdicts = cve_verdicts(self.fleet, self.cve)
+        for v in verdicts:
+            table.add_row(*_texts(cells.cve_cells(v)))
+        table.border_title = cells.cve_title(self.cve, verdicts)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()
@@ -197,9 +150,11 @@ class FleetApp(App):
             return
         host = self.fleet.host(str(event.row_key.value))
         if host is not None:
-            self.push_screen(HostScreen(host))
+            self.push_screen(FleetHostScreen(host))
 
     def action_cve(self) -> None:
+        if isinstance(self.screen, FleetHostScreen):  # from a host's drill-down: back to the fleet's tabs
+            self.pop_screen()
         self.query_one("#tabs", TabbedContent).active = "tab-cve"
         self.query_one("#cve-input", Input).focus()
 

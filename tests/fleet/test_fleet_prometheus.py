@@ -240,7 +240,11 @@ async def test_the_fleet_console_on_the_real_prometheus(fleet):
     from textual.widgets import DataTable, Static
 
     from lptui.fleet.prometheus import Prometheus
-    from lptui.tui.fleet_app import FleetApp, HostScreen
+    from lptui.tui.fleet_app import FleetApp
+    from lptui.tui.screens.fleet_host import FleetHostScreen
+
+    own = json.loads(lptui("--demo", "stuck", "status", "--json").stdout)
+    tasks = json.loads(lptui("--demo", "stuck", "tasks", "--json").stdout)
 
     app = FleetApp(Prometheus(fleet.url), job="lptui", host_label="instance", stale=300, interval=1)
     async with app.run_test(size=(160, 40)) as pilot:
@@ -266,9 +270,32 @@ async def test_the_fleet_console_on_the_real_prometheus(fleet):
         hosts.move_cursor(row=0)
         await pilot.press("enter")
         await pilot.pause(0.2)
-        assert isinstance(app.screen, HostScreen)
-        console = str(app.screen.query_one("#host-console", Static).render())
+        screen = app.screen
+        assert isinstance(screen, FleetHostScreen)
+        console = str(screen.query_one("#host-console", Static).render())
         assert "ssh 127.0.0.1 sudo lptui" in console
+        # the host console's panels, saying what the stuck demo's own status --json says
+        line = str(screen.query_one("#host-transition-line", Static).render())
+        t = own["transition"]
+        assert t["patch"] in line and "stuck for 2 h" in line
+        switched = t["tasks_total"] - t["tasks_pending"]
+        assert (
+            f"{switched} of {t['tasks_total']} tasks switched" in line
+            and f"{t['tasks_pending']} pending" in line
+        )
+        blockers = screen.query_one("#host-blockers", DataTable)
+        by_reason = Counter(x["reason_code"] for x in tasks["tasks"] if x["pending"])
+        shown = {
+            str(blockers.get_row_at(i)[2]): int(blockers.get_row_at(i)[1]) for i in range(blockers.row_count)
+        }
+        assert shown == dict(by_reason)
+        patches = screen.query_one("#host-patches", DataTable)
+        names = {str(patches.get_row_at(i)[0]) for i in range(patches.row_count)}
+        assert {p["name"] for p in own["patches"]} <= names
+        moving = next(i for i in range(patches.row_count) if str(patches.get_row_at(i)[0]) == t["patch"])
+        assert str(patches.get_row_at(moving)[2]) == "IN TRANSITION"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, FleetHostScreen)
 
 
 async def test_the_fleet_console_says_when_prometheus_is_gone():

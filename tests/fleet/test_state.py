@@ -39,7 +39,13 @@ def healthy(host: str, *, release: str = "6.1.0-28-amd64", poll: float = AT - 2,
 
 
 def fleet_of(*samples, blocked=()):
-    return assemble(Answer(AT, tuple(x for group in samples for x in group)), Answer(AT, tuple(blocked)))
+    """The answers Prometheus gives the round's queries: one per family, without the name."""
+    families: dict[str, list[Sample]] = {}
+    for x in [x for group in samples for x in group] + list(blocked):
+        name = x.labels["__name__"].removeprefix("lptui_")
+        labels = {k: v for k, v in x.labels.items() if k not in ("__name__", "job")}
+        families.setdefault(name, []).append(Sample(labels, x.value))
+    return assemble({name: Answer(AT, tuple(group)) for name, group in families.items()})
 
 
 FIX = ("lp_fix", 1, 0, ["CVE-2026-0815"], 1)
@@ -103,8 +109,11 @@ class Server(BaseHTTPRequestHandler):
     status = 200
     seen: list[str | None] = []
 
+    paths: list[str] = []
+
     def do_GET(self) -> None:
         Server.seen.append(self.headers.get("Authorization"))
+        Server.paths.append(self.path)
         self.send_response(Server.status)
         self.send_header("Content-Length", str(len(Server.body)))
         self.end_headers()
@@ -119,6 +128,7 @@ def server():
     httpd = HTTPServer(("127.0.0.1", 0), Server)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     Server.seen.clear()
+    Server.paths.clear()
     yield f"http://127.0.0.1:{httpd.server_port}"
     httpd.shutdown()
 
@@ -156,3 +166,56 @@ def test_a_query_error_and_a_non_prometheus_answer(server):
     Server.status, Server.body = 200, b"<html>a login page</html>"
     with pytest.raises(FleetError, match="is it Prometheus"):
         Prometheus(server).query("up")
+
+
+def test_one_round_one_query_per_family_all_at_ups_instant(server):
+    """Whatever the number of hosts, a refresh is one query per family; every family after `up` is
+    evaluated at `up`'s time, so the round is one instant of the fleet (not 19 moments apart)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from lptui.fleet.state import FAMILIES, read_fleet
+
+    result = [{"metric": {"instance": f"h{i}:9839"}, "value": [1234.5, "1"]} for i in range(50)]
+    Server.status = 200
+    Server.body = json.dumps(
+        {"status": "success", "data": {"resultType": "vector", "result": result}}
+    ).encode()
+    fleet = read_fleet(Prometheus(server))
+    assert len(fleet.hosts) == 50 and fleet.at == 1234.5
+    asked = [parse_qs(urlsplit(path).query) for path in Server.paths]
+    assert len(asked) == len(FAMILIES)
+    assert asked[0]["query"][0].startswith("max without (job) (up{") and "time" not in asked[0]
+    assert all(q["time"] == ["1234.500"] for q in asked[1:])
+    assert len({q["query"][0] for q in asked}) == len(FAMILIES)
+
+
+def test_the_drill_down_escapes_what_a_host_controls():
+    """A host names its own patches: the drill-down shows control characters escaped, never raw."""
+    import asyncio
+
+    from textual.app import App
+    from textual.widgets import DataTable
+
+    from lptui.fleet.answers import console_command
+    from lptui.tui.screens.fleet_host import FleetHostScreen
+
+    evil = "lp\x1b[2J\u202eevil"
+    fleet = fleet_of(healthy("web:1", patches=[(evil, 1, 0, ["CVE-2026-0815"], 1)]))
+
+    class One(App):
+        def on_mount(self) -> None:
+            self.push_screen(FleetHostScreen(fleet.hosts[0]))
+
+    async def run() -> str:
+        async with One().run_test(size=(120, 30)) as pilot:
+            await pilot.pause(0.2)
+            table = pilot.app.screen.query_one("#host-patches", DataTable)
+            return str(table.get_row_at(0)[0])
+
+    shown = asyncio.run(run())
+    assert "\x1b" not in shown and "\u202e" not in shown and "\\x1b" in shown
+    assert console_command("[2001:db8::7]:9839") == "ssh 2001:db8::7 sudo lptui"
+    assert (
+        console_command("web-7:9839") == "ssh web-7 sudo lptui"
+        and console_command("web-7") == "ssh web-7 sudo lptui"
+    )

@@ -1,0 +1,71 @@
+"""The fleet's table rows as plain (text, style) cells, shared by the CLI's Rich tables and the fleet
+console's DataTables so both show the same words: every value that came from Prometheus's labels is
+escaped here (a host controls its own patch names); a style is a Rich style name, applied by the caller.
+"""
+
+from __future__ import annotations
+
+from lptui.core.oncall.history import age_text
+from lptui.core.tree import escape_controls
+from lptui.fleet.answers import CveVerdict, Rollout
+from lptui.fleet.state import Host
+
+Cell = tuple[str, str]  # (text, style)
+
+STATE_STYLE = {"down": "bold red", "stale": "yellow", "in transition": "bold red", "ok": "green"}
+VERDICT_STYLE = {"fixed": "green", "in transition": "yellow", "not fixed": "bold red", "unknown": "dim"}
+HOST_COLUMNS = (
+    "Host",
+    "State",
+    "Kernel",
+    "Live",
+    "In transition",
+    "Age",
+    "Pending",
+    "Top blocker",
+    "Forced",
+    "Last poll",
+)
+ROLLOUT_COLUMNS = ("Patch", "Live", "In transition (oldest)", "Disabled", "Same release, lacking it")
+CVE_COLUMNS = ("Host", "Verdict", "Why")
+
+
+def _c(value: object, style: str = "") -> Cell:
+    return escape_controls(str(value)), style
+
+
+def host_cells(h: Host) -> list[Cell]:
+    live = sum(1 for p in h.patches if p.live)
+    t = h.transition
+    return [
+        _c(h.name, "bold"),
+        _c(h.state, STATE_STYLE[h.state]),
+        _c(h.release or "?"),
+        _c(live if h.reporting else "?"),
+        _c(t.patch if t else "", "cyan"),
+        _c(age_text(t.age_seconds) if t else ""),
+        _c(t.tasks_pending if t and t.tasks_pending is not None else ""),
+        _c(h.top_blocker or ""),
+        _c({True: "FORCED", False: "no", None: "?"}[h.forced], "bold red" if h.forced else ""),
+        _c(f"{age_text(h.poll_age)} ago" if h.poll_age is not None else "never"),
+    ]
+
+
+def rollout_cells(r: Rollout) -> list[Cell]:
+    moving = f"{len(r.in_transition)} ({age_text(r.oldest_transition)})" if r.in_transition else "0"
+    return [
+        _c(r.patch, "cyan"),
+        _c(len(r.live), "green"),
+        _c(moving, "yellow" if r.in_transition else ""),
+        _c(len(r.disabled)),
+        _c(", ".join(r.lacking) or "-", "bold red" if r.lacking else ""),
+    ]
+
+
+def cve_cells(v: CveVerdict) -> list[Cell]:
+    return [_c(v.host, "bold"), _c(v.verdict, VERDICT_STYLE[v.verdict]), _c(v.why)]
+
+
+def cve_title(cve: str, verdicts: tuple[CveVerdict, ...]) -> str:
+    counts = {k: sum(1 for v in verdicts if v.verdict == k) for k in VERDICT_STYLE}
+    return f"{escape_controls(cve)}: " + ", ".join(f"{n} {k}" for k, n in counts.items())

@@ -1,0 +1,179 @@
+"""One host of the fleet, from its series in Prometheus, in the host console's panels: the kernel line,
+the transition with its progress, the blocking threads by reason, the patches with their life cycle, and
+the command that opens its own console. Read-only, like the whole fleet view.
+
+What the series do not carry (the tasks themselves, their stacks, a patch's objects and functions) is
+not shown as if known: that is what `ssh HOST sudo lptui` is for.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, ProgressBar, Static
+
+from lptui.core.livepatch.blockers import SHORT_REASON
+from lptui.core.model import Reason
+from lptui.core.oncall.history import age_text
+from lptui.core.tree import escape_controls
+from lptui.fleet.answers import console_command
+from lptui.fleet.cells import STATE_STYLE
+from lptui.fleet.state import Host
+from lptui.tui.fmt import flag
+
+PATCH_COLUMNS = ("Patch", "Enabled", "Transition", "System", "Version", "CVEs", "Provenance", "Reboot")
+BADGE = {"ok": "OK", "in transition": "IN TRANSITION", "down": "EXPORTER DOWN", "stale": "STALE"}
+
+
+def _e(value: object) -> str:
+    return escape_controls(str(value))
+
+
+def header_line(h: Host) -> Text:
+    """The host console's kernel line, for a host seen through Prometheus."""
+    line = Text()
+    line.append(" lptui fleet ", style="bold reverse")
+    line.append(f" {_e(h.name)} ", style="bold")
+    line.append(f" {_e(h.release or '?')} ", style="bold")
+    line.append(f"{_e(h.machine or '')}  ", style="dim")
+    line.append(f" {BADGE[h.state]} ", style=f"{STATE_STYLE[h.state]} reverse")
+    poll = f"last poll {age_text(h.poll_age)} ago" if h.poll_age is not None else "never polled"
+    line.append(f"  {poll}", style="dim" if h.reporting else "bold yellow")
+    if h.forced:
+        line.append("  FORCED this boot", style="bold red")
+    return line
+
+
+def transition_line(h: Host) -> Text:
+    t = h.transition
+    line = Text()
+    if t is None:
+        return line
+    if t.mechanism and t.mechanism != "livepatch":
+        line.append(f"{_e(t.mechanism)}  ", style="bold magenta")
+    line.append(_e(t.patch), style="bold cyan")
+    line.append(f"  {_e(t.direction)}  ", style="bold")
+    if t.age_seconds is not None and t.age_source == "kernel-log":
+        line.append(f"stuck for {age_text(t.age_seconds)}  ", style="bold" if t.age_seconds >= 60 else "")
+    elif t.age_seconds is not None:
+        line.append(f"{age_text(t.age_seconds, compact=True)} observed  ", style="dim")
+    if t.tasks_total is not None and t.tasks_pending is not None:
+        switched = max(t.tasks_total - t.tasks_pending, 0)
+        line.append(f"{switched} of {t.tasks_total} tasks switched", style="bold")
+    if t.tasks_pending:
+        line.append(f"  {t.tasks_pending} pending", style="bold red")
+    return line
+
+
+def reason_words(code: str) -> str:
+    try:
+        return SHORT_REASON[Reason(code)] or code
+    except ValueError:  # a reason this lptui does not know (a newer exporter): its code as sent
+        return _e(code)
+
+
+class FleetHostScreen(Screen):
+    BINDINGS = [Binding("escape,q", "app.pop_screen", "Back")]
+    DEFAULT_CSS = """
+    FleetHostScreen #host-header { height: 1; background: $panel; }
+    FleetHostScreen #host-transition {
+        height: auto; border: round $warning; border-title-color: $warning; border-title-style: bold;
+        padding: 0 1;
+    }
+    FleetHostScreen #host-progress { width: 1fr; }
+    FleetHostScreen #host-progress Bar { width: 1fr; }
+    FleetHostScreen #host-blockers { height: auto; border: round $error; border-title-color: $error; }
+    FleetHostScreen #host-patches { height: auto; border: round $primary; border-title-color: $primary; }
+    FleetHostScreen .section { padding: 0 1; margin-top: 1; }
+    """
+
+    def __init__(self, host: Host) -> None:
+        super().__init__()
+        self.host_record = host
+
+    def compose(self) -> ComposeResult:
+        h = self.host_record
+        yield Static(header_line(h), id="host-header")
+        with VerticalScroll():
+            if h.transition is not None:
+                with Vertical(id="host-transition") as panel:
+                    panel.border_title = "Transition"
+                    yield Static(transition_line(h), id="host-transition-line")
+                    total = h.transition.tasks_total or 0
+                    bar = ProgressBar(id="host-progress", total=max(total, 1), show_eta=False)
+                    bar.progress = max(total - (h.transition.tasks_pending or 0), 0) if total else 0
+                    yield bar
+                if h.blockers:
+                    yield DataTable(id="host-blockers", cursor_type="row", zebra_stripes=True)
+            yield DataTable(id="host-patches", cursor_type="row", zebra_stripes=True)
+            yield Static(self._life_cycle(), id="host-life", classes="section")
+            yield Static(
+                Text.assemble(("Open its console: ", "bold"), (_e(console_command(h.name)), "bold cyan")),
+                id="host-console",
+                classes="section",
+            )
+        yield Footer()
+
+    def _life_cycle(self) -> Text:
+        h = self.host_record
+        service = h.kpatch_service or ("?" if h.has_life_cycle else "not exported")
+        inactive = "?" if h.inactive_modules is None else str(h.inactive_modules)
+        forced = {True: ("FORCED", "bold red"), False: ("no", "green"), None: ("?", "bold yellow")}[h.forced]
+        return Text.assemble(
+            ("kpatch.service ", "bold"),
+            _e(service),
+            ("   inactive livepatch modules ", "bold"),
+            inactive,
+            ("   forced this boot ", "bold"),
+            forced,
+        )
+
+    def on_mount(self) -> None:
+        h = self.host_record
+        if h.blockers:
+            table = self.query_one("#host-blockers", DataTable)
+            table.border_title = "Blocking"
+            table.border_subtitle = "open the host's console for the tasks and their stacks"
+            table.add_columns("Reason", "Threads", "Code")
+            for code, threads in h.blockers:
+                table.add_row(Text(reason_words(code), style="yellow"), str(threads), Text(_e(code), "dim"))
+        patches = self.query_one("#host-patches", DataTable)
+        patches.border_title = "Patches"
+        patches.add_columns(
+            "Patch", "Enabled", "Transition", "System", "Version", "CVEs", "Provenance", "Reboot"
+        )
+        for p in h.patches:
+            reboot = {True: Text("lost", style="bold yellow"), False: Text("kept"), None: Text("?", "dim")}
+            patches.add_row(
+                Text(_e(p.name), style="bold yellow" if p.lost_at_reboot else "bold"),
+                flag(p.enabled),
+                flag(p.in_transition, "IN TRANSITION", "no"),
+                Text(_e(p.mechanism)),
+                Text(_e(p.version or "-")),
+                Text(_e(", ".join(p.cves) or "-")),
+                flag(p.provenance_known, "known", "unreadable"),
+                reboot[p.lost_at_reboot],
+            )
+        for name in h.installed_not_loaded:
+            none = Text("-", style="dim")
+            patches.add_row(
+                Text(_e(name), style="dim"),
+                Text("no", style="dim"),
+                none,
+                none,
+                none,
+                Text(_e(", ".join(c for p, c in h.installed_fixes if p == name) or "-")),
+                Text("on disk, not loaded", style="yellow"),
+                none,
+            )
+        notes = []
+        if lost := sum(1 for p in h.patches if p.lost_at_reboot):
+            notes.append(f"{lost} gone after a reboot (no file)")
+        if h.installed_not_loaded:
+            notes.append(f"{len(h.installed_not_loaded)} installed, not loaded")
+        patches.border_subtitle = " · ".join(notes)
+        if not h.reporting:
+            self.notify(f"{h.name}: exporter {h.state}: these series may be old", severity="warning")
