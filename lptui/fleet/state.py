@@ -10,36 +10,39 @@ either gone (Prometheus marks a failed target's series stale) or old.
 from __future__ import annotations
 
 import gc
+import math
 import re
 import time
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
-from lptui.fleet.prometheus import Answer, Prometheus
+from lptui.fleet.prometheus import Answer, FleetError, Prometheus, not_prometheus
 
-# each family's kind: how its series reduce per host (see REDUCERS)
-FAMILIES = {
-    "up": "value",
-    "last_poll_timestamp_seconds": "value",
-    "kernel_info": "labels",
-    "patch_info": "patches",
-    "patch_enabled": "per_patch",
-    "patch_in_transition": "per_patch",
-    "transition_info": "labels",
-    "transition_age_seconds": "value",
-    "transition_tasks_pending": "value",
-    "transition_tasks": "value",
-    "forced_this_boot": "value",
-    "patch_fixes": "cves",
-    "patch_provenance_known": "per_patch",
-    "patch_lost_at_reboot": "per_patch",
-    "patch_installed_not_loaded": "per_patch",
-    "patch_installed_fixes": "cves",
-    "kpatch_service": "service",
-    "inactive_modules": "value",
-    "blocked_tasks": "reasons",
+# each family: how its series reduce per host (see reduce_family), and the labels the fleet reads of it
+FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "up": ("value", ()),
+    "last_poll_timestamp_seconds": ("value", ()),
+    "kernel_info": ("labels", ("release", "machine")),
+    "patch_info": ("patches", ("patch", "mechanism", "version", "srcversion")),
+    "patch_enabled": ("per_patch", ("patch",)),
+    "patch_in_transition": ("per_patch", ("patch",)),
+    "transition_info": ("labels", ("patch", "direction", "mechanism", "age_source")),
+    "transition_age_seconds": ("value", ()),
+    "transition_tasks_pending": ("value", ()),
+    "transition_tasks": ("value", ()),
+    "forced_this_boot": ("value", ()),
+    "patch_fixes": ("cves", ("patch", "cve")),
+    "patch_provenance_known": ("per_patch", ("patch",)),
+    "patch_lost_at_reboot": ("per_patch", ("patch",)),
+    "patch_installed_not_loaded": ("per_patch", ("patch",)),
+    "patch_installed_fixes": ("cves", ("patch", "cve")),
+    "kpatch_service": ("service", ("state",)),
+    "inactive_modules": ("value", ()),
+    "blocked_tasks": ("reasons", ("reason",)),
 }
+# only the series that count: the blockers that are not 0, the service's one state that is 1 (the exporter
+# sets exactly one: its presence says the host exports its life cycle)
+FILTERS = {"blocked_tasks": " > 0", "kpatch_service": " == 1"}
 DEFAULT_STALE = 300.0  # seconds: the textfile timer writes every 30 s; the listener polls every 3 s idle
 WORKERS = 4  # queries in flight at once: Prometheus answers them in parallel while one is decoded here
 
@@ -49,20 +52,27 @@ def _job_matcher(job: str) -> str:
     return f'job=~"{quoted}"'
 
 
-def queries(job: str) -> dict[str, str]:
-    """The round: one instant query per family. `max without (job)` drops the labels the fleet does not
-    read (the name, the job: a third of each answer) and joins a host scraped by two matching jobs; the
-    blocker counts only where not 0."""
+def _label_name(label: str) -> str:
+    if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", label):
+        raise FleetError(f"--host-label {label!r}: not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+    return label
+
+
+def queries(job: str, host_label: str = "instance") -> dict[str, str]:
+    """The round: one instant query per family, asking for exactly the labels the fleet reads of it
+    (`max by`: a third of what the bare selectors answer; it also joins a host scraped by two matching
+    jobs)."""
     job_is = _job_matcher(job)
+    host = _label_name(host_label)
     out = {}
-    for family in FAMILIES:
+    for family, (_, labels) in FAMILIES.items():
         name = family if family == "up" else f"lptui_{family}"
-        selector = f"{name}{{{job_is}}}" + (" > 0" if family == "blocked_tasks" else "")
-        out[family] = f"max without (job) ({selector})"
+        selector = f"{name}{{{job_is}}}{FILTERS.get(family, '')}"
+        out[family] = f"max by ({', '.join((host, *labels))}) ({selector})"
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: built by the thousand per refresh, at half the cost
 class HostPatch:
     name: str
     mechanism: str
@@ -79,7 +89,7 @@ class HostPatch:
         return bool(self.enabled) and self.in_transition is False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HostTransition:
     patch: str
     direction: str
@@ -90,7 +100,7 @@ class HostTransition:
     tasks_total: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Host:
     name: str
     up: bool | None  # None: Prometheus has no `up` for it (not in the job)
@@ -128,7 +138,7 @@ class Host:
         return self.blockers[0][0] if self.blockers else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fleet:
     at: float  # Prometheus's evaluation time
     hosts: tuple[Host, ...]  # worst first (see `worst_first`)
@@ -157,13 +167,13 @@ def read_fleet(
     instant whatever the clocks say), then the other families, WORKERS at a time. Each answer is reduced
     per host as it arrives and its decoded JSON dropped: memory holds one family's answer per worker,
     never the whole fleet's."""
-    exprs = queries(job)
+    exprs = queries(job, host_label)
     collecting = gc.isenabled()
     gc.disable()  # thousands of records and no cycle among them: see prometheus._parse
     try:
         first = prom.query(exprs.pop("up"))
         at = first.at or None
-        reduced = {"up": reduce_family("up", first, host_label)}
+        reduced = {"up": reduce_family("up", first, host_label, prom.base)}
         with ThreadPoolExecutor(WORKERS, thread_name_prefix="lptui-fleet") as pool:
             running = {pool.submit(_read, prom, f, expr, at, host_label): f for f, expr in exprs.items()}
             try:
@@ -179,36 +189,54 @@ def read_fleet(
 
 
 def _read(prom: Prometheus, family: str, expr: str, at: float | None, host_label: str) -> dict:
-    return reduce_family(family, prom.query(expr, at), host_label)
+    return reduce_family(family, prom.query(expr, at), host_label, prom.base)
 
 
 def _flag(value: float | None) -> bool | None:
     return None if value is None else value == 1
 
 
-def reduce_family(family: str, answer: Answer, host_label: str) -> dict:
-    """One family's samples, per host, in the shape its kind says (the first sample wins a duplicate)."""
-    kind = FAMILIES[family]
+def _count(value: float | None) -> int | None:
+    """A count from a sample value: NaN and the infinities (any exporter may send them) are no count."""
+    return int(value) if value is not None and math.isfinite(value) else None
+
+
+_NONE: dict = {}  # a host without a family's series (read only, never written)
+
+
+def reduce_family(family: str, answer: Answer, host_label: str, base: str = "Prometheus") -> dict:
+    """One family's samples, per host, in the shape its kind says (the first sample wins a duplicate).
+    A sample not shaped as Prometheus shapes them makes the whole answer refused in one line."""
+    try:
+        return _reduce(FAMILIES[family][0], answer.items, host_label)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        raise not_prometheus(base) from None
+
+
+def _reduce(kind: str, items: tuple[dict, ...], host_label: str) -> dict:
     out: dict = {}
-    for labels, value in answer.samples:
+    for item in items:
+        labels = item["metric"]
         host = labels.get(host_label)
         if not host:
             continue
+        value = float(item["value"][1])  # JSON carries sample values as strings ("NaN", "+Inf" too)
         if kind == "value":
             out.setdefault(host, value)
         elif kind == "labels":
             out.setdefault(host, labels)
         elif kind == "patches":
-            out.setdefault(host, []).append(labels)
-        elif kind == "per_patch":
-            out.setdefault(host, {}).setdefault(labels.get("patch", ""), value)
+            out.setdefault(host, {}).setdefault(labels.get("patch", ""), labels)
+        elif kind == "per_patch":  # a flag: decided here, in the worker, not in the build after the round
+            out.setdefault(host, {}).setdefault(labels.get("patch", ""), value == 1)
         elif kind == "cves":
-            out.setdefault(host, set()).add((labels.get("patch", ""), labels.get("cve", "").upper()))
+            cves = out.setdefault(host, {}).setdefault(labels.get("patch", ""), set())
+            cves.add(str(labels.get("cve", "")).upper())
         elif kind == "service":  # present at all: the host exports its life cycle
             if value == 1 or host not in out:
                 out[host] = labels.get("state") if value == 1 else None
         elif kind == "reasons" and labels.get("reason"):
-            out.setdefault(host, {})[labels["reason"]] = int(value)
+            out.setdefault(host, {})[labels["reason"]] = _count(value) or 0
     return out
 
 
@@ -229,57 +257,63 @@ def build(reduced: dict[str, dict], *, at: float, host_label: str, job: str, sta
     names: set[str] = set()
     for per_host in reduced.values():
         names.update(per_host)
-    get = {family: reduced.get(family, {}).get for family in FAMILIES}
-    hosts = [_host(name, get, at, stale) for name in names]
+    per_host = {family: reduced.get(family, {}) for family in FAMILIES}
+    hosts = [_host(name, per_host, at, stale) for name in names]
     return Fleet(at, tuple(sorted(hosts, key=worst_first)), host_label, job)
 
 
-def _host(name: str, get: dict, at: float, stale: float) -> Host:
-    up = get["up"](name)
-    poll = get["last_poll_timestamp_seconds"](name)
+def _patches(name: str, f: dict[str, dict], has_life: bool) -> tuple[HostPatch, ...]:
+    infos = f["patch_info"].get(name)
+    if not infos:
+        return ()
+    enabled = f["patch_enabled"].get(name, _NONE)
+    moving = f["patch_in_transition"].get(name, _NONE)
+    known = f["patch_provenance_known"].get(name, _NONE) if has_life else _NONE
+    lost = f["patch_lost_at_reboot"].get(name, _NONE)
+    fixes = f["patch_fixes"].get(name, _NONE)
+    return tuple(
+        HostPatch(
+            p,
+            labels.get("mechanism", ""),
+            labels.get("version", ""),
+            labels.get("srcversion", ""),
+            enabled.get(p),
+            moving.get(p),
+            tuple(sorted(fixes[p])) if p in fixes else (),
+            known.get(p),
+            lost.get(p),
+        )
+        for p, labels in sorted(infos.items())
+    )
+
+
+def _transition(name: str, f: dict[str, dict]) -> HostTransition | None:
+    info = f["transition_info"].get(name)
+    if info is None:
+        return None
+    pending = f["transition_tasks_pending"].get(name)
+    total = f["transition_tasks"].get(name)
+    return HostTransition(
+        info.get("patch", ""),
+        info.get("direction", ""),
+        info.get("mechanism", ""),
+        f["transition_age_seconds"].get(name),
+        info.get("age_source", ""),
+        _count(pending),
+        _count(total),
+    )
+
+
+def _host(name: str, f: dict[str, dict], at: float, stale: float) -> Host:
+    up = f["up"].get(name)
+    poll = f["last_poll_timestamp_seconds"].get(name)
     poll_age = max(at - poll, 0.0) if poll is not None else None
-    kernel = get["kernel_info"](name) or {}
-    enabled = get["patch_enabled"](name) or {}
-    moving = get["patch_in_transition"](name) or {}
-    known = get["patch_provenance_known"](name) or {}
-    lost = get["patch_lost_at_reboot"](name) or {}
-    cves: dict[str, list[str]] = defaultdict(list)
-    for patch, cve in sorted(get["patch_fixes"](name) or ()):
-        cves[patch].append(cve)
-    service = get["kpatch_service"](name, False)
+    kernel = f["kernel_info"].get(name, {})
+    service = f["kpatch_service"].get(name, False)
     has_life = service is not False
-    patches = []
-    for labels in sorted(get["patch_info"](name) or (), key=lambda s: s.get("patch", "")):
-        p = labels.get("patch", "")
-        patches.append(
-            HostPatch(
-                p,
-                labels.get("mechanism", ""),
-                labels.get("version", ""),
-                labels.get("srcversion", ""),
-                _flag(enabled.get(p)),
-                _flag(moving.get(p)),
-                tuple(cves.get(p, ())),
-                _flag(known.get(p)) if has_life else None,
-                _flag(lost.get(p)),
-            )
-        )
-    transition = None
-    info = get["transition_info"](name)
-    if info is not None:
-        pending = get["transition_tasks_pending"](name)
-        total = get["transition_tasks"](name)
-        transition = HostTransition(
-            info.get("patch", ""),
-            info.get("direction", ""),
-            info.get("mechanism", ""),
-            get["transition_age_seconds"](name),
-            info.get("age_source", ""),
-            int(pending) if pending is not None else None,
-            int(total) if total is not None else None,
-        )
-    inactive = get["inactive_modules"](name)
-    blocked = get["blocked_tasks"](name) or {}
+    inactive = f["inactive_modules"].get(name)
+    blocked = f["blocked_tasks"].get(name)
+    waiting = f["patch_installed_fixes"].get(name, _NONE)
     return Host(
         name=name,
         up=None if up is None else up == 1,
@@ -287,13 +321,13 @@ def _host(name: str, get: dict, at: float, stale: float) -> Host:
         stale=poll_age is None or poll_age > stale,
         release=kernel.get("release"),
         machine=kernel.get("machine"),
-        patches=tuple(patches),
-        transition=transition,
-        blockers=tuple(sorted(blocked.items(), key=lambda kv: (-kv[1], kv[0]))),
-        forced=_flag(get["forced_this_boot"](name)),
-        inactive_modules=int(inactive) if inactive is not None else None,
-        installed_not_loaded=tuple(sorted(get["patch_installed_not_loaded"](name) or ())),
-        installed_fixes=tuple(sorted(get["patch_installed_fixes"](name) or ())),
+        patches=_patches(name, f, has_life),
+        transition=_transition(name, f),
+        blockers=tuple(sorted(blocked.items(), key=lambda kv: (-kv[1], kv[0]))) if blocked else (),
+        forced=_flag(f["forced_this_boot"].get(name)),
+        inactive_modules=_count(inactive),
+        installed_not_loaded=tuple(sorted(f["patch_installed_not_loaded"].get(name, ()))),
+        installed_fixes=tuple(sorted((p, c) for p, cves in waiting.items() for c in cves)),
         kpatch_service=service or None,
         has_life_cycle=has_life,
     )

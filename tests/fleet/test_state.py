@@ -18,7 +18,7 @@ AT = 1_000_000.0
 
 
 def s(name: str, host: str, value: float = 1, **labels: str) -> Sample:
-    return Sample({"__name__": name, "instance": host, "job": "lptui", **labels}, value)
+    return {"__name__": name, "instance": host, "job": "lptui", **labels}, value
 
 
 def healthy(host: str, *, release: str = "6.1.0-28-amd64", poll: float = AT - 2, patches=(), life=True):
@@ -42,10 +42,10 @@ def fleet_of(*samples, blocked=()):
     """The answers Prometheus gives the round's queries: one per family, without the name."""
     families: dict[str, list[Sample]] = {}
     for x in [x for group in samples for x in group] + list(blocked):
-        name = x.labels["__name__"].removeprefix("lptui_")
-        labels = {k: v for k, v in x.labels.items() if k not in ("__name__", "job")}
-        families.setdefault(name, []).append(Sample(labels, x.value))
-    return assemble({name: Answer(AT, tuple(group)) for name, group in families.items()})
+        name = x[0]["__name__"].removeprefix("lptui_")
+        labels = {k: v for k, v in x[0].items() if k not in ("__name__", "job")}
+        families.setdefault(name, []).append((labels, x[1]))
+    return assemble({name: Answer.of(AT, group) for name, group in families.items()})
 
 
 FIX = ("lp_fix", 1, 0, ["CVE-2026-0815"], 1)
@@ -140,7 +140,7 @@ def test_a_huge_answer_is_refused_within_its_bound(server):
     )
     with pytest.raises(FleetError, match="answered more than"):
         Prometheus(server, limit=4096).query("up")
-    assert Prometheus(server, limit=1 << 20).query("up").samples == ()
+    assert Prometheus(server, limit=1 << 20).query("up").items == ()
 
 
 def test_credentials_are_sent_and_never_shown(server):
@@ -184,7 +184,7 @@ def test_one_round_one_query_per_family_all_at_ups_instant(server):
     assert len(fleet.hosts) == 50 and fleet.at == 1234.5
     asked = [parse_qs(urlsplit(path).query) for path in Server.paths]
     assert len(asked) == len(FAMILIES)
-    assert asked[0]["query"][0].startswith("max without (job) (up{") and "time" not in asked[0]
+    assert asked[0]["query"][0].startswith("max by (instance) (up{") and "time" not in asked[0]
     assert all(q["time"] == ["1234.500"] for q in asked[1:])
     assert len({q["query"][0] for q in asked}) == len(FAMILIES)
 
@@ -219,3 +219,39 @@ def test_the_drill_down_escapes_what_a_host_controls():
         console_command("web-7:9839") == "ssh web-7 sudo lptui"
         and console_command("web-7") == "ssh web-7 sudo lptui"
     )
+
+
+def test_a_host_label_that_is_no_label_name_is_one_line():
+    from lptui.fleet.state import read_fleet
+
+    with pytest.raises(FleetError, match="not a Prometheus label name"):
+        read_fleet(Prometheus("http://127.0.0.1:1"), host_label="x) or vector(1) #")
+
+
+def test_odd_values_and_misshapen_samples(server):
+    """NaN and infinities are no count; a sample without Prometheus's shape refuses the answer in one line."""
+    from lptui.fleet.state import read_fleet
+
+    odd = [
+        *healthy("odd:1"),
+        s("lptui_transition_info", "odd:1", patch="lp", direction="patching", mechanism="livepatch",
+          age_source="kernel-log"),
+        s("lptui_transition_tasks_pending", "odd:1", float("inf")),
+        s("lptui_transition_tasks", "odd:1", float("nan")),
+        s("lptui_inactive_modules", "odd:1", float("-inf")),
+    ]  # fmt: skip
+    fleet = fleet_of(odd, blocked=[s("lptui_blocked_tasks", "odd:1", float("inf"), reason="running")])
+    t = fleet.hosts[0].transition
+    assert t.tasks_pending is None and t.tasks_total is None and fleet.hosts[0].inactive_modules is None
+    assert fleet.hosts[0].blockers == (("running", 0),)
+    Server.status = 200
+    Server.body = (
+        b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{"instance":"a"}}]}}'
+    )
+    with pytest.raises(FleetError, match="is it Prometheus"):
+        read_fleet(Prometheus(server))
+    Server.body = (
+        b'{"status":"success","data":{"resultType":"vector","result":[{"metric":"x","value":[1,"1"]}]}}'
+    )
+    with pytest.raises(FleetError, match="is it Prometheus"):
+        read_fleet(Prometheus(server))
