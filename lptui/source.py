@@ -189,7 +189,8 @@ def open_source(root: str | None = None, demo: str | None = None, *, speed: floa
         return Source(Tree("/"), "/", read_only=False)
     path = Path(root)
     if path.is_file() and path.name.endswith((".tar.gz", ".tgz")):  # a capture: replay a private copy
-        from lptui.core.oncall.capture import CaptureError, ReplayTree, extract_bundle
+        from lptui.core.oncall.bundle import extract_bundle
+        from lptui.core.oncall.capture import CaptureError, ReplayTree
 
         try:
             unpacked = extract_bundle(path)

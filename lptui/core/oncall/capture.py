@@ -7,7 +7,8 @@ tree, so the bundle holds the files they read, as they read them: /sys/kernel/li
 livepatch modules under /sys/module, the kernel files under /proc/sys/kernel, /proc/loadavg and
 /proc/uptime, every thread's patch_state, and stat, comm, status, cmdline and stack of the pending
 threads; plus the livepatch lines of the kernel log (as dev/kmsg records), `status --json`,
-`tasks --json`, the lptui version and the capture time (lptui-capture.json).
+`tasks --json`, the lptui version and the capture time (lptui-capture.json, the bundle's first entry).
+Replaying one is bundle.py's: a bundle is hostile until proven a capture.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from lptui.core.tree import Read, Tree
 
 META = "lptui-capture.json"
 KMSG = "dev/kmsg"
-MAX_BUNDLE_MEMBERS = 2_000_000  # replaying refuses anything larger: a bundle is lptui's reads, no more
 
 
 class CaptureError(Exception):
@@ -141,9 +141,10 @@ def write_bundle(
     fd, tmp = tempfile.mkstemp(prefix=".lptui-capture-", dir=out.parent)
     try:
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
+            _member(tar, META, files[META], now)  # first: a replay checks it before anything else
             for rel in sorted(dirs):
                 _member(tar, rel, None, now)
-            for rel in sorted(files):
+            for rel in sorted(files.keys() - {META}):
                 _member(tar, rel, files[rel], now)
         os.replace(tmp, out)  # a bundle is there whole, or not at all
     except BaseException:
@@ -151,58 +152,6 @@ def write_bundle(
             os.unlink(tmp)
         raise
     return Bundle(out, len(files) + len(dirs), out.stat().st_size)
-
-
-def extract_bundle(path: Path) -> Path:
-    """Unpack a capture into a new temporary directory, refusing anything a capture does not hold:
-    only plain files and directories, relative paths that stay inside."""
-    # tmpfs when there is one: a big capture is 100,000 small files
-    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK | os.X_OK) else None
-    target = Path(tempfile.mkdtemp(prefix="lptui-replay-", dir=shm))
-    made: set[str] = set()
-
-    def make_dir(rel: PurePosixPath) -> None:
-        key = str(rel)
-        if key not in made and key not in (".", ""):
-            os.makedirs(target.joinpath(*rel.parts), exist_ok=True)
-            made.add(key)
-
-    try:
-        with tarfile.open(path, mode="r:gz") as tar:
-            for count, member in enumerate(tar, 1):
-                if count > MAX_BUNDLE_MEMBERS:
-                    raise CaptureError(f"{path}: over {MAX_BUNDLE_MEMBERS} entries: not an lptui capture")
-                name = PurePosixPath(member.name)
-                if name.is_absolute() or ".." in name.parts:
-                    raise CaptureError(f"{path}: entry {member.name!r} points outside the bundle")
-                if member.isdir():
-                    make_dir(name)
-                elif member.isfile():
-                    make_dir(name.parent)
-                    source = tar.extractfile(member)
-                    fd = os.open(target.joinpath(*name.parts), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-                    try:
-                        os.write(fd, source.read() if source else b"")
-                    finally:
-                        os.close(fd)
-                else:
-                    raise CaptureError(f"{path}: entry {member.name!r} is not a plain file or directory")
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        _remove(target)
-        raise CaptureError(f"{path}: not a readable capture bundle ({exc})") from None
-    except CaptureError:
-        _remove(target)
-        raise
-    if not (target / META).is_file():
-        _remove(target)
-        raise CaptureError(f"{path}: no {META}: not an lptui capture")
-    return target
-
-
-def _remove(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
 
 
 class ReplayTree(Tree):
