@@ -21,7 +21,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from prometheus_client import generate_latest, start_http_server, write_to_textfile
+    from prometheus_client import generate_latest, write_to_textfile
 
     from lptui.source import opened
     from lptui.watch.metrics import LivepatchCollector, registry_for
@@ -50,8 +50,10 @@ def cmd_metrics(args: argparse.Namespace) -> int:
                 sys.stdout.write(generate_latest(registry).decode())
             return 1 if collector.errors else 0
         host, port = args.listen
+        from lptui.watch.exporter import serve
+
         try:
-            server, _ = start_http_server(port, addr=host, registry=registry)
+            server, _ = serve(host, port, registry)
         except OSError as exc:
             print(f"lptui: error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
             return 1

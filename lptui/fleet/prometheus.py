@@ -114,6 +114,11 @@ class Prometheus:
         except urllib.error.HTTPError as exc:
             body = exc.read(1 << 16)
             reason = _api_error(body) or f"HTTP {exc.code} {exc.reason}"
+            if exc.code == 404 and not _api_error(body):
+                raise FleetError(
+                    f"{self.base} has no /api/v1/query (HTTP 404): is it Prometheus? Give its base URL, "
+                    "e.g. http://HOST:9090"
+                ) from None
             if exc.code in (401, 403):
                 reason += " (check --prometheus-username/--prometheus-password-file or the bearer token)"
             raise FleetError(f"Prometheus at {self.base} refused the query: {reason}") from None
