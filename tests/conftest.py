@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 
 from tests.faketree import FakeKernel
+
+# `pytest --hypothesis-profile=thorough`: the property-based readers' tests with 20x the examples
+settings.register_profile("thorough", max_examples=1200, deadline=None)
 
 
 @pytest.fixture

@@ -54,6 +54,11 @@ def judge(view, *, warn: float, crit: float, live_not_root: bool) -> Verdict:
     gone = [m.name for m in snap.inactive_modules]
     if gone:
         problems.append((CRITICAL, f"patch module loaded with its patch gone: {', '.join(gone)}"))
+    unresolved = [p.name for p in snap.patches if p.transition and p.enabled is None]
+    if t is None and unresolved:  # find_transition needs `enabled` for the direction: it cannot say
+        return Verdict(
+            UNKNOWN, f"{', '.join(unresolved)} in transition, but its enabled is unreadable", perf, details
+        )
     if t is not None:
         if t.tasks_unknown:
             return Verdict(

@@ -20,7 +20,7 @@ def thread_started(tree: Tree, pid: int, tid: int) -> float | None:
     read = tree.read(f"proc/{pid}/task/{tid}/stat")
     text = read.text or ""
     fields = text[text.rfind(")") + 2 :].split()
-    return int(fields[19]) / 100 if len(fields) > 19 and fields[19].isdigit() else None
+    return int(fields[19]) / 100 if len(fields) > 19 and fields[19].isdecimal() else None
 
 
 def pending_phrase(task: TaskInfo, age, uptime: float | None, started: float | None) -> str:

@@ -12,7 +12,7 @@ TEXTFILE_NAME = "lptui.prom"
 
 def parse_listen(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    if not port.isdecimal() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"{text!r}: expected [HOST:]PORT with a port from 1 to 65535")
     return (host.strip("[]") or "127.0.0.1"), int(port)
 

@@ -106,6 +106,10 @@ def kernel_block(snap: Snapshot) -> Table:
 
 def transition_line(snap: Snapshot, oncall: OnCall | None = None) -> Text:
     t = snap.transition
+    unresolved = [p.name for p in snap.patches if p.transition and p.enabled is None]
+    if t is None and unresolved:  # transition 1, enabled unreadable: in progress, direction unknown
+        return Text(f"Transition: {', '.join(unresolved)} in progress, direction unknown (its enabled is "
+                    "unreadable): pending threads not read", style="bold yellow")  # fmt: skip
     if t is None:
         return Text("No transition in progress.", style="green")
     if t.mechanism is Mechanism.KSPLICE:

@@ -9,6 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from lptui.core.tree import escape_controls
+
+
+class _Named:
+    """A record named by a directory listing: any tree (a saved one, a stranger's bundle) controls it,
+    and a terminal must never receive it raw (an escape sequence, a bidirectional override)."""
+
+    __slots__ = ()
+    name: str
+
+    def __post_init__(self) -> None:
+        if not self.name.isprintable():
+            object.__setattr__(self, "name", escape_controls(self.name))
+
 
 class Mechanism(StrEnum):
     """Which live-patching system a patch belongs to (each has its own kernel interface)."""
@@ -79,14 +93,14 @@ class Features:
 
 
 @dataclass(frozen=True, slots=True)
-class FunctionInfo:
+class FunctionInfo(_Named):
     name: str
     sympos: int
     state: str | None = None  # kGraft's per-function state ("applied", "patching", ...)
 
 
 @dataclass(frozen=True, slots=True)
-class ObjectInfo:
+class ObjectInfo(_Named):
     name: str
     loaded: bool
     patched: bool | None
@@ -94,7 +108,7 @@ class ObjectInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class ModuleInfo:
+class ModuleInfo(_Named):
     name: str
     loaded: bool
     refcnt: int | None = None
@@ -109,7 +123,7 @@ class ModuleInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class PatchInfo:
+class PatchInfo(_Named):
     name: str
     enabled: bool | None
     transition: bool | None

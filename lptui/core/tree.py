@@ -12,8 +12,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-# sysfs and procfs attribute files are at most a page; a stack is a few KiB.
+# sysfs and procfs attribute files are at most a page (sysfs_kf_seq_show's buffer); a stack is a few
+# KiB; a command line may run to megabytes (ARG_MAX) and is shown cut. What is past the cap is never read.
 _MAX_READ = 64 * 1024
+# /proc/kallsyms is ~10 MiB on a distribution kernel with its modules; a file over this is no kallsyms
+_MAX_WHOLE = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,7 @@ class Read:
     text: str | None
     error: str | None = None
     errno: int | None = None
+    truncated: bool = False  # the file went on past the cap: `text` is its first _MAX_READ bytes
 
     @property
     def ok(self) -> bool:
@@ -53,21 +57,27 @@ class Tree:
         return self.root / rel
 
     def read(self, rel: str) -> Read:
+        """At most 64 KiB (every sysfs attribute and per-task file fits); `truncated` says there was more."""
         try:
             with open(self.root / rel, "rb") as fh:
-                data = fh.read(_MAX_READ)
+                data = fh.read(_MAX_READ + 1)
         except OSError as exc:
             return Read(None, describe_oserror(exc), exc.errno)
+        if len(data) > _MAX_READ:
+            return Read(data[:_MAX_READ].decode("utf-8", errors="replace"), truncated=True)
         return Read(data.decode("utf-8", errors="replace"))
 
     def read_whole(self, rel: str) -> Read:
-        """A file of any size (/proc/kallsyms runs to megabytes); `read` stops at 64 KiB, which every
-        sysfs attribute and per-task file fits."""
+        """A file of up to 64 MiB (/proc/kallsyms runs to megabytes); over that, a problem, not read."""
         try:
             with open(self.root / rel, "rb") as fh:
-                data = fh.read()
+                if os.fstat(fh.fileno()).st_size > _MAX_WHOLE:  # procfs says 0: the read's cap holds then
+                    return Read(None, f"over {_MAX_WHOLE >> 20} MiB: not read")
+                data = fh.read(_MAX_WHOLE + 1)
         except OSError as exc:
             return Read(None, describe_oserror(exc), exc.errno)
+        if len(data) > _MAX_WHOLE:
+            return Read(None, f"over {_MAX_WHOLE >> 20} MiB: not read")
         return Read(data.decode("utf-8", errors="replace"))
 
     def exists(self, rel: str) -> bool:
@@ -114,9 +124,14 @@ class Value:
     problem: str | None = None
 
 
+TOO_LONG = "over 64 KiB: no kernel attribute is"
+
+
 def parse_int(read: Read, *, allowed: frozenset[int] | None = None) -> Value:
     if not read.ok:
         return Value(None, read.error)
+    if read.truncated:
+        return Value(None, TOO_LONG)
     text = read.text.strip() if read.text is not None else ""
     if not text:
         return Value(None, "empty")
@@ -146,6 +161,8 @@ def escape_controls(text: str) -> str:
 def parse_line(read: Read) -> Value:
     if not read.ok:
         return Value(None, read.error)
+    if read.truncated:
+        return Value(None, TOO_LONG)
     text = (read.text or "").strip()
     if not text:
         return Value(None, "empty")

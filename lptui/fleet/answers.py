@@ -173,6 +173,7 @@ def host_json(h: Host) -> dict:
             "age_source": t.age_source,
             "tasks_pending": t.tasks_pending,
             "tasks_total": t.tasks_total,
+            "tasks_unreadable": t.tasks_unreadable,
         },
         "blockers": dict(h.blockers),
         "top_blocker": h.top_blocker,

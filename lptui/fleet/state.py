@@ -30,6 +30,7 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "transition_age_seconds": ("value", ()),
     "transition_tasks_pending": ("value", ()),
     "transition_tasks": ("value", ()),
+    "transition_tasks_unreadable": ("value", ()),
     "forced_this_boot": ("value", ()),
     "patch_fixes": ("cves", ("patch", "cve")),
     "patch_provenance_known": ("per_patch", ("patch",)),
@@ -98,6 +99,7 @@ class HostTransition:
     age_source: str
     tasks_pending: int | None
     tasks_total: int | None
+    tasks_unreadable: int | None = None  # neither pending nor switched (an exporter before it: None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +303,7 @@ def _transition(name: str, f: dict[str, dict]) -> HostTransition | None:
         info.get("age_source", ""),
         _count(pending),
         _count(total),
+        _count(f["transition_tasks_unreadable"].get(name)),
     )
 
 

@@ -140,6 +140,10 @@ def _transition_metrics(view: View) -> Iterator[Metric]:
     )
     pending = GaugeMetricFamily("lptui_transition_tasks_pending", "Threads not yet switched.")
     total = GaugeMetricFamily("lptui_transition_tasks", "Threads seen in the transition.")
+    unreadable = GaugeMetricFamily(
+        "lptui_transition_tasks_unreadable",
+        "Threads whose patch_state could not be read: neither pending nor switched.",
+    )
     age = GaugeMetricFamily(
         "lptui_transition_age_seconds",
         "How long the transition has run (kernel log; else since lptui saw it).",
@@ -156,6 +160,7 @@ def _transition_metrics(view: View) -> Iterator[Metric]:
         info.add_metric([t.patch, str(t.direction), source, str(t.mechanism)], 1)
         pending.add_metric([], t.tasks_pending or 0)
         total.add_metric([], t.tasks_total or 0)
+        unreadable.add_metric([], t.tasks_unknown)
         if view.age is not None and view.age.age_seconds is not None:
             age.add_metric([], view.age.age_seconds)
             start.add_metric([], view.age.started_at or 0)
@@ -164,9 +169,10 @@ def _transition_metrics(view: View) -> Iterator[Metric]:
     else:
         pending.add_metric([], 0)
         total.add_metric([], 0)
+        unreadable.add_metric([], 0)
     for reason, n in counts.items():
         blocked.add_metric([str(reason)], n)
-    yield from (info, pending, total, age, start, blocked)
+    yield from (info, pending, total, unreadable, age, start, blocked)
 
 
 def _fleet_metrics(view: View) -> Iterator[Metric]:

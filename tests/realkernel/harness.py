@@ -31,7 +31,7 @@ USERSPACE_SRC = (
 CACHE = Path(os.environ.get("LPTUI_REALKERNEL_CACHE", REPO / ".cache/realkernel"))
 APT_PACKAGES = ("qemu-system-x86", "busybox-static", "kmod", "make", "gcc", "libelf1", "tmux")
 VNG_REQUIREMENT = "virtme-ng>=1.30,<2"
-GUEST_TIMEOUT = 20 * 60
+GUEST_TIMEOUT = 30 * 60  # the guest suite takes ~10 min under emulation, the churn's 3 included
 
 # label -> (image metapackage, headers metapackage); resolved to exact versions at run time.
 KERNELS = {

@@ -34,6 +34,7 @@ REQUIRED = {
     "test_preflight_refuses_what_the_kernel_refuses[lptui_lp_dup0]",
     "test_preflight_refuses_what_the_kernel_refuses[lptui_lp_dup3]",
     "test_provenance_reboot_loss_and_cumulative_preview",
+    "test_churning_kernel_never_makes_lptui_lie_crash_or_leak",
 }
 # what the guest measured (issue 11), printed here: software emulation makes times meaningless, not ratios
 MEASURED = {
@@ -45,6 +46,7 @@ MEASURED = {
         "rescan_share_of_first",
     ),
     "console-terminal.json": ("console_shows_blocker_s",),
+    "churn.json": ("transitions", "scrapes", "exporter_rss_kib", "exporter_fds"),
 }
 
 

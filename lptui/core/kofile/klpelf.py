@@ -109,7 +109,7 @@ class _Relocs:
 def _release_tuple(release: str | None) -> tuple[int, int]:
     try:
         major, minor = (release or "").split(".")[:2]
-        return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
+        return int(major), int("".join(c for c in minor if c.isdecimal()) or 0)
     except ValueError:
         return (0, 0)
 

@@ -239,7 +239,7 @@ def kgraft_pending(
         memo.key, memo.settled = key, set()
     alive: set[int] = set()
     for name in tree.listdir("proc"):
-        if not name.isdigit():
+        if not name.isdecimal():
             continue
         pid = int(name)
         alive.add(pid)

@@ -29,7 +29,7 @@ ANY_OBJECT = OBJECT_NOT_SHOWN  # the "patches" layout lists functions without th
 
 def _function(entry: str) -> FunctionInfo:
     name, sep, pos = entry.rpartition(",")
-    if sep and name and pos.isdigit():
+    if sep and name and pos.isdecimal():
         return FunctionInfo(name, int(pos))
     return FunctionInfo(entry, 0)
 

@@ -82,7 +82,7 @@ def parse_conflicts(text: str) -> tuple[list[Conflict], list[str]]:
         if not cols:
             continue
         # comm may hold spaces: the pid is the first all-digit column after it
-        at = next((i for i in range(1, len(cols)) if cols[i].isdigit()), None)
+        at = next((i for i in range(1, len(cols)) if cols[i].isdecimal()), None)
         if at is None:
             problems.append(f"conflicts: garbage line {line.strip()[:60]!r}")
             continue

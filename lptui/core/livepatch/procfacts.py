@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lptui.core.livepatch.tasks import parse_stat
-from lptui.core.tree import Tree
+from lptui.core.tree import Tree, escape_controls
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,9 @@ def read_process_facts(tree: Tree, pid: int, *, live: bool) -> ProcessFacts:
         return ProcessFacts(pid, None, None, None, None, None, None, None, problem=why)
     text = status.text or ""
     uid_field = _status_field(text, "Uid")
-    uid = int(uid_field.split()[0]) if uid_field and uid_field.split()[0].isdigit() else None
+    uid = int(uid_field.split()[0]) if uid_field and uid_field.split()[0].isdecimal() else None
     ppid_field = _status_field(text, "PPid")
-    ppid = int(ppid_field) if ppid_field and ppid_field.isdigit() else None
+    ppid = int(ppid_field) if ppid_field and ppid_field.isdecimal() else None
     user = None
     if live and uid is not None:
         import pwd
@@ -53,21 +53,26 @@ def read_process_facts(tree: Tree, pid: int, *, live: bool) -> ProcessFacts:
         except KeyError:
             user = None
     cmd = tree.read(f"{base}/cmdline")
-    cmdline = cmd.text.replace("\x00", " ").strip() if cmd.ok and cmd.text is not None else None
+    # a process writes its own command line: shown escaped, cut where the read's cap cut it
+    cmdline = (
+        escape_controls(cmd.text.replace("\x00", " ").strip()) if cmd.ok and cmd.text is not None else None
+    )
+    if cmdline is not None and cmd.truncated:
+        cmdline += " …"
     parent_comm = None
     if ppid:
         comm = tree.read(f"proc/{ppid}/comm")
-        parent_comm = comm.text.strip() if comm.ok and comm.text else None
+        parent_comm = escape_controls(comm.text.strip()) if comm.ok and comm.text else None
     started = None
     stat = tree.read(f"{base}/stat")
     if stat.ok and stat.text:
         fields = stat.text[stat.text.rfind(")") + 2 :].split()
-        if parse_stat(stat).state is not None and len(fields) > 19 and fields[19].isdigit():
+        if parse_stat(stat).state is not None and len(fields) > 19 and fields[19].isdecimal():
             started = int(fields[19]) / CLOCK_TICKS  # field 22 of stat: starttime
     btime = None
     sysstat = tree.read("proc/stat")
     if sysstat.ok and sysstat.text:
         value = _status_field(sysstat.text.replace("btime ", "btime:"), "btime")
-        btime = int(value) if value and value.isdigit() else None
+        btime = int(value) if value and value.isdecimal() else None
     wall = btime + started if btime is not None and started is not None else None
     return ProcessFacts(pid, uid, user, cmdline, ppid, parent_comm, started, wall)

@@ -45,11 +45,11 @@ def kernel_thread_count(tree: Tree) -> int | None:
 
 
 def _pids(tree: Tree) -> list[int]:
-    return [int(name) for name in tree.listdir("proc") if name.isdigit()]
+    return [int(name) for name in tree.listdir("proc") if name.isdecimal()]
 
 
 def _tids(tree: Tree, pid: int) -> set[int]:
-    return {int(name) for name in tree.listdir(f"proc/{pid}/task") if name.isdigit()}
+    return {int(name) for name in tree.listdir(f"proc/{pid}/task") if name.isdecimal()}
 
 
 class TaskScanner:

@@ -17,11 +17,11 @@ TaskId = tuple[int, int]  # (pid, tid)
 def iter_thread_ids(tree: Tree) -> Iterator[TaskId]:
     """Every thread visible in /proc; threads that vanish while we list are skipped."""
     for pid_name in tree.listdir("proc"):
-        if not pid_name.isdigit():
+        if not pid_name.isdecimal():
             continue
         pid = int(pid_name)
         for tid_name in tree.listdir(f"proc/{pid_name}/task"):
-            if tid_name.isdigit():
+            if tid_name.isdecimal():
                 yield pid, int(tid_name)
 
 
@@ -103,7 +103,7 @@ class FastProc:
         except OSError:
             return None
         try:
-            return {int(name) for name in os.listdir(fd) if name.isdigit()}
+            return {int(name) for name in os.listdir(fd) if name.isdecimal()}
         except OSError:
             return None
         finally:
@@ -120,7 +120,7 @@ class FastProc:
         states: dict[int, int | None] = {}
         try:
             for name in os.listdir(task_fd):
-                if not name.isdigit():
+                if not name.isdecimal():
                     continue
                 try:
                     fd = os.open(f"{name}/patch_state", os.O_RDONLY | os.O_CLOEXEC, dir_fd=task_fd)

@@ -102,7 +102,7 @@ def _manifest(tar: tarfile.TarFile, member: tarfile.TarInfo) -> dict:
     source = tar.extractfile(member)
     try:
         meta = json.loads(source.read(MAX_META) if source else b"")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." a megabyte deep
         meta = None
     if not isinstance(meta, dict) or not isinstance(meta.get("lptui_version"), str):
         raise _Refused(f"{META} is not lptui's manifest: not an lptui capture")

@@ -160,11 +160,15 @@ class ReplayTree(Tree):
     def __init__(self, root) -> None:
         super().__init__(root)
         try:
-            meta = json.loads((Path(root) / META).read_text())
-        except (OSError, ValueError):
+            with open(Path(root) / META, "rb") as fh:
+                meta = json.loads(fh.read(1 << 20))  # bundle.MAX_META: a manifest is a few KiB
+        except (OSError, ValueError, RecursionError):
             meta = {}
-        self.meta = meta
-        self.unreadable: dict[str, str] = dict(meta.get("unreadable") or {})
+        self.meta = meta if isinstance(meta, dict) else {}
+        unreadable = self.meta.get("unreadable")
+        self.unreadable: dict[str, str] = (
+            {str(k): str(v) for k, v in unreadable.items()} if isinstance(unreadable, dict) else {}
+        )
 
     def read(self, rel: str) -> Read:
         why = self.unreadable.get(rel)

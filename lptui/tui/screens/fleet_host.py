@@ -61,10 +61,12 @@ def transition_line(h: Host) -> Text:
     elif t.age_seconds is not None:
         line.append(f"{age_text(t.age_seconds, compact=True)} observed  ", style="dim")
     if t.tasks_total is not None and t.tasks_pending is not None:
-        switched = max(t.tasks_total - t.tasks_pending, 0)
+        switched = max(t.tasks_total - t.tasks_pending - (t.tasks_unreadable or 0), 0)
         line.append(f"{switched} of {t.tasks_total} tasks switched", style="bold")
     if t.tasks_pending:
         line.append(f"  {t.tasks_pending} pending", style="bold red")
+    if t.tasks_unreadable:
+        line.append(f"  {t.tasks_unreadable} unreadable", style="yellow")
     return line
 
 

@@ -35,7 +35,7 @@ class TransitionPanel(Vertical):
             return
         total = t.tasks_total or 0
         pending = t.tasks_pending or 0
-        switched = max(total - pending, 0)
+        switched = max(total - pending - t.tasks_unknown, 0)  # an unreadable one is not switched
         line = Text()
         if t.mechanism is not Mechanism.LIVEPATCH:
             line.append(f"{MECHANISM_TITLES[t.mechanism]}  ", style="bold magenta")
