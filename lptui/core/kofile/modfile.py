@@ -83,8 +83,11 @@ def _read_bytes(path: str) -> bytes:
 
 def _decompress(path: str, raw: bytes) -> tuple[bytes, str | None]:
     try:
-        if raw[:6] == b"\xfd7zXZ\x00":
-            return lzma.decompress(raw), "xz"
+        if raw[:6] == b"\xfd7zXZ\x00":  # bounded: a small .ko.xz may unpack to gigabytes
+            out = lzma.LZMADecompressor().decompress(raw, max_length=MAX_MODULE_SIZE + 1)
+            if len(out) > MAX_MODULE_SIZE:
+                raise ModuleFileError(f"{path}: unpacks to over {MAX_MODULE_SIZE >> 20} MiB: not a module")
+            return out, "xz"
         if raw[:2] == b"\x1f\x8b":
             return gzip.GzipFile(fileobj=io.BytesIO(raw)).read(MAX_MODULE_SIZE + 1), "gzip"
     except (lzma.LZMAError, zlib.error, OSError, EOFError) as exc:

@@ -205,3 +205,16 @@ def test_callbacks_only_cumulative_patch_with_states(version):
     assert [(o.name, o.functions) for o in plan.objects] == [("vmlinux", ())]
     assert [(st.id, st.version) for st in plan.states] == [(1, version)]
     assert plan_patch(open_module(str(KO / "lptui_lp_replace.ko"))).states == ()
+
+
+def test_an_xz_bomb_is_refused_within_the_bound(tmp_path, monkeypatch):
+    """A small .ko.xz that unpacks past the module bound: refused without unpacking it whole."""
+    import lzma
+
+    from lptui.core.kofile import modfile
+
+    monkeypatch.setattr(modfile, "MAX_MODULE_SIZE", 1 << 20)
+    path = tmp_path / "bomb.ko.xz"
+    path.write_bytes(lzma.compress(bytes(8 << 20)))  # 8 MiB of zeros in ~1 KiB
+    with pytest.raises(modfile.ModuleFileError, match="unpacks to over 1 MiB"):
+        modfile.open_module(str(path))

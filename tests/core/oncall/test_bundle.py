@@ -198,3 +198,21 @@ def test_a_bomb_under_the_file_bound_is_stopped_by_the_total(tmp_path, monkeypat
             info.size = 32 << 20
             tar.addfile(info, io.BytesIO(bytes(32 << 20)))
     refused(path, "bytes unpacked")
+
+
+def test_ctrl_c_mid_unpack_leaves_nothing(tmp_path, monkeypatch):
+    path = make(
+        tmp_path / "ok.tar.gz",
+        [(META, MANIFEST, tarfile.REGTYPE), ("proc/uptime", b"1 1\n", tarfile.REGTYPE)],
+    )
+    real_write = os.write
+
+    def interrupted(fd, data):
+        real_write(fd, data)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bundle.os, "write", interrupted)
+    before = replays()
+    with pytest.raises(KeyboardInterrupt):
+        extract_bundle(path)
+    assert replays() == before
