@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lptui.core.kofile.klpelf import plan_patch
 from lptui.core.kofile.modfile import open_module
+from lptui.core.kofile.vermagic import has_crcs
 from lptui.sim.state import PatchSpec
 
 
@@ -68,7 +69,15 @@ class SimControl:
         taint += "" if mod.signed else "E"
         with self.session.lock:
             try:
-                self.session.sim.load_module(name, patch=spec, livepatch=mod.is_livepatch, taint=taint)
+                magic = mod.info("vermagic") or ""
+                self.session.sim.load_module(
+                    name,
+                    patch=spec,
+                    livepatch=mod.is_livepatch,
+                    taint=taint,
+                    vermagic=magic,
+                    crcs=has_crcs(mod),
+                )
             finally:
                 self.session.render()
 

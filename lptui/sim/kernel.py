@@ -22,6 +22,7 @@ from lptui.sim.rules import (
     states_compatible,
     symbol_table,
     unresolved_target,
+    vermagic_refusal,
 )
 from lptui.sim.state import (
     InstalledFile,
@@ -125,10 +126,18 @@ class SimKernel(Transitions):
         livepatch: bool | None = None,
         taint: str = "OE",
         params: dict[str, str] | None = None,
+        vermagic: str | None = None,
+        crcs: bool = False,
     ) -> SimModule:
-        """Load a module; a livepatch module's init runs klp_enable_patch()."""
+        """Load a module; a livepatch module's init runs klp_enable_patch(). `vermagic`, `crcs`: a real
+        file's, checked first as load_module() -> check_modinfo() does (None: a scenario's own)."""
         if name in self.modules:
             raise kernel_error(errno.EEXIST, f"module {name} is already loaded")
+        refused = vermagic_refusal(name, vermagic, crcs, self.release) if vermagic is not None else None
+        if refused:
+            self._log(3, refused)
+            self._changed()
+            raise kernel_error(errno.ENOEXEC, refused)
         is_lp = livepatch if livepatch is not None else patch is not None
         # add_taint_module() happens at load, before init, so a failing init still taints.
         for letter, bit in (("O", TAINT_O), ("E", TAINT_E)):

@@ -11,7 +11,10 @@ _SHT_PROGBITS, _SHT_STRTAB = 1, 3
 _SHF_WRITE, _SHF_ALLOC = 1, 2
 
 
-def module_image(modinfo: dict[str, str], machine: str = "x86_64") -> bytes:
+def module_image(
+    modinfo: dict[str, str], machine: str = "x86_64", extra: dict[str, bytes] | None = None
+) -> bytes:
+    """`extra`: more sections by name (e.g. `__versions`, whose presence means symbol CRCs)."""
     sections = [
         (
             ".modinfo",
@@ -20,6 +23,7 @@ def module_image(modinfo: dict[str, str], machine: str = "x86_64") -> bytes:
             b"".join(f"{k}={v}".encode() + b"\0" for k, v in modinfo.items()),
         ),
         (".gnu.linkonce.this_module", _SHT_PROGBITS, _SHF_WRITE | _SHF_ALLOC, bytes(64)),
+        *((name, _SHT_PROGBITS, _SHF_ALLOC, data) for name, data in (extra or {}).items()),
     ]
     names = b"\0" + b"".join(name.encode() + b"\0" for name, *_ in sections) + b".shstrtab\0"
     sections.append((".shstrtab", _SHT_STRTAB, 0, names))

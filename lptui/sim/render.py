@@ -14,6 +14,7 @@ from pathlib import Path
 from lptui.sim.kernel import SimKernel
 from lptui.sim.kofile import module_image
 from lptui.sim.legacy import KgraftSim, KpatchCoreSim, KspliceSim
+from lptui.sim.rules import vermagic
 from lptui.sim.state import SimTask
 
 PF_KTHREAD = 0x00200000
@@ -208,17 +209,22 @@ class Renderer:
         _write(security / "lockdown", modes + "\n", 0o444)
 
     def _disk_files(self) -> None:
-        """Installed module files and kpatch's boot service, written when they change."""
+        """Installed module files and kpatch's boot service, written when they change; and one in-tree
+        module of the release, whose vermagic is the kernel's (the pre-flight compares with it)."""
         sim = self.sim
         key = (tuple(sim.installed), sim.boot_service)
         if key == self._disk:
             return
         self._disk = key
+        intree = self.root / f"lib/modules/{sim.release}/kernel/lib"
+        intree.mkdir(parents=True, exist_ok=True)
+        info = {"name": "crc32", "intree": "Y", "license": "GPL", "vermagic": vermagic(sim.release)}
+        _write(intree / "crc32.ko", module_image(info, sim.machine))
         for item in sim.installed:
             release = item.release or sim.release
             spec = item.spec
             info = {"name": spec.name, "livepatch": "Y", "license": "GPL", "srcversion": spec.srcversion,
-                    "vermagic": f"{release} SMP preempt mod_unload modversions "}  # fmt: skip
+                    "vermagic": vermagic(release)}  # fmt: skip
             info |= {k: v for k, v in (("version", spec.version), ("description", spec.description)) if v}
             directory = self.root / item.directory.format(r=release)
             directory.mkdir(parents=True, exist_ok=True)

@@ -108,3 +108,22 @@ def states_compatible(spec: PatchSpec, installed: Iterable[SimPatch]) -> bool:
             elif new[state_id] < version:
                 return False
     return True
+
+
+def vermagic(release: str) -> str:
+    """The simulated kernel's VERMAGIC_STRING (include/linux/vermagic.h's shape for x86_64)."""
+    return f"{release} SMP preempt mod_unload modversions "
+
+
+def vermagic_refusal(name: str, magic: str, crcs: bool, release: str) -> str | None:
+    """check_modinfo()'s same_magic() and, with CRCs, check_version(): the kernel's log line when the
+    module is refused (ENOEXEC), else None. The simulator holds no CRC of another build: a module of
+    another release with CRCs disagrees, as the real kernel finds at its first symbol."""
+    from lptui.core.kofile.vermagic import same_magic
+
+    own = vermagic(release)
+    if not same_magic(magic, own, crcs):
+        return f"{name}: version magic '{magic}' should be '{own}'"
+    if crcs and magic.split()[0] != release:
+        return f"{name}: disagrees about version of symbol module_layout"
+    return None

@@ -70,7 +70,7 @@ def _verdict(
     checks = _marking_checks(mod)
     if snap is None:
         return checks
-    checks += _kernel_fit_checks(mod, snap)
+    checks += _kernel_fit_checks(mod, snap, tree)
     full = full or snap
     if mod.name and full is not None and full.patch(mod.name) is not None:
         checks.append(Check("error", f"patch {mod.name!r} is already loaded"))
@@ -99,18 +99,42 @@ def _marking_checks(mod: ModuleFile) -> list[Check]:
     return checks
 
 
-def _kernel_fit_checks(mod: ModuleFile, snap: Snapshot) -> list[Check]:
-    """Built for this kernel, and the kernel has the upstream core to load it into."""
-    checks: list[Check] = []
+def _vermagic_check(mod: ModuleFile, snap: Snapshot, tree: Tree | None) -> Check:
+    """check_modinfo()'s same_magic(), against the running kernel's vermagic (kofile/vermagic.py)."""
+    from lptui.core.kofile.vermagic import has_crcs, kernel_vermagic, same_magic, word_differences
+
     release = snap.kernel.release
-    if mod.vermagic_release is None:
-        checks.append(Check("error", "no vermagic in .modinfo: the kernel will refuse it"))
-    elif release is None:
-        checks.append(Check("warn", "the running kernel's release is unknown: cannot compare vermagic"))
-    elif mod.vermagic_release != release:
-        checks.append(Check("error", f"built for {mod.vermagic_release}, but this kernel is {release}"))
-    else:
-        checks.append(Check("ok", f"built for this kernel ({release})"))
+    magic = mod.info("vermagic")
+    if not magic:
+        return Check("error", "no vermagic in .modinfo: the kernel will refuse it")
+    if release is None:
+        return Check("warn", "the running kernel's release is unknown: cannot compare vermagic")
+    built_for, crcs = magic.split()[0], has_crcs(mod)
+    ref = kernel_vermagic(str(tree.root), release) if tree is not None else kernel_vermagic("", "")
+    if ref.vermagic is None:
+        if built_for != release and not crcs:  # the whole string must match: the release alone refutes it
+            return Check("error", f"built for {built_for}, but this kernel is {release} (no symbol CRCs: the "
+                                  "kernel compares the whole vermagic)")  # fmt: skip
+        return Check("unknown", f"cannot tell whether this kernel accepts its vermagic {magic.strip()!r}: "
+                                f"{ref.source}")  # fmt: skip
+    if same_magic(magic, ref.vermagic, crcs):
+        if built_for == release:
+            return Check("ok", f"built for this kernel ({release})")
+        # lptui cannot tell whether the CRCs match: no promise, never a ✓
+        return Check("unknown", f"built for {built_for}, this kernel is {release}: with symbol CRCs the "
+                                "kernel skips the release and checks each imported symbol's CRC "
+                                "(check_version); it loads only if every one matches")  # fmt: skip
+    differences = word_differences(magic, ref.vermagic)
+    if not differences:  # the flags agree: the release is what differs, and without CRCs it counts
+        return Check("error", f"built for {built_for}, but this kernel is {release} (no symbol CRCs: the "
+                              "kernel compares the whole vermagic)")  # fmt: skip
+    return Check("error", f"vermagic differs from this kernel's: {'; '.join(differences)} (the kernel "
+                          "refuses it: ENOEXEC, \"version magic ... should be ...\")")  # fmt: skip
+
+
+def _kernel_fit_checks(mod: ModuleFile, snap: Snapshot, tree: Tree | None = None) -> list[Check]:
+    """Built for this kernel, and the kernel has the upstream core to load it into."""
+    checks: list[Check] = [_vermagic_check(mod, snap, tree)]
     if not snap.kernel.livepatch_supported:
         others = [x.mechanism for x in snap.systems]
         if others:

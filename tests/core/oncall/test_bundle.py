@@ -216,3 +216,13 @@ def test_ctrl_c_mid_unpack_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         extract_bundle(path)
     assert replays() == before
+
+
+def test_every_temporary_lptui_makes_is_named_lptui():
+    """The churn test looks for leftovers by these names: a temporary without one would escape it."""
+    import re
+
+    root = Path(__file__).resolve().parents[3] / "lptui"
+    for path in root.rglob("*.py"):
+        for call in re.findall(r"tempfile\.mk[sd]temp\([^)]*\)", path.read_text()):
+            assert re.search(r'prefix="\.?lptui-', call), (path, call)

@@ -57,10 +57,11 @@ def rss_and_fds(pid: int) -> tuple[int, int]:
 
 
 def leftovers() -> set[str]:
-    """What lptui could leave: a replay's or a capture's directory, a tempfile (its default prefix)."""
+    """What lptui could leave: every temporary it makes is named lptui-* or .lptui-* (a replay, a capture,
+    a simulated kernel). The guest's /tmp is an overlay of the host's, so others' tmp* can show through."""
     out = set()
     for where in ("/dev/shm", "/tmp"):
-        out |= {f"{where}/{n}" for n in os.listdir(where) if n.startswith(("lptui", ".lptui", "tmp"))}
+        out |= {f"{where}/{n}" for n in os.listdir(where) if n.startswith(("lptui", ".lptui"))}
     return out
 
 
