@@ -29,8 +29,6 @@ class Verdict:
 
 
 def judge(view, *, warn: float, crit: float, live_not_root: bool) -> Verdict:
-    from lptui.core.oncall.history import age_text
-
     snap = view.snapshot
     t = snap.transition
     age = view.age.age_seconds if view.age is not None else None
@@ -75,16 +73,7 @@ def judge(view, *, warn: float, crit: float, live_not_root: bool) -> Verdict:
                                       "changes"))  # fmt: skip
             t = None
     if t is not None:
-        source = "kernel log" if view.age and view.age.source == "kernel-log" else "seen by lptui"
-        unit = "threads" if t.mechanism == "livepatch" else "processes"
-        text = (f"{t.patch} {t.direction} for {age_text(age)} ({source}): "
-                f"{t.tasks_pending} of {t.tasks_total} {unit} pending")  # fmt: skip
-        if view.rows:
-            first = view.rows[0]
-            where = f" in {first.blocking_functions[0]}" if first.blocking_functions else ""
-            text += f", first {first.comm} ({first.pid}){where}"
-        code = CRITICAL if (age or 0) >= crit else WARNING if (age or 0) >= warn else OK
-        problems.append((code, text))
+        problems.append(_moving(view, t, age, warn=warn, crit=crit))
     if not problems:
         n = len(snap.patches)
         return Verdict(
@@ -92,3 +81,19 @@ def judge(view, *, warn: float, crit: float, live_not_root: bool) -> Verdict:
         )
     problems.sort(key=lambda p: -p[0])
     return Verdict(problems[0][0], "; ".join(text for _, text in problems), perf, details)
+
+
+def _moving(view, t, age: float | None, *, warn: float, crit: float) -> tuple[int, str]:
+    """A transition still moving: its code by age against the thresholds, and the first blocker."""
+    from lptui.core.oncall.history import age_text
+
+    source = "kernel log" if view.age and view.age.source == "kernel-log" else "seen by lptui"
+    unit = "threads" if t.mechanism == "livepatch" else "processes"
+    text = (f"{t.patch} {t.direction} for {age_text(age)} ({source}): "
+            f"{t.tasks_pending} of {t.tasks_total} {unit} pending")  # fmt: skip
+    if view.rows:
+        first = view.rows[0]
+        where = f" in {first.blocking_functions[0]}" if first.blocking_functions else ""
+        text += f", first {first.comm} ({first.pid}){where}"
+    code = CRITICAL if (age or 0) >= crit else WARNING if (age or 0) >= warn else OK
+    return code, text

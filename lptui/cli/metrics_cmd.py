@@ -6,6 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prometheus_client.registry import CollectorRegistry
+
+    from lptui.watch.metrics import LivepatchCollector
+    from lptui.watch.poller import Poller
 
 TEXTFILE_NAME = "lptui.prom"
 
@@ -18,11 +25,6 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    import signal
-    import threading
-
-    from prometheus_client import generate_latest, write_to_textfile
-
     from lptui.source import opened
     from lptui.watch.metrics import LivepatchCollector, registry_for
     from lptui.watch.poller import Poller
@@ -32,49 +34,73 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     speed = 1.0 if args.listen else 0.0
     with opened(args.root, args.demo, speed=speed) as source:
         poller = Poller(source, life_cycle=True)  # the fleet's CVE and rollout series need it
-        if not args.listen:
-            try:
-                collector.update(poller.poll())
-            except Exception as exc:  # the exposition still says it failed (lptui_scrape_errors)
-                collector.failed(f"{type(exc).__name__}: {exc}")
-                print(f"lptui: error: cannot read the kernel state: {exc}", file=sys.stderr)
-            finally:
-                poller.close()
-            if args.textfile:
-                target = Path(args.textfile)
-                if not target.is_dir():
-                    print(f"lptui: error: --textfile {target}: not a directory", file=sys.stderr)
-                    return 1
-                write_to_textfile(str(target / TEXTFILE_NAME), registry)  # atomic: temp file + rename
-            else:
-                sys.stdout.write(generate_latest(registry).decode())
-            return 1 if collector.errors else 0
-        host, port = args.listen
-        from lptui.watch.exporter import serve
+        if args.listen:
+            return _listen(args.listen, poller, collector, registry)
+        return _once(args.textfile, poller, collector, registry)
 
-        try:
-            server, _ = serve(host, port, registry)
-        except OSError as exc:
-            print(f"lptui: error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+
+def _once(
+    textfile: str | None, poller: Poller, collector: LivepatchCollector, registry: CollectorRegistry
+) -> int:
+    """One poll, to stdout or atomically into node_exporter's textfile directory."""
+    from prometheus_client import generate_latest, write_to_textfile
+
+    try:
+        collector.update(poller.poll())
+    except Exception as exc:  # the exposition still says it failed (lptui_scrape_errors)
+        collector.failed(f"{type(exc).__name__}: {exc}")
+        print(f"lptui: error: cannot read the kernel state: {exc}", file=sys.stderr)
+    finally:
+        poller.close()
+    if textfile:
+        target = Path(textfile)
+        if not target.is_dir():
+            print(f"lptui: error: --textfile {target}: not a directory", file=sys.stderr)
             return 1
-        print(
-            f"lptui: serving metrics on http://{host}:{port}/metrics (read-only; Ctrl-C stops)",
-            file=sys.stderr,
-        )
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        poller.request()
-        loop = threading.Thread(target=poller.run, args=(collector.update, collector.failed), daemon=True)
-        loop.start()
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            poller.stop()
-            loop.join(5)
-            poller.close()
-            server.shutdown()
+        write_to_textfile(str(target / TEXTFILE_NAME), registry)  # atomic: temp file + rename
+    else:
+        sys.stdout.write(generate_latest(registry).decode())
+    return 1 if collector.errors else 0
+
+
+def _listen(
+    address: tuple[str, int], poller: Poller, collector: LivepatchCollector, registry: CollectorRegistry
+) -> int:
+    """Serve /metrics until SIGTERM or Ctrl-C, the shared poller refreshing the collector."""
+    import signal
+    import threading
+
+    from lptui.watch.exporter import answer, bind
+
+    host, port = address
+    try:
+        server = bind(host, port, registry)
+    except OSError as exc:
+        print(f"lptui: error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        poller.close()
+        return 1
+    try:  # the first poll before the first answer: a scrape never sees a page without the kernel's state
+        collector.update(poller.poll())
+    except Exception as exc:
+        collector.failed(f"{type(exc).__name__}: {exc}")
+    answer(server)
+    print(
+        f"lptui: serving metrics on http://{host}:{port}/metrics (read-only; Ctrl-C stops)", file=sys.stderr
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    poller.request()
+    loop = threading.Thread(target=poller.run, args=(collector.update, collector.failed), daemon=True)
+    loop.start()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        poller.stop()
+        loop.join(5)
+        poller.close()
+        server.shutdown()
     return 0
 
 

@@ -76,15 +76,20 @@ class BoundedServer(ThreadingMixIn, WSGIServer):
         pass  # a client that timed out or hung up is not the exporter's error: no traceback on stderr
 
 
-def serve(host: str, port: int, registry: CollectorRegistry) -> tuple[BoundedServer, threading.Thread]:
-    """Listen (OSError when the port is taken) and serve in a daemon thread."""
+def bind(host: str, port: int, registry: CollectorRegistry) -> BoundedServer:
+    """Listen (OSError when the port is taken), not yet answering: a scrape that arrives before the
+    caller's first poll waits in the backlog rather than reading an empty page."""
     found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     family, _, _, _, sockaddr = found[0]
 
     class Server(BoundedServer):
         address_family = family
 
-    httpd = make_server(sockaddr[0], port, metrics_only(registry), Server, handler_class=_Handler)
+    return make_server(sockaddr[0], port, metrics_only(registry), Server, handler_class=_Handler)
+
+
+def answer(httpd: BoundedServer) -> threading.Thread:
+    """Serve in a daemon thread until httpd.shutdown()."""
     thread = threading.Thread(target=httpd.serve_forever, name="lptui-metrics", daemon=True)
     thread.start()
-    return httpd, thread
+    return thread

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -16,6 +17,10 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from lptui import __version__
 from lptui.core.model import Mechanism, Reason
 from lptui.watch.poller import View
+
+if TYPE_CHECKING:
+    from lptui.core.lifecycle.provenance import LifeCycle
+    from lptui.core.snapshot import Snapshot
 
 # Reasons a pending task can have (not_pending excluded): every series exists, 0 when none.
 REASONS = tuple(r for r in Reason if r is not Reason.NOT_PENDING)
@@ -180,7 +185,13 @@ def _fleet_metrics(view: View) -> Iterator[Metric]:
     its provenance names, what a reboot loses, what is installed but not loaded, kpatch's boot service.
     Cardinality: one series per loaded patch (per CVE it names for `_fixes`), per installed file name,
     and three for the service; the life-cycle series are absent until the life cycle has been read."""
-    snap, life = view.snapshot, view.life
+    yield from _identity_metrics(view.snapshot)
+    if view.life is not None:
+        yield from _provenance_metrics(view.snapshot, view.life)
+        yield from _installed_metrics(view.life)
+
+
+def _identity_metrics(snap: Snapshot) -> Iterator[Metric]:
     build = GaugeMetricFamily(
         "lptui_build_info", "The lptui version exporting (value 1).", labels=["version"]
     )
@@ -199,8 +210,10 @@ def _fleet_metrics(view: View) -> Iterator[Metric]:
     for p in snap.patches:
         info.add_metric([p.name, str(p.mechanism), p.module.version or "", p.module.srcversion or ""], 1)
     yield info
-    if life is None:
-        return
+
+
+def _provenance_metrics(snap: Snapshot, life: LifeCycle) -> Iterator[Metric]:
+    """Per loaded patch: whether its file was found, the CVEs it names, whether a reboot loses it."""
     known = GaugeMetricFamily(
         "lptui_patch_provenance_known",
         "1 if the loaded patch's module file was found (its CVEs can be read), else 0.",
@@ -224,6 +237,11 @@ def _fleet_metrics(view: View) -> Iterator[Metric]:
             fixes.add_metric([p.name, cve], 1)
         if prov is not None and (found or p.name in life.lost_at_reboot):
             lost.add_metric([p.name], int(p.name in life.lost_at_reboot))
+    yield from (known, fixes, lost)
+
+
+def _installed_metrics(life: LifeCycle) -> Iterator[Metric]:
+    """What is installed for this release but not loaded (and the CVEs it names), kpatch's service."""
     waiting = GaugeMetricFamily(
         "lptui_patch_installed_not_loaded",
         "A livepatch module installed for the running release but not loaded (value 1).",
@@ -247,7 +265,7 @@ def _fleet_metrics(view: View) -> Iterator[Metric]:
     )
     for state in ("enabled", "disabled", "absent"):
         service.add_metric([state], int((life.boot_service or "absent") == state))
-    yield from (known, fixes, lost, waiting, waiting_fixes, service)
+    yield from (waiting, waiting_fixes, service)
 
 
 def registry_for(collector: LivepatchCollector) -> CollectorRegistry:
