@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from lptui.watch.poller import Poller
 
 TEXTFILE_NAME = "lptui.prom"
+FIRST_POLL_WAIT = 30.0  # seconds the listener holds its first answer for the first poll
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -79,20 +80,32 @@ def _listen(
         print(f"lptui: error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         poller.close()
         return 1
-    try:  # the first poll before the first answer: a scrape never sees a page without the kernel's state
-        collector.update(poller.poll())
-    except Exception as exc:
-        collector.failed(f"{type(exc).__name__}: {exc}")
-    answer(server)
-    print(
-        f"lptui: serving metrics on http://{host}:{port}/metrics (read-only; Ctrl-C stops)", file=sys.stderr
-    )
+    # the loop's first poll before the first answer: a scrape never reads a page without the kernel's
+    # state (it waits in the listen backlog meanwhile), and a poll that hangs delays the answers only
+    # FIRST_POLL_WAIT seconds
+    first = threading.Event()
+
+    def on_view(view) -> None:
+        collector.update(view)
+        first.set()
+
+    def on_error(message: str) -> None:
+        collector.failed(message)
+        first.set()
+
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     poller.request()
-    loop = threading.Thread(target=poller.run, args=(collector.update, collector.failed), daemon=True)
+    loop = threading.Thread(target=poller.run, args=(on_view, on_error), daemon=True)
     loop.start()
+    answering = None
     try:
+        first.wait(FIRST_POLL_WAIT)
+        answering = answer(server)
+        print(
+            f"lptui: serving metrics on http://{host}:{port}/metrics (read-only; Ctrl-C stops)",
+            file=sys.stderr,
+        )
         stop.wait()
     except KeyboardInterrupt:
         pass
@@ -100,7 +113,9 @@ def _listen(
         poller.stop()
         loop.join(5)
         poller.close()
-        server.shutdown()
+        if answering is not None:  # shutdown() waits for serve_forever to end: only once it has begun
+            server.shutdown()
+        server.server_close()
     return 0
 
 
