@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
+from lptui.cli import out
 from lptui.core.errors import ActionError
 from lptui.source import SourceError, opened
 
@@ -26,18 +26,16 @@ def _progress_printer():
             return
         last[0] = elapsed
         counts = f"{t.tasks_pending} of {t.tasks_total} tasks pending"
-        print(f"lptui: {t.patch} {t.direction}: {counts} ({elapsed:.0f}s)", file=sys.stderr)
+        out.line(f"lptui: {t.patch} {t.direction}: {counts} ({elapsed:.0f}s)", err=True)
 
     return show
 
 
 def _print_inspection(ins: Inspection) -> None:
-    from rich.table import Table
-    from rich.text import Text
+    from lptui.cli.render import add, new_table
+    from lptui.richtext import Table, Text
 
-    from lptui.cli.render import add, make_console, new_table
-
-    console = make_console()
+    console = out.console()
     mod = ins.module
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -72,7 +70,7 @@ def _print_inspection(ins: Inspection) -> None:
     from lptui.core.actions.kernel_checks import preview_lines
 
     for line in preview_lines(ins.preview):
-        console.print(line, highlight=False)
+        console.print(line)
     marks = {"ok": ("✓", "green"), "warn": ("!", "yellow"), "unknown": ("?", "yellow"), "error": ("✗", "red")}
     for check in ins.checks:
         mark, style = marks[check.level]
@@ -82,19 +80,17 @@ def _print_inspection(ins: Inspection) -> None:
 
 
 def _done(outcome: Outcome) -> int:
-    from rich.text import Text
+    from lptui.richtext import Text
 
-    from lptui.cli.render import make_console
-
-    make_console().print(Text(outcome.message, style="green"))
+    out.console().print(Text(outcome.message, style="green"))
     return 0
 
 
 def _timeout(exc: WaitTimeout) -> int:
-    from lptui.cli.render import make_console, reasons_list, tasks_table
+    from lptui.cli.render import reasons_list, tasks_table
 
-    print(f"lptui: timeout: {exc}", file=sys.stderr)
-    console = make_console()
+    out.error(exc, "lptui: timeout: ")
+    console = out.console()
     if exc.pending:
         console.print(tasks_table(exc.pending, all_tasks=False))
         for line in reasons_list(exc.pending):
@@ -103,14 +99,12 @@ def _timeout(exc: WaitTimeout) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    import json
-
     from lptui.core.actions.preflight import inspection_json
 
     with opened(args.root, args.demo) as source:
         ins = source.inspect(args.file)
         if args.json:
-            sys.stdout.write(json.dumps(inspection_json(ins), indent=2) + "\n")
+            out.json_out(inspection_json(ins))
         else:
             _print_inspection(ins)
     return 0 if ins.loadable else EXIT_NOT_LOADABLE

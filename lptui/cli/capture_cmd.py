@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 from lptui import __version__
+from lptui.cli import out
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
@@ -29,9 +29,9 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
     started = time.time()
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(started))
-    out = Path(args.output or f"lptui-capture-{os.uname().nodename}-{stamp}.tar.gz")
-    if out.exists() and not args.force:
-        print(f"lptui: error: {out} exists (use --force to replace it)", file=sys.stderr)
+    target = Path(args.output or f"lptui-capture-{os.uname().nodename}-{stamp}.tar.gz")
+    if target.exists() and not args.force:
+        out.error(f"{target} exists (use --force to replace it)")
         return 1
     with opened(args.root, args.demo) as source:
         skip = (lambda rel: rel.endswith("/cmdline")) if args.no_cmdline else (lambda rel: False)
@@ -63,12 +63,14 @@ def cmd_capture(args: argparse.Namespace) -> int:
         }
         meta = _manifest(started, source.label, not args.no_cmdline, snap)
         try:
-            bundle = write_bundle(out, tree, source.kmsg_path, extra, meta)
+            bundle = write_bundle(target, tree, source.kmsg_path, extra, meta)
         except OSError as exc:
-            print(f"lptui: error: cannot write {out}: {exc.strerror}", file=sys.stderr)
+            out.error(f"cannot write {target}: {exc.strerror}")
             return 1
-    print(f"wrote {bundle.path} ({_size(bundle.bytes_written)}, {bundle.members} entries); replay it with: "
-          f"lptui --root {bundle.path}")  # fmt: skip
+    out.line(
+        f"wrote {bundle.path} ({_size(bundle.bytes_written)}, {bundle.members} entries); replay it with: "
+        f"lptui --root {bundle.path}"
+    )
     return 0
 
 

@@ -9,9 +9,9 @@ Thresholds are on the transition's age. Defaults: WARNING after 60 s (kpatch giv
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
+
+from lptui.cli import out
 
 DEFAULT_WARN = 60.0
 DEFAULT_CRIT = 300.0
@@ -23,7 +23,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from lptui.watch.poller import Poller
 
     if args.warn < 0 or args.crit < 0 or args.warn > args.crit:
-        print("LIVEPATCH UNKNOWN - --warn must be at most --crit, both 0 or more", file=sys.stdout)
+        out.plugin_line("LIVEPATCH UNKNOWN - --warn must be at most --crit, both 0 or more")
         return UNKNOWN
     try:
         with opened(args.root, args.demo) as source:
@@ -34,10 +34,11 @@ def cmd_check(args: argparse.Namespace) -> int:
                 poller.close()
             live_not_root = not source.simulated and not source.read_only and os.geteuid() != 0
     except SourceError as exc:
-        print(f"LIVEPATCH UNKNOWN - {exc}")
+        out.plugin_line(f"LIVEPATCH UNKNOWN - {exc}")
         return UNKNOWN
     except Exception as exc:  # a plugin never dies with a traceback: it says UNKNOWN
-        print(f"LIVEPATCH UNKNOWN - cannot read the live patching state: {type(exc).__name__}: {exc}")
+        why = f"{type(exc).__name__}: {exc}"
+        out.plugin_line(f"LIVEPATCH UNKNOWN - cannot read the live patching state: {why}")
         return UNKNOWN
     verdict = judge(view, warn=args.warn, crit=args.crit, live_not_root=live_not_root)
     if args.json:
@@ -56,9 +57,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             "blockers": [{"pid": t.pid, "tid": t.tid, "comm": t.comm, "functions": list(t.blocking_functions),
                           "reason_code": str(t.reason_code)} for t in view.rows[:20]],
         }  # fmt: skip
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        out.json_out(data)
     else:
-        print(verdict.line())
+        out.line(verdict.line())
     return verdict.code
 
 

@@ -25,7 +25,10 @@ class Verdict:
             f"{'' if c is None else int(c)};0;"
             for name, (value, unit, w, c) in self.perfdata.items()
         )
-        return f"LIVEPATCH {NAMES[self.code]} - {self.summary}" + (f" | {perf}" if perf else "")
+        # one line, bounded: the summary names what processes and patches call themselves
+        from lptui.core.shown import one_line
+
+        return f"LIVEPATCH {NAMES[self.code]} - {one_line(self.summary)}" + (f" | {perf}" if perf else "")
 
 
 def judge(view, *, warn: float, crit: float, live_not_root: bool) -> Verdict:

@@ -5,9 +5,9 @@ on a host."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
+
+from lptui.cli import out
 
 DEFAULT_WARN = 60.0
 DEFAULT_CRIT = 300.0
@@ -20,16 +20,18 @@ def _secret(path: str | None, env: str, what: str) -> str | None:
             with open(path, encoding="utf-8") as f:
                 return f.read(4096).strip()
         except OSError as exc:
-            raise SystemExit(f"lptui: error: {what} {path}: {exc.strerror}") from None
+            from lptui.fleet.prometheus import FleetError
+
+            raise FleetError(f"{what} {path}: {exc.strerror}") from None
     return os.environ.get(env) or None
 
 
 def open_prometheus(args: argparse.Namespace):
-    from lptui.fleet.prometheus import Auth, Prometheus
+    from lptui.fleet.prometheus import Auth, FleetError, Prometheus
 
     url = args.prometheus or os.environ.get("PROMETHEUS_URL")
     if not url:
-        raise SystemExit("lptui: error: fleet needs --prometheus URL (or PROMETHEUS_URL)")
+        raise FleetError("fleet needs --prometheus URL (or PROMETHEUS_URL)")
     auth = Auth(
         username=args.prometheus_username or os.environ.get("PROMETHEUS_USERNAME"),
         password=_secret(args.prometheus_password_file, "PROMETHEUS_PASSWORD", "--prometheus-password-file"),
@@ -48,10 +50,10 @@ def cmd_fleet(args: argparse.Namespace) -> int:
 
     question = args.fleet_command
     if question == "cve" and not CVE_ID.match(args.cve):
-        print(f"lptui: error: {args.cve!r} is not a CVE id (CVE-YYYY-NNNN)", file=sys.stderr)
+        out.error(f"{args.cve!r} is not a CVE id (CVE-YYYY-NNNN)")
         return 2
     if question == "check" and (args.warn < 0 or args.crit < 0 or args.warn > args.crit):
-        print("FLEET UNKNOWN - --warn must be at most --crit, both 0 or more")
+        out.plugin_line("FLEET UNKNOWN - --warn must be at most --crit, both 0 or more")
         return 3
     try:
         prom = open_prometheus(args)
@@ -64,33 +66,28 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         fleet = read_fleet(prom, job=args.job, host_label=args.host_label, stale=args.stale)
     except FleetError as exc:
         if question == "check":
-            print(f"FLEET UNKNOWN - {exc}")
+            out.plugin_line(f"FLEET UNKNOWN - {exc}")
             return 3
-        print(f"lptui: error: {exc}", file=sys.stderr)
+        out.error(exc)
         return 1
     if not fleet.hosts and question != "check":
-        print(
-            f"lptui: error: Prometheus at {prom.base} has no lptui series for job {args.job!r} "
-            "(is lptui metrics scraped? see README Fleet)",
-            file=sys.stderr,
+        out.error(
+            f"Prometheus at {prom.base} has no lptui series for job {args.job!r} "
+            "(is lptui metrics scraped? see README Fleet)"
         )
         return 1
     return {"hosts": _hosts, "patches": _patches, "cve": _cve, "check": _check}[question](fleet, args)
-
-
-def _print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
 def _hosts(fleet, args) -> int:
     from lptui.fleet.answers import host_json
 
     if args.json:
-        _print_json({"hosts": [host_json(h) for h in fleet.hosts]})
+        out.json_out({"hosts": [host_json(h) for h in fleet.hosts]})
         return 0
-    from lptui.cli.fleet_render import hosts_table, make_console
+    from lptui.cli.fleet_render import hosts_table
 
-    make_console().print(hosts_table(fleet))
+    out.console().print(hosts_table(fleet))
     return 0
 
 
@@ -99,11 +96,11 @@ def _patches(fleet, args) -> int:
 
     found = rollouts(fleet)
     if args.json:
-        _print_json({"patches": [rollout_json(r) for r in found]})
+        out.json_out({"patches": [rollout_json(r) for r in found]})
         return 0
-    from lptui.cli.fleet_render import make_console, rollout_table
+    from lptui.cli.fleet_render import rollout_table
 
-    make_console().print(rollout_table(found))
+    out.console().print(rollout_table(found))
     return 0
 
 
@@ -112,11 +109,11 @@ def _cve(fleet, args) -> int:
 
     verdicts = cve_verdicts(fleet, args.cve)
     if args.json:
-        _print_json({"cve": args.cve.upper(), "hosts": [cve_json(v) for v in verdicts]})
+        out.json_out({"cve": args.cve.upper(), "hosts": [cve_json(v) for v in verdicts]})
     else:
-        from lptui.cli.fleet_render import cve_table, make_console
+        from lptui.cli.fleet_render import cve_table
 
-        make_console().print(cve_table(args.cve.upper(), verdicts))
+        out.console().print(cve_table(args.cve.upper(), verdicts))
     return 0
 
 
@@ -125,12 +122,12 @@ def _check(fleet, args) -> int:
 
     verdict = judge(fleet, warn=args.warn, crit=args.crit)
     if not fleet.hosts:
-        print(f"FLEET UNKNOWN - no lptui series in Prometheus for job {args.job!r}")
+        out.plugin_line(f"FLEET UNKNOWN - no lptui series in Prometheus for job {args.job!r}")
         return 3
     if args.json:
-        _print_json({"status": NAMES[verdict.code], "code": verdict.code, "summary": verdict.summary})
+        out.json_out({"status": NAMES[verdict.code], "code": verdict.code, "summary": verdict.summary})
     else:
-        print(f"FLEET {NAMES[verdict.code]} - {verdict.summary}")
+        out.plugin_line(f"FLEET {NAMES[verdict.code]} - {verdict.summary}")
     return verdict.code
 
 

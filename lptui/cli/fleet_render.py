@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-from rich.text import Text
-
-from lptui.cli.render import make_console
-from lptui.core.tree import escape_controls
+from lptui.core.shown import shown
 from lptui.fleet.answers import CveVerdict, Rollout
 from lptui.fleet.cells import (
     CVE_COLUMNS,
@@ -19,8 +15,9 @@ from lptui.fleet.cells import (
     rollout_cells,
 )
 from lptui.fleet.state import Fleet
+from lptui.richtext import Table, Text
 
-__all__ = ["cve_table", "hosts_table", "make_console", "rollout_table"]
+__all__ = ["cve_table", "hosts_table", "rollout_table"]
 
 
 def _table(title: str, columns: tuple[str, ...], rows: list[list[Cell]]) -> Table:
@@ -33,7 +30,7 @@ def _table(title: str, columns: tuple[str, ...], rows: list[list[Cell]]) -> Tabl
 
 
 def hosts_table(fleet: Fleet) -> Table:
-    title = f"{len(fleet.hosts)} hosts (job {escape_controls(fleet.job)}), worst first"
+    title = f"{len(fleet.hosts)} hosts (job {shown(fleet.job)}), worst first"
     return _table(title, HOST_COLUMNS, [host_cells(h) for h in fleet.hosts])
 
 

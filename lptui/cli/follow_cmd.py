@@ -4,7 +4,6 @@ journal; and `lptui tasks -v`: each blocker's stack with the patched frames mark
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -133,6 +132,7 @@ class Follower:
 def cmd_watch(args: argparse.Namespace) -> int:
     import threading
 
+    from lptui.cli import out
     from lptui.source import opened
     from lptui.watch.poller import Poller
 
@@ -145,28 +145,27 @@ def cmd_watch(args: argparse.Namespace) -> int:
         def show(view) -> None:
             stamp = time.strftime("%H:%M:%S", time.localtime(view.wall))
             if view.snapshot.transition is None and follower.key is None:
-                print(f"{stamp} no transition in progress", flush=True)
+                out.line(f"{stamp} no transition in progress", flush=True)
                 done.set()
                 return
             for line in follower.lines(view):
-                print(f"{stamp} {line}", flush=True)
+                out.line(f"{stamp} {line}", flush=True)
             if follower.ended:
                 done.set()
 
         def failed(error: str) -> None:
-            print(
-                f"{time.strftime('%H:%M:%S')} cannot read the kernel state: {error}",
-                file=sys.stderr,
-                flush=True,
-            )
+            out.error(error, f"{time.strftime('%H:%M:%S')} cannot read the kernel state: ")
 
         poller.request()
         thread = threading.Thread(target=poller.run, args=(show, failed), daemon=True)
         thread.start()
         try:
             if not done.wait(args.timeout if args.timeout > 0 else None):
-                print(f"{time.strftime('%H:%M:%S')} timeout: still in transition after {args.timeout:.0f} s "
-                      "(nothing was changed)", flush=True)  # fmt: skip
+                out.line(
+                    f"{time.strftime('%H:%M:%S')} timeout: still in transition after {args.timeout:.0f} s "
+                    "(nothing was changed)",
+                    flush=True,
+                )
                 state["code"] = EXIT_TIMEOUT
         finally:
             poller.stop()

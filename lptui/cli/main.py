@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 from collections.abc import Sequence
 
 from lptui import __version__
+from lptui.cli import out
 from lptui.core.errors import ActionError
 from lptui.sim.catalog import SUMMARIES
 from lptui.source import SourceError, open_source, opened
@@ -175,10 +175,6 @@ def build_parser(wanted: str | None = None) -> Parser:
     return parser
 
 
-def _print_json(data: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     from lptui.core.lifecycle.provenance import read_life_cycle
     from lptui.core.output.jsonify import status_json
@@ -191,11 +187,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             return _answer_cve(args, snap, life)
         oncall = source.on_call(snap, source.wall_now())
         if args.json:
-            _print_json(status_json(snap, oncall, life))
+            out.json_out(status_json(snap, oncall, life))
         else:
-            from lptui.cli.render import make_console, status_renderable
+            from lptui.cli.render import status_renderable
 
-            make_console().print(status_renderable(snap, source.label, oncall, life))
+            out.console().print(status_renderable(snap, source.label, oncall, life))
     return EXIT_OK
 
 
@@ -206,23 +202,25 @@ def _answer_cve(args: argparse.Namespace, snap, life) -> int:
     code = EXIT_OK if answer.live else EXIT_NOT_YET if answer.patches else EXIT_NOT_PATCHED
     if args.json:
         patches = [{"name": n, "enabled": e, "transition_complete": c} for n, e, c in answer.patches]
-        _print_json({"cve": answer.cve, "live_patched": answer.live, "patches": patches,
+        out.json_out({"cve": answer.cve, "live_patched": answer.live, "patches": patches,
                      "unreadable_patches": list(answer.unknown),
                      "installed_not_loaded": list(answer.not_loaded)})  # fmt: skip
         return code
     if not answer.patches:
-        print(f"{answer.cve}: no loaded patch names it (lptui reads the CVE ids in each patch module's "
-              f".modinfo and its package's changelog)")  # fmt: skip
+        out.line(
+            f"{answer.cve}: no loaded patch names it (lptui reads the CVE ids in each patch module's "
+            ".modinfo and its package's changelog)"
+        )
         if answer.unknown:
-            print(f"  cannot tell for {', '.join(answer.unknown)}: no module file found to read")
+            out.line(f"  cannot tell for {', '.join(answer.unknown)}: no module file found to read")
     for path in answer.not_loaded:
-        print(f"  installed but not loaded: {path} names it (`lptui load` it to apply the fix)")
+        out.line(f"  installed but not loaded: {path} names it (`lptui load` it to apply the fix)")
     for name, enabled, complete in answer.patches:
         if enabled and complete:
             state = "live-patched"
         else:
             state = "not yet: its transition is in progress" if enabled else "not live: the patch is disabled"
-        print(f"{answer.cve}: {state} by {name}")
+        out.line(f"{answer.cve}: {state} by {name}")
     return code
 
 
@@ -235,11 +233,11 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         tasks = read_all_tasks_of(source.tree, snap) if args.all else snap.pending_tasks
         oncall = source.on_call(snap, source.wall_now())
         if args.json:
-            _print_json(tasks_json(snap, tasks, oncall))
+            out.json_out(tasks_json(snap, tasks, oncall))
             return EXIT_OK
-        from lptui.cli.render import make_console, reasons_list, tasks_table, transition_line
+        from lptui.cli.render import reasons_list, tasks_table, transition_line
 
-        console = make_console()
+        console = out.console()
         console.print(transition_line(snap, oncall))
         if tasks:
             console.print(tasks_table(tasks, all_tasks=args.all))
@@ -254,7 +252,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
                     progress = measure(t.tid for t in tasks if t.pending)
                 age = oncall.age
                 for line in verbose_blockers(tasks, age, source.tree, read_uptime(source.tree), progress):
-                    console.print(line, highlight=False, markup=False)
+                    console.print(line)
             elif not args.all:
                 for line in reasons_list(tasks):
                     console.print(line)
@@ -267,7 +265,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def run_console(args: argparse.Namespace) -> int:
     """`lptui` with no command: the interactive console (the only place Textual is imported)."""
-    if not sys.stdout.isatty() and not os.environ.get("LPTUI_FORCE_TUI"):
+    if not out.is_terminal() and not os.environ.get("LPTUI_FORCE_TUI"):
         raise SourceError("the console needs a terminal; for scripts use `lptui status` or `lptui tasks`")
     import signal
 
@@ -300,17 +298,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = sys.argv[1:] if argv is None else list(argv)
         args = build_parser(wanted_command(argv)).parse_args(argv)
     except UsageError as exc:
-        print(f"lptui: usage error: {exc}", file=sys.stderr)
+        out.error(exc, "lptui: usage error: ")
         return EXIT_USAGE
     try:
         if args.command is None:
             return run_console(args)
         return COMMANDS[args.command](args)
     except SourceError as exc:
-        print(f"lptui: error: {exc}", file=sys.stderr)
+        out.error(exc)
         return EXIT_ERROR
     except ActionError as exc:
-        print(f"lptui: error: {exc}", file=sys.stderr)
+        out.error(exc)
+        if exc.detail:
+            out.lines(exc.detail, err=True)
         return exc.code
     except BrokenPipeError:
         return EXIT_OK
@@ -319,10 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # last resort: one line, never a traceback (LPTUI_DEBUG=1 shows it)
         if os.environ.get("LPTUI_DEBUG"):
             raise
-        print(
-            f"lptui: internal error: {type(exc).__name__}: {exc} (set LPTUI_DEBUG=1 for details)",
-            file=sys.stderr,
-        )
+        out.error(f"{type(exc).__name__}: {exc} (set LPTUI_DEBUG=1 for details)", "lptui: internal error: ")
         return EXIT_ERROR
 
 

@@ -4,9 +4,10 @@ served on /metrics (127.0.0.1 unless a host is given) and refreshed by the share
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from lptui.cli import out
 
 if TYPE_CHECKING:
     from prometheus_client.registry import CollectorRegistry
@@ -50,17 +51,17 @@ def _once(
         collector.update(poller.poll())
     except Exception as exc:  # the exposition still says it failed (lptui_scrape_errors)
         collector.failed(f"{type(exc).__name__}: {exc}")
-        print(f"lptui: error: cannot read the kernel state: {exc}", file=sys.stderr)
+        out.error(exc, "lptui: error: cannot read the kernel state: ")
     finally:
         poller.close()
     if textfile:
         target = Path(textfile)
         if not target.is_dir():
-            print(f"lptui: error: --textfile {target}: not a directory", file=sys.stderr)
+            out.error(f"--textfile {target}: not a directory")
             return 1
         write_to_textfile(str(target / TEXTFILE_NAME), registry)  # atomic: temp file + rename
     else:
-        sys.stdout.write(generate_latest(registry).decode())
+        out.lines(generate_latest(registry).decode())
     return 1 if collector.errors else 0
 
 
@@ -77,7 +78,7 @@ def _listen(
     try:
         server = bind(host, port, registry)
     except OSError as exc:
-        print(f"lptui: error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        out.error(f"cannot listen on {host}:{port}: {exc.strerror}")
         poller.close()
         return 1
     # the loop's first poll before the first answer: a scrape never reads a page without the kernel's
@@ -102,10 +103,8 @@ def _listen(
     try:
         first.wait(FIRST_POLL_WAIT)
         answering = answer(server)
-        print(
-            f"lptui: serving metrics on http://{host}:{port}/metrics (read-only; Ctrl-C stops)",
-            file=sys.stderr,
-        )
+        serving = f"http://{host}:{port}/metrics"
+        out.line(f"lptui: serving metrics on {serving} (read-only; Ctrl-C stops)", err=True)
         stop.wait()
     except KeyboardInterrupt:
         pass

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import TYPE_CHECKING
 
 from rich import box
-from rich.console import Console, Group
-from rich.table import Table
-from rich.text import Text
 
 from lptui.core.model import (
     MECHANISM_TITLES,
@@ -25,14 +20,13 @@ from lptui.core.model import (
 from lptui.core.oncall.history import FORCED_ADVICE, age_phrase
 from lptui.core.output.task_columns import CLI_TABLE, TaskColumn, columns
 from lptui.core.output.task_columns import UNKNOWN as UNKNOWN_TEXT
+from lptui.richtext import Group, Table, Text
 
 if TYPE_CHECKING:
     from lptui.core.lifecycle.provenance import LifeCycle
     from lptui.core.oncall.facts import OnCall
 
 UNKNOWN = Text("?", style="bold yellow")
-# Wide enough that no table of ours is ever narrowed when nothing limits the width (a pipe, a file).
-UNLIMITED_WIDTH = 4096
 
 
 def new_table(title: str | None = None) -> Table:
@@ -386,13 +380,3 @@ def reasons_list(tasks: tuple[TaskInfo, ...]) -> list[Text]:
             line.append(t.reason)
             out.append(line)
     return out
-
-
-def make_console(stderr: bool = False) -> Console:
-    """On a terminal, or with COLUMNS set, that width governs (tables wrap, never cut). Into a pipe or
-    a file with no COLUMNS, nothing is narrowed: Rich would otherwise assume 80 columns."""
-    stream = sys.stderr if stderr else sys.stdout
-    width = None
-    if not os.environ.get("COLUMNS") and not stream.isatty():
-        width = UNLIMITED_WIDTH
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)

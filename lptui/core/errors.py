@@ -7,12 +7,16 @@ import os
 
 
 class ActionError(Exception):
-    """An action that failed or was refused: a one-line message, and the exit code to use."""
+    """An action that failed or was refused: a one-line message, the exit code to use, and `detail`:
+    lines of lptui's own explanation shown after it (what forcing would break)."""
 
-    def __init__(self, message: str, *, code: int = 1, errno_value: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: int = 1, errno_value: int | None = None, detail: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.errno = errno_value
+        self.detail = detail
 
 
 LOAD = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from lptui.core.tree import escape_controls
+from lptui.core.shown import shown
 
 
 class _Named:
@@ -21,7 +21,7 @@ class _Named:
 
     def __post_init__(self) -> None:
         if not self.name.isprintable():
-            object.__setattr__(self, "name", escape_controls(self.name))
+            object.__setattr__(self, "name", shown(self.name))
 
 
 class Mechanism(StrEnum):

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from lptui.core.shown import shown
+
 # sysfs and procfs attribute files are at most a page (sysfs_kf_seq_show's buffer); a stack is a few
 # KiB; a command line may run to megabytes (ARG_MAX) and is shown cut. What is past the cap is never read.
 _MAX_READ = 64 * 1024
@@ -153,11 +155,6 @@ def parse_bool01(read: Read) -> Value:
     return Value(bool(parsed.value))
 
 
-def escape_controls(text: str) -> str:
-    """Show control characters as \\xNN (as /dev/kmsg does) so they never reach a terminal raw."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
-
-
 def parse_line(read: Read) -> Value:
     if not read.ok:
         return Value(None, read.error)
@@ -168,4 +165,4 @@ def parse_line(read: Read) -> Value:
         return Value(None, "empty")
     if "\x00" in text or "\ufffd" in text:
         return Value(None, "garbage (binary data)")
-    return Value(escape_controls(text.splitlines()[0]))
+    return Value(shown(text.splitlines()[0]))

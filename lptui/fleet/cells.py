@@ -1,12 +1,11 @@
 """The fleet's table rows as plain (text, style) cells, shared by the CLI's Rich tables and the fleet
-console's DataTables so both show the same words: every value that came from Prometheus's labels is
-escaped here (a host controls its own patch names); a style is a Rich style name, applied by the caller.
+console's DataTables so both show the same words; a style is a Rich style name, applied by the caller.
+The values are a host's own labels: the printers escape them (lptui.richtext.Text), as every output does.
 """
 
 from __future__ import annotations
 
 from lptui.core.oncall.history import age_text
-from lptui.core.tree import escape_controls
 from lptui.fleet.answers import CveVerdict, Rollout
 from lptui.fleet.state import Host
 
@@ -31,7 +30,7 @@ CVE_COLUMNS = ("Host", "Verdict", "Why")
 
 
 def _c(value: object, style: str = "") -> Cell:
-    return escape_controls(str(value)), style
+    return str(value), style
 
 
 def host_cells(h: Host) -> list[Cell]:
@@ -68,4 +67,4 @@ def cve_cells(v: CveVerdict) -> list[Cell]:
 
 def cve_title(cve: str, verdicts: tuple[CveVerdict, ...]) -> str:
     counts = {k: sum(1 for v in verdicts if v.verdict == k) for k in VERDICT_STYLE}
-    return f"{escape_controls(cve)}: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+    return f"{cve}: " + ", ".join(f"{n} {k}" for k, n in counts.items())

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import work
-from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
@@ -32,6 +31,7 @@ from lptui.tui.messages import (
     WorkerFailed,
 )
 from lptui.tui.screens.dashboard import DashboardScreen
+from lptui.tui.shown import App
 from lptui.tui.widgets.patch_table import INSTALLED
 from lptui.watch.poller import Poller, View
 from lptui.watch.udev import ModuleEvents

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from functools import partial
 
-from textual.command import Hit, Hits, Provider
+from textual.command import Hits, Provider
+
+from lptui.core.shown import shown
+from lptui.tui.shown import discovery_hit, hit
 
 
 class LivepatchCommands(Provider):
@@ -34,14 +37,12 @@ class LivepatchCommands(Provider):
         return out
 
     async def discover(self) -> Hits:
-        from textual.command import DiscoveryHit
-
         for title, help_text, callback in self._commands():
-            yield DiscoveryHit(title, callback, help=help_text)
+            yield discovery_hit(title, callback, help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for title, help_text, callback in self._commands():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+                yield hit(score, matcher.highlight(shown(title)), callback, help_text)

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from textual.worker import Worker, WorkerState
 
+from lptui.core import shown
 from lptui.tui.messages import WorkerFailed
 
 
 def one_line(error: BaseException | None) -> str:
+    """The error in one escaped line of at most shown.MAX_LINE characters (what it says may come from
+    a file, a bundle or a server)."""
     if error is None:
         return "unknown error"
     text = " ".join(str(error).split()) or type(error).__name__
-    return f"{type(error).__name__}: {text}" if not str(error).startswith(type(error).__name__) else text
+    named = f"{type(error).__name__}: {text}" if not str(error).startswith(type(error).__name__) else text
+    return shown.one_line(named)
 
 
 class ShowsWorkerFailures:

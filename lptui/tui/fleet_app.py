@@ -13,19 +13,18 @@ from __future__ import annotations
 import threading
 import time
 
-from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, TabbedContent, TabPane
 
-from lptui.core.tree import escape_controls
 from lptui.fleet import cells
 from lptui.fleet.answers import cve_verdicts, rollouts
 from lptui.fleet.prometheus import FleetError, Prometheus
 from lptui.fleet.state import CVE_ID, Fleet, read_fleet
 from lptui.tui.screens.fleet_host import FleetHostScreen
+from lptui.tui.shown import App, DataTable, Static, Text
 
 
 def _texts(row: list[cells.Cell]) -> list[Text]:
@@ -102,7 +101,7 @@ class FleetApp(App):
                 self._show(message.fleet)
             if message.error is not None:
                 shown = f" (showing the read of {len(self.fleet.hosts)} hosts before)" if self.fleet else ""
-                status.update(Text(f"{when} {escape_controls(message.error)}{shown}", style="bold red"))
+                status.update(Text(f"{when} {message.error}{shown}", style="bold red"))
             elif self.fleet is not None:
                 down = sum(1 for h in self.fleet.hosts if not h.reporting)
                 moving = sum(1 for h in self.fleet.hosts if h.reporting and h.transition)
@@ -134,7 +133,7 @@ class FleetApp(App):
         verdicts = cve_verdicts(self.fleet, self.cve)
         for v in verdicts:
             table.add_row(*_texts(cells.cve_cells(v)))
-        table.border_title = cells.cve_title(self.cve, verdicts)
+        table.border_title = Text(cells.cve_title(self.cve, verdicts))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()
@@ -168,5 +167,6 @@ class FleetApp(App):
 
 
 def run_fleet_console(prom: Prometheus, *, job: str, host_label: str, stale: float, interval: float) -> int:
-    FleetApp(prom, job=job, host_label=host_label, stale=stale, interval=interval).run()
-    return 0
+    app = FleetApp(prom, job=job, host_label=host_label, stale=stale, interval=interval)
+    app.run()
+    return app.return_code or 0  # Textual sets 1 when the app died of an exception

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from rich.text import Text
-
 from lptui.core.livepatch.blockers import SHORT_REASON
 from lptui.core.model import Reason, TaskInfo
 from lptui.core.output.task_columns import UNKNOWN, TaskColumn
+from lptui.tui.shown import Text
 
 __all__ = ["SHORT_REASON", "WHAT_TO_DO", "flag", "maybe", "task_text"]
 

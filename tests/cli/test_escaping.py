@@ -1,6 +1,6 @@
 """Any process can name itself (`prctl(PR_SET_NAME)`) and write its own command line: what lptui prints
 of them reaches the terminal of whoever runs it, as root. Control characters and bidirectional overrides
-are shown escaped (`\\x1b`, `\\x202e`) in every text command and in the console, never raw."""
+are shown escaped (`\\x1b`, `\\u202e`) in every text command and in the console, never raw."""
 
 from __future__ import annotations
 
@@ -76,4 +76,4 @@ def test_names_a_tree_controls_are_escaped_everywhere(tmp_path):
         text = run(fake.root, *argv)
         assert "\x1b" not in text and "\u202e" not in text, (argv, text)
         if argv not in (("check",), ("tasks",)):  # those two name no patch here (no transition)
-            assert "lp\\x1b[2J\\x202e" in text or "lp\\\\x1b[2J\\\\x202e" in text, (argv, text)
+            assert "lp\\x1b[2J\\u202e" in text or "lp\\\\x1b[2J\\\\u202e" in text, (argv, text)

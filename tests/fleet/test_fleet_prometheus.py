@@ -285,9 +285,8 @@ async def test_the_fleet_console_on_the_real_prometheus(fleet):
         )
         blockers = screen.query_one("#host-blockers", DataTable)
         by_reason = Counter(x["reason_code"] for x in tasks["tasks"] if x["pending"])
-        shown = {
-            str(blockers.get_row_at(i)[2]): int(blockers.get_row_at(i)[1]) for i in range(blockers.row_count)
-        }
+        rows = [blockers.get_row_at(i) for i in range(blockers.row_count)]
+        shown = {str(row[2]): int(str(row[1])) for row in rows}
         assert shown == dict(by_reason)
         patches = screen.query_one("#host-patches", DataTable)
         names = {str(patches.get_row_at(i)[0]) for i in range(patches.row_count)}

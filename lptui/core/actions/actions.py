@@ -248,7 +248,7 @@ class Actions:
                                   "patch in transition")  # fmt: skip
             if not yes:
                 raise ActionError(
-                    f"refusing to force {name!r} without --yes.\n{force_consequences(snap, name)}"
+                    f"refusing to force {name!r} without --yes.", detail=force_consequences(snap, name)
                 )
             pending = ", ".join(f"{p.comm}({p.pid})" for p in snap.pending_tasks) or "none visible"
             try:

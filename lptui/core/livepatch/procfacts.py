@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lptui.core.livepatch.tasks import parse_stat
-from lptui.core.tree import Tree, escape_controls
+from lptui.core.shown import shown
+from lptui.core.tree import Tree
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,13 @@ def read_process_facts(tree: Tree, pid: int, *, live: bool) -> ProcessFacts:
             user = None
     cmd = tree.read(f"{base}/cmdline")
     # a process writes its own command line: shown escaped, cut where the read's cap cut it
-    cmdline = (
-        escape_controls(cmd.text.replace("\x00", " ").strip()) if cmd.ok and cmd.text is not None else None
-    )
+    cmdline = shown(cmd.text.replace("\x00", " ").strip()) if cmd.ok and cmd.text is not None else None
     if cmdline is not None and cmd.truncated:
         cmdline += " …"
     parent_comm = None
     if ppid:
         comm = tree.read(f"proc/{ppid}/comm")
-        parent_comm = escape_controls(comm.text.strip()) if comm.ok and comm.text else None
+        parent_comm = shown(comm.text.strip()) if comm.ok and comm.text else None
     started = None
     stat = tree.read(f"{base}/stat")
     if stat.ok and stat.text:

@@ -7,13 +7,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, LoadingIndicator, Select
+from textual.widgets import Footer, Input, LoadingIndicator
 
 from lptui.core.model import TaskInfo
 from lptui.core.output.task_columns import ALL_THREADS, columns
 from lptui.tui.failures import ShowsWorkerFailures
 from lptui.tui.fmt import task_text
 from lptui.tui.messages import AllTasksReady
+from lptui.tui.shown import DataTable, Select, Text
 
 STATES = [
     ("all", "all"),
@@ -59,7 +60,7 @@ class AllTasksScreen(ShowsWorkerFailures, Screen):
         self.query_one(LoadingIndicator).display = False
         table = self.query_one("#all-tasks", DataTable)
         table.display = True
-        table.border_title = f"Cannot list the threads: {message}"
+        table.border_title = Text(f"Cannot list the threads: {message}")
 
     def on_all_tasks_ready(self, message: AllTasksReady) -> None:
         self.tasks = message.tasks
@@ -94,7 +95,7 @@ class AllTasksScreen(ShowsWorkerFailures, Screen):
         shown = (
             f"{min(len(rows), MAX_ROWS)} of {len(rows)} matching" if len(rows) > MAX_ROWS else str(len(rows))
         )
-        table.border_title = f"All threads: {shown} shown, {len(self.tasks)} in all"
+        table.border_title = Text(f"All threads: {shown} shown, {len(self.tasks)} in all")
 
     def action_focus_filter(self) -> None:
         self.query_one("#name-filter", Input).focus()

@@ -7,7 +7,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Input
+
+from lptui.tui.shown import Button, Label, Static, lines_text
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -52,7 +54,7 @@ class ForceScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog danger"):
             yield Label(f"Force the transition of {self.patch}?", classes="dialog-title")
-            yield Static(self.consequences, classes="dialog-body")
+            yield Static(lines_text(self.consequences), classes="dialog-body")
             yield Label(f"Type {self.patch} to confirm:")
             # An empty field with a neutral hint: the patch name as placeholder looked filled in.
             yield Input(placeholder="type the patch name", id="force-name")

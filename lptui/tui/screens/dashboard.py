@@ -7,16 +7,16 @@ row posts `TaskChosen` / `PatchChosen`. The App never queries these widgets.
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer
 
 from lptui.tui.availability import ACTIONS, why_unavailable
 from lptui.tui.messages import ActionRequested, PatchChosen, TaskChosen
+from lptui.tui.shown import DataTable, Static, Text
 from lptui.tui.widgets.event_log import EventLog
 from lptui.tui.widgets.kernel_header import KernelHeader
 from lptui.tui.widgets.keyed_table import NARROW_BELOW, KeyedTable
@@ -98,8 +98,8 @@ class DashboardScreen(Screen):
         what = "Pending tasks" if t is None or t.mechanism == "livepatch" else "Pending processes"
         if t is not None and t.aborted is not None:
             what = "Processes in its way"
-        pending.border_title = f"{what} ({n}{more})"
-        self.query_one(PatchTable).border_title = f"Patches ({len(snap.patches)})"
+        pending.border_title = Text(f"{what} ({n}{more})")
+        self.query_one(PatchTable).border_title = Text(f"Patches ({len(snap.patches)})")
         if self._views == 1:  # land where it matters: the blockers if a transition runs
             (pending if snap.transition is not None else self.query_one(PatchTable)).focus()
 

@@ -8,37 +8,32 @@ not shown as if known: that is what `ssh HOST sudo lptui` is for.
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, ProgressBar, Static
+from textual.widgets import Footer, ProgressBar
 
 from lptui.core.livepatch.blockers import SHORT_REASON
 from lptui.core.model import Reason
 from lptui.core.oncall.history import age_text
-from lptui.core.tree import escape_controls
 from lptui.fleet.answers import console_command
 from lptui.fleet.cells import STATE_STYLE
 from lptui.fleet.state import Host
 from lptui.tui.fmt import flag
+from lptui.tui.shown import DataTable, Static, Text
 
 PATCH_COLUMNS = ("Patch", "Enabled", "Transition", "System", "Version", "CVEs", "Provenance", "Reboot")
 BADGE = {"ok": "OK", "in transition": "IN TRANSITION", "down": "EXPORTER DOWN", "stale": "STALE"}
-
-
-def _e(value: object) -> str:
-    return escape_controls(str(value))
 
 
 def header_line(h: Host) -> Text:
     """The host console's kernel line, for a host seen through Prometheus."""
     line = Text()
     line.append(" lptui fleet ", style="bold reverse")
-    line.append(f" {_e(h.name)} ", style="bold")
-    line.append(f" {_e(h.release or '?')} ", style="bold")
-    line.append(f"{_e(h.machine or '')}  ", style="dim")
+    line.append(f" {h.name} ", style="bold")
+    line.append(f" {h.release or '?'} ", style="bold")
+    line.append(f"{h.machine or ''}  ", style="dim")
     line.append(f" {BADGE[h.state]} ", style=f"{STATE_STYLE[h.state]} reverse")
     poll = f"last poll {age_text(h.poll_age)} ago" if h.poll_age is not None else "never polled"
     line.append(f"  {poll}", style="dim" if h.reporting else "bold yellow")
@@ -53,9 +48,9 @@ def transition_line(h: Host) -> Text:
     if t is None:
         return line
     if t.mechanism and t.mechanism != "livepatch":
-        line.append(f"{_e(t.mechanism)}  ", style="bold magenta")
-    line.append(_e(t.patch), style="bold cyan")
-    line.append(f"  {_e(t.direction)}  ", style="bold")
+        line.append(f"{t.mechanism}  ", style="bold magenta")
+    line.append(str(t.patch), style="bold cyan")
+    line.append(f"  {t.direction}  ", style="bold")
     if t.age_seconds is not None and t.age_source == "kernel-log":
         line.append(f"stuck for {age_text(t.age_seconds)}  ", style="bold" if t.age_seconds >= 60 else "")
     elif t.age_seconds is not None:
@@ -74,7 +69,7 @@ def reason_words(code: str) -> str:
     try:
         return SHORT_REASON[Reason(code)] or code
     except ValueError:  # a reason this lptui does not know (a newer exporter): its code as sent
-        return _e(code)
+        return str(code)
 
 
 class FleetHostScreen(Screen):
@@ -113,7 +108,7 @@ class FleetHostScreen(Screen):
             yield DataTable(id="host-patches", cursor_type="row", zebra_stripes=True)
             yield Static(self._life_cycle(), id="host-life", classes="section")
             yield Static(
-                Text.assemble(("Open its console: ", "bold"), (_e(console_command(h.name)), "bold cyan")),
+                Text.assemble(("Open its console: ", "bold"), (str(console_command(h.name)), "bold cyan")),
                 id="host-console",
                 classes="section",
             )
@@ -126,7 +121,7 @@ class FleetHostScreen(Screen):
         forced = {True: ("FORCED", "bold red"), False: ("no", "green"), None: ("?", "bold yellow")}[h.forced]
         return Text.assemble(
             ("kpatch.service ", "bold"),
-            _e(service),
+            str(service),
             ("   inactive livepatch modules ", "bold"),
             inactive,
             ("   forced this boot ", "bold"),
@@ -141,7 +136,7 @@ class FleetHostScreen(Screen):
             table.border_subtitle = "open the host's console for the tasks and their stacks"
             table.add_columns("Reason", "Threads", "Code")
             for code, threads in h.blockers:
-                table.add_row(Text(reason_words(code), style="yellow"), str(threads), Text(_e(code), "dim"))
+                table.add_row(Text(reason_words(code), style="yellow"), str(threads), Text(str(code), "dim"))
         patches = self.query_one("#host-patches", DataTable)
         patches.border_title = "Patches"
         patches.add_columns(
@@ -150,24 +145,24 @@ class FleetHostScreen(Screen):
         for p in h.patches:
             reboot = {True: Text("lost", style="bold yellow"), False: Text("kept"), None: Text("?", "dim")}
             patches.add_row(
-                Text(_e(p.name), style="bold yellow" if p.lost_at_reboot else "bold"),
+                Text(str(p.name), style="bold yellow" if p.lost_at_reboot else "bold"),
                 flag(p.enabled),
                 flag(p.in_transition, "IN TRANSITION", "no"),
-                Text(_e(p.mechanism)),
-                Text(_e(p.version or "-")),
-                Text(_e(", ".join(p.cves) or "-")),
+                Text(str(p.mechanism)),
+                Text(str(p.version or "-")),
+                Text(str(", ".join(p.cves) or "-")),
                 flag(p.provenance_known, "known", "unreadable"),
                 reboot[p.lost_at_reboot],
             )
         for name in h.installed_not_loaded:
             none = Text("-", style="dim")
             patches.add_row(
-                Text(_e(name), style="dim"),
+                Text(str(name), style="dim"),
                 Text("no", style="dim"),
                 none,
                 none,
                 none,
-                Text(_e(", ".join(c for p, c in h.installed_fixes if p == name) or "-")),
+                Text(str(", ".join(c for p, c in h.installed_fixes if p == name) or "-")),
                 Text("on disk, not loaded", style="yellow"),
                 none,
             )
@@ -176,6 +171,6 @@ class FleetHostScreen(Screen):
             notes.append(f"{lost} gone after a reboot (no file)")
         if h.installed_not_loaded:
             notes.append(f"{len(h.installed_not_loaded)} installed, not loaded")
-        patches.border_subtitle = " · ".join(notes)
+        patches.border_subtitle = Text(" · ".join(notes))
         if not h.reporting:
             self.notify(f"{h.name}: exporter {h.state}: these series may be old", severity="warning")

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Input
 
 from lptui.core.actions.kernel_checks import preview_lines
 from lptui.core.actions.preflight import Inspection
 from lptui.core.errors import ActionError
 from lptui.tui.failures import ShowsWorkerFailures
+from lptui.tui.shown import Button, Label, Option, OptionList, Static, Text
 
 MARKS = {
     "ok": ("✓ ", "green"),
@@ -41,23 +40,24 @@ def inspection_text(ins: Inspection) -> Text:
     mod = ins.module
     text = Text()
     text.append(f"{mod.name or '?'}", style="bold")
-    text.append(f"  vermagic {mod.vermagic_release or '?'}  {'signed' if mod.signed else 'unsigned'}\n")
+    text.append(f"  vermagic {mod.vermagic_release or '?'}  {'signed' if mod.signed else 'unsigned'}")
+    text.append("\n")
     for obj in ins.plan.objects:
         funcs = (
             ", ".join(f.name + (f",{f.sympos}" if f.sympos != 1 else "") for f in obj.functions)
             or "callbacks only"
         )
         text.append(f"  {obj.name}: ", style="cyan")
-        text.append(funcs + "\n")
+        text.append(funcs).append("\n")
     if ins.plan.replace:
-        text.append("  cumulative: replaces every loaded patch\n", style="yellow")
+        text.append("  cumulative: replaces every loaded patch", style="yellow").append("\n")
     for line in preview_lines(ins.preview)[1:]:
-        text.append(f"  {line.strip()}\n", style="yellow" if "original code" in line else "")
+        text.append(f"  {line.strip()}", style="yellow" if "original code" in line else "").append("\n")
     for note in ins.plan.notes:
-        text.append(f"  {note}\n", style="dim")
+        text.append(f"  {note}", style="dim").append("\n")
     for check in ins.checks:
         mark, style = MARKS[check.level]
-        text.append(mark + check.text + "\n", style=style)
+        text.append(mark + check.text, style=style).append("\n")
     return text
 
 

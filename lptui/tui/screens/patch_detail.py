@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer
 
 from lptui.core.lifecycle.provenance import LifeCycle
 from lptui.core.model import MECHANISM_TITLES, Mechanism, PatchInfo, Snapshot
 from lptui.tui.fmt import flag, maybe
+from lptui.tui.shown import DataTable, Static, Text
 
 
 def overrides(snap: Snapshot, patch: PatchInfo) -> dict[tuple[str, str, int], str]:
@@ -42,10 +42,12 @@ def provenance_text(name: str, life: LifeCycle | None) -> Text:
     f = prov.file
     text = Text.assemble(("File  ", "bold"), f.path, (f"  (matched by {prov.matched_by})", "dim"))
     if f.description:
-        text.append(f"\n{f.description}")
+        text.append("\n").append(f.description)
     if prov.cves:
-        text.append(f"\nFixes  {', '.join(prov.cves)}", style="bold")
-    text.append(f"\nPackage  {prov.package}" if prov.package else f"\nPackage  - ({prov.why})", style="dim")
+        text.append("\n").append(f"Fixes  {', '.join(prov.cves)}", style="bold")
+    text.append("\n").append(
+        f"Package  {prov.package}" if prov.package else f"Package  - ({prov.why})", style="dim"
+    )
     return text
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import time
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 
 from lptui.core.livepatch.blockers import parse_frame
 from lptui.core.livepatch.procfacts import ProcessFacts, read_process_facts
@@ -18,6 +17,7 @@ from lptui.core.model import TaskInfo
 from lptui.core.tree import Tree
 from lptui.tui.failures import ShowsWorkerFailures
 from lptui.tui.fmt import WHAT_TO_DO
+from lptui.tui.shown import Static, Text
 
 
 def facts_text(facts: ProcessFacts) -> Text:
@@ -34,12 +34,8 @@ def facts_text(facts: ProcessFacts) -> Text:
         started = f"{facts.started_after_boot:.0f} s after boot"
     else:
         started = "?"
-    return Text.assemble(
-        ("User     ", "bold"), f"{user}\n",
-        ("Command  ", "bold"), f"{cmdline}\n",
-        ("Parent   ", "bold"), f"{parent}\n",
-        ("Started  ", "bold"), started,
-    )  # fmt: skip
+    rows = (("User     ", user), ("Command  ", cmdline), ("Parent   ", parent), ("Started  ", started))
+    return Text("\n").join(Text.assemble((label, "bold"), value) for label, value in rows)
 
 
 def stack_text(task: TaskInfo) -> Text:
@@ -52,7 +48,8 @@ def stack_text(task: TaskInfo) -> Text:
     for line in task.stack:
         frame = parse_frame(line)
         hit = frame is not None and frame.func in blocking
-        out.append(("▶ " if hit else "  ") + line + "\n", style="bold red" if hit else "")
+        out.append(("▶ " if hit else "  ") + line, style="bold red" if hit else "")
+        out.append("\n")
     return out
 
 

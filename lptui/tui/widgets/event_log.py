@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import time
 
-from rich.text import Text
-from textual.widgets import RichLog
-
 from lptui.core.oncall.kmsg import LogLine
+from lptui.tui.shown import RichLog, Text
 
 STYLES = {3: "bold red", 4: "yellow", 5: "", 6: "dim", 7: "dim"}
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.widgets import Static
-
 from lptui.core.model import Mechanism, Snapshot
+from lptui.tui.shown import Static, Text, as_text
 from lptui.tui.widgets.only_changes import update_static
 
 
@@ -33,9 +31,10 @@ class KernelHeader(Static):
         line.append("  ")
         line.append(f" {badge} ", style=badge_style)
         update_static(self, line)
-        tip = "\n".join(
-            [f"Version: {k.version or '?'}", f"Tainted: {k.tainted}"]
+        tip = Text("\n").join(
+            Text(part)
+            for part in [f"Version: {k.version or '?'}", f"Tainted: {k.tainted}"]
             + [f"  {f.letter}: {f.meaning}" for f in k.taint_flags]
         )
         if self.tooltip != tip:
-            self.tooltip = tip
+            self.tooltip = as_text(tip)

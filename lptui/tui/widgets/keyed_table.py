@@ -8,8 +8,7 @@ rest narrowed, so the columns that explain a row (function, reason) stay on scre
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.widgets import DataTable
+from lptui.tui.shown import DataTable, Text
 
 NARROW_BELOW = 110
 

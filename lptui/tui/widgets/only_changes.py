@@ -4,8 +4,7 @@ pass (`Static.update` asks for one by default, and a layout pass repaints the wh
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.widgets import Static
+from lptui.tui.shown import Static, Text
 
 
 def update_static(widget: Static, content: Text) -> None:

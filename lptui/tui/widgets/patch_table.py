@@ -3,11 +3,10 @@ key, never rebuilt."""
 
 from __future__ import annotations
 
-from rich.text import Text
-
 from lptui.core.lifecycle.provenance import LifeCycle
 from lptui.core.model import Mechanism, Snapshot
 from lptui.tui.fmt import flag, maybe
+from lptui.tui.shown import Text
 from lptui.tui.widgets.keyed_table import KeyedTable
 
 INSTALLED = "installed:"  # row keys of livepatch modules installed for this release, not loaded
@@ -75,7 +74,7 @@ class PatchTable(KeyedTable):
             notes.append(f"{len(lost)} gone after a reboot (no file)")
         if life is not None and (n := sum(not i.loaded for i in life.installed)):
             notes.append(f"{n} installed, not loaded")
-        self.border_subtitle = " · ".join(notes)
+        self.border_subtitle = Text(" · ".join(notes))
 
     def cells(self, model: tuple) -> tuple:
         kind, name, enabled, transition, replace, order, objects, funcs, refcnt = model

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from rich.text import Text
-
 from lptui.core.model import TaskInfo
 from lptui.core.oncall.history import age_text
 from lptui.core.output.task_columns import PENDING_TABLE, columns
 from lptui.tui.fmt import task_text
+from lptui.tui.shown import Text
 from lptui.tui.widgets.keyed_table import KeyedTable
 
 SHOWN = columns(PENDING_TABLE)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import ProgressBar, Sparkline, Static
+from textual.widgets import ProgressBar, Sparkline
 
 from lptui.core.legacy.ksplice import ABORT_CAUSES
 from lptui.core.model import MECHANISM_TITLES, Mechanism
 from lptui.core.oncall.history import age_text
+from lptui.tui.shown import Static, Text
 from lptui.tui.widgets.only_changes import update_static
 from lptui.watch.poller import View
 

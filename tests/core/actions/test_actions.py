@@ -153,7 +153,7 @@ def test_force_needs_yes_and_only_for_transition_patch(env):
     stall(sim, actions)
     with pytest.raises(ActionError) as info:
         actions.force("lptui_lp_target", yes=False)
-    text = str(info.value)
+    text = f"{info.value} {info.value.detail}"  # the refusal, then what forcing would break
     assert "consistency guarantee" in text and "lptui_sleeper(50)" in text and "revert" in text
     assert sim.transition is not None  # nothing was done
     outcome = actions.force("lptui_lp_target", yes=True)
@@ -174,7 +174,7 @@ def test_unload_refused_after_forced_unpatching(env):
         actions.unload("lptui_lp_target")
     with pytest.raises(ActionError) as info:
         actions.force("lptui_lp_target", yes=False)
-    text = str(info.value)
+    text = f"{info.value} {info.value.detail}"  # the refusal, then what forcing would break
     assert "can never be unloaded until reboot" in text
     actions.force("lptui_lp_target", yes=True)
     with pytest.raises(ActionError, match="forced while being removed"):
