@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def cmd_capture(args: argparse.Namespace) -> int:
     import json
 
-    from lptui.core.lifecycle.provenance import files_read, read_life_cycle
+    from lptui.core.lifecycle.provenance import read_life_cycle
     from lptui.core.livepatch.procfacts import read_process_facts
     from lptui.core.livepatch.tasks import iter_thread_ids
     from lptui.core.oncall.capture import RecordingTree, write_bundle
@@ -49,12 +49,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
                 tree.files["proc/sys/kernel/arch"] = (os.uname().machine + "\n").encode()  # what lptui used
         root = Path(source.tree.root)
         life = read_life_cycle(source.tree, snap)
-        for path in files_read(root):  # the patch module files and kpatch's unit: provenance on replay
-            rel = str(path.relative_to(root))
-            try:
-                tree.files[rel] = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
-            except OSError as exc:
-                tree.unreadable[rel] = exc.strerror or str(exc)
+        _module_files(tree, root)
         extra = {
             "status.json": (json.dumps(status_json(snap, oncall, life), indent=2) + "\n").encode(),
             "tasks.json": (
@@ -72,6 +67,26 @@ def cmd_capture(args: argparse.Namespace) -> int:
         f"lptui --root {bundle.path}"
     )
     return 0
+
+
+def _module_files(tree, root: Path) -> None:
+    """The patch module files and kpatch's unit, as the disk holds them (provenance on replay): each read
+    as provenance reads it (a regular file, without blocking, at most 64 MiB), 256 MiB in all."""
+    from lptui.core.kofile.unpack import Budget, UnpackError, read_file
+    from lptui.core.lifecycle.provenance import LIFE_CYCLE_BYTES, files_read
+
+    budget = Budget(LIFE_CYCLE_BYTES)
+    for path in files_read(root):
+        rel = str(path.relative_to(root))
+        try:
+            if path.is_symlink():  # kpatch.service's links in its .wants directories
+                tree.files[rel] = os.readlink(path).encode()
+            else:
+                tree.files[rel] = read_file(str(path), budget)
+        except OSError as exc:
+            tree.unreadable[rel] = exc.strerror or str(exc)
+        except UnpackError as exc:
+            tree.unreadable[rel] = str(exc)
 
 
 def _size(n: int) -> str:

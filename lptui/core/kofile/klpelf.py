@@ -14,6 +14,7 @@ name (+48) point into `.kpatch.strings`.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from elftools.elf.relocation import RelocationSection
@@ -21,9 +22,21 @@ from elftools.elf.sections import SymbolTableSection
 
 from lptui.core.declared import PatchPlan, PlannedFunction, PlannedObject, PlannedState
 from lptui.core.kofile.modfile import ModuleFile
+from lptui.core.kofile.survey import MAX_NAME, SHT_SYMTAB, symbol_names_end
 
 SHF_EXECINSTR = 0x4
 SHF_WRITE = 0x1
+SHT_RELA = 4
+
+
+# A livepatch module holds a few hundred symbols and relocations; pyelftools reads each at 15-30 us, so
+# these bound the walk to about two seconds whatever the file says (10 million relocations took minutes).
+MAX_SYMBOLS = 32_768
+MAX_RELOCATIONS = 65_536
+
+
+class TooLarge(Exception):
+    """A table past its bound: the plan says it cannot tell, and why."""
 
 
 @dataclass(frozen=True)
@@ -33,30 +46,64 @@ class _Target:
     offset: int
 
 
+def _check_tables(mod: ModuleFile) -> None:
+    """The symbol and relocation counts, from the survey's headers, before pyelftools walks them."""
+    symbols = sum(h.size // 24 for h in mod.sections if h.kind == SHT_SYMTAB)
+    relocations = sum(h.size // 24 for h in mod.sections if h.kind == SHT_RELA)
+    if symbols > MAX_SYMBOLS:
+        raise TooLarge(f"{symbols:,} symbols, over the {MAX_SYMBOLS:,} lptui reads")
+    if relocations > MAX_RELOCATIONS:
+        raise TooLarge(f"{relocations:,} relocations, over the {MAX_RELOCATIONS:,} lptui reads")
+    for h in mod.sections:
+        if h.kind == SHT_SYMTAB and not symbol_names_end(mod.data, mod.sections, h):
+            raise TooLarge(f"a symbol name in {h.name} has no end within {MAX_NAME:,} bytes")
+
+
 class _Relocs:
     def __init__(self, mod: ModuleFile) -> None:
+        _check_tables(mod)
         elf = mod.elf
         self.elf = elf
         self.sections = list(elf.iter_sections())
+        self._data: dict[int, bytes] = {}
         symtab = elf.get_section_by_name(".symtab")
         self.symtab = symtab if isinstance(symtab, SymbolTableSection) else None
         self.by_section: dict[int, dict[int, _Target]] = {}
+        self.offsets: dict[int, list[int]] = {}  # each section's relocated offsets, sorted
         self.funcs_at: dict[tuple[int, int], str] = {}
         if self.symtab is None:
             return
+        symbols = []  # read once: pyelftools parses a symbol again on every get_symbol
         for sym in self.symtab.iter_symbols():
-            if sym["st_info"]["type"] == "STT_FUNC" and isinstance(sym["st_shndx"], int):
-                self.funcs_at[(sym["st_shndx"], sym["st_value"])] = sym.name
+            shndx = sym["st_shndx"] if self._section(sym["st_shndx"]) else None
+            symbols.append((sym.name, shndx, sym["st_value"] if shndx is not None else 0))
+            if sym["st_info"]["type"] == "STT_FUNC" and shndx is not None:
+                self.funcs_at[(shndx, sym["st_value"])] = sym.name
         for sec in self.sections:
             if not isinstance(sec, RelocationSection) or sec["sh_type"] != "SHT_RELA":
                 continue
-            applies_to = sec["sh_info"]
-            table = self.by_section.setdefault(applies_to, {})
+            table = self.by_section.setdefault(sec["sh_info"], {})
             for rel in sec.iter_relocations():
-                sym = self.symtab.get_symbol(rel["r_info_sym"])
-                shndx = sym["st_shndx"] if isinstance(sym["st_shndx"], int) else None
-                value = sym["st_value"] if shndx is not None else 0
-                table[rel["r_offset"]] = _Target(sym.name, shndx, value + rel["r_addend"])
+                index = rel["r_info_sym"]
+                if index < len(symbols):
+                    name, shndx, value = symbols[index]
+                    table[rel["r_offset"]] = _Target(name, shndx, value + rel["r_addend"])
+        self.offsets = {shndx: sorted(table) for shndx, table in self.by_section.items()}
+
+    def _section(self, shndx: object) -> bool:
+        """A real section index: not a special one (SHN_ABS, SHN_COMMON, klp-convert's SHN_LIVEPATCH)."""
+        return isinstance(shndx, int) and 0 < shndx < len(self.sections)
+
+    def data(self, shndx: int) -> bytes:
+        """A section's bytes, read once (pyelftools copies them out of the image on every call)."""
+        if shndx not in self._data:
+            self._data[shndx] = self.sections[shndx].data()
+        return self._data[shndx]
+
+    def relocated(self, shndx: int, start: int, stop: int) -> list[int]:
+        """The relocated offsets of a section in [start, stop), in order."""
+        offsets = self.offsets.get(shndx, [])
+        return offsets[bisect_left(offsets, start) : bisect_left(offsets, stop)]
 
     def flags(self, shndx: int) -> int:
         return self.sections[shndx]["sh_flags"]
@@ -72,8 +119,8 @@ class _Relocs:
     def string(self, t: _Target) -> str | None:
         if t.shndx is None or self.is_code(t):
             return None
-        data = self.sections[t.shndx].data()
-        end = data.find(b"\x00", t.offset)
+        data = self.data(t.shndx)
+        end = data.find(b"\x00", t.offset, t.offset + MAX_NAME)
         if t.offset >= len(data) or end <= t.offset:
             return None
         raw = data[t.offset : end]
@@ -89,7 +136,7 @@ class _Relocs:
         return self.funcs_at.get((t.shndx, t.offset)) or (t.symbol if t.symbol else None)
 
     def u64(self, shndx: int, offset: int, size: int = 8) -> int | None:
-        data = self.sections[shndx].data()
+        data = self.data(shndx)
         if offset + size > len(data):
             return None
         return int.from_bytes(data[offset : offset + size], "little")
@@ -118,7 +165,7 @@ def _func_entries(r: _Relocs, shndx: int, start: int, stop: int) -> list[Planned
     """Consecutive {old_name string, new_func code, u64 sympos} entries from `start`."""
     relocs = r.by_section.get(shndx, {})
     found: list[tuple[int, PlannedFunction]] = []
-    for off in sorted(o for o in relocs if start <= o < stop):
+    for off in r.relocated(shndx, start, stop):
         name_t, code_t = relocs[off], relocs.get(off + 8)
         if code_t is None or not r.is_code(code_t):
             continue
@@ -135,7 +182,9 @@ def _func_entries(r: _Relocs, shndx: int, start: int, stop: int) -> list[Planned
 def _from_klp_patch(mod: ModuleFile, r: _Relocs) -> PatchPlan | None:
     for shndx, relocs in r.by_section.items():
         for off, target in sorted(relocs.items()):
-            if target.symbol != "__this_module" or r.sections[shndx].name == ".gnu.linkonce.this_module":
+            if target.symbol != "__this_module" or not r._section(shndx):
+                continue
+            if r.sections[shndx].name == ".gnu.linkonce.this_module":
                 continue
             objs = relocs.get(off + 8)
             if objs is None or not r.is_data(objs):
@@ -153,7 +202,16 @@ def _walk_patch(mod: ModuleFile, r: _Relocs, pshndx: int, poff: int, objs: _Targ
         (o, t) for o, t in sorted(relocs.items()) if o >= objs.offset + 8 and r.is_data(t, zeroed_too=True)
     ]
     starts = {t.offset for _, t in candidates if t.shndx == sec} | ({poff} if pshndx == sec else set())
-    bound = min((s for s in starts if s > objs.offset), default=len(r.sections[sec].data()))
+    bound = min((s for s in starts if s > objs.offset), default=len(r.data(sec)))
+    # where each funcs array may end: the next array, object array or patch in its section (sorted once,
+    # so a patch of many objects is read in one pass)
+    ends: dict[int, list[int]] = {}
+    for _, t in candidates:
+        ends.setdefault(t.shndx, []).append(t.offset)
+    for found in ends.values():
+        found.extend((objs.offset, poff))
+        found.sort()
+    walked: dict[tuple[int, int, int], list[PlannedFunction]] = {}
     objects = []
     for off, funcs_t in candidates:
         if off >= bound or (off - 8 - objs.offset) < 0:
@@ -166,9 +224,13 @@ def _walk_patch(mod: ModuleFile, r: _Relocs, pshndx: int, poff: int, objs: _Targ
             continue
         assert funcs_t.shndx is not None
         fsec = funcs_t.shndx
-        fstarts = {t.offset for _, t in candidates if t.shndx == fsec} | {objs.offset} | {poff}
-        fstop = min((s for s in fstarts if s > funcs_t.offset), default=len(r.sections[fsec].data()))
-        funcs = _func_entries(r, fsec, funcs_t.offset, fstop)
+        fends = ends[fsec]
+        after = bisect_right(fends, funcs_t.offset)
+        fstop = fends[after] if after < len(fends) else len(r.data(fsec))
+        key = (fsec, funcs_t.offset, fstop)
+        if key not in walked:  # many objects may point at one array: it is read once
+            walked[key] = _func_entries(r, fsec, funcs_t.offset, fstop)
+        funcs = walked[key]
         if funcs or r.is_empty_func_array(funcs_t):
             objects.append(PlannedObject(name, tuple(funcs)))
     replace = None
@@ -176,10 +238,10 @@ def _walk_patch(mod: ModuleFile, r: _Relocs, pshndx: int, poff: int, objs: _Targ
     major_minor = _release_tuple(mod.vermagic_release)
     notes = []
     if major_minor >= (5, 5):
-        replace = bool(r.sections[pshndx].data()[poff + 24 : poff + 25] == b"\x01")
+        replace = bool(r.data(pshndx)[poff + 24 : poff + 25] == b"\x01")
         states = _states(r, r.by_section.get(pshndx, {}).get(poff + 16))
     elif major_minor >= (5, 1):
-        replace = bool(r.sections[pshndx].data()[poff + 16 : poff + 17] == b"\x01")
+        replace = bool(r.data(pshndx)[poff + 16 : poff + 17] == b"\x01")
     if replace is not None:
         notes.append("replace read from the static klp_patch (a module may still set it at init)")
     return PatchPlan("klp_patch", tuple(objects), replace, tuple(notes), states)
@@ -207,7 +269,7 @@ def _from_kpatch_funcs(r: _Relocs) -> PatchPlan | None:
     shndx = r.sections.index(sec)
     relocs = r.by_section.get(shndx, {})
     by_object: dict[str, list[PlannedFunction]] = {}
-    for entry in range(0, sec["sh_size"] // 56):
+    for entry in range(len(r.data(shndx)) // 56):  # what the section holds, not what its header says
         base = entry * 56
         name_t, obj_t = relocs.get(base + 40), relocs.get(base + 48)
         name = r.string(name_t) if name_t else None
@@ -224,6 +286,8 @@ def plan_patch(mod: ModuleFile) -> PatchPlan:
     try:
         r = _Relocs(mod)
         plan = _from_kpatch_funcs(r) or _from_klp_patch(mod, r)
+    except TooLarge as why:
+        return PatchPlan("unknown", notes=(f"cannot tell which functions it patches: {why}",))
     except Exception as exc:  # hostile ELF content: the verdict says we cannot tell
         return PatchPlan("unknown", notes=(f"cannot read the patch structures ({type(exc).__name__})",))
     if plan is None or not plan.objects:

@@ -1,25 +1,36 @@
-"""Read a kernel module file (.ko, optionally .xz/.gz) without loading it: ELF checks, .modinfo, signature.
+"""Read a kernel module file (.ko, optionally .xz/.gz/.zst) without loading it: ELF checks, .modinfo,
+signature. Hostile files are expected (a module directory, a bundle, a vendor's download): the bytes are
+read and unpacked within caps (`unpack`), the section table is checked before pyelftools sees it
+(`survey`), and .modinfo is read only up to MAX_MODINFO.
 
 Every malformed input gives a `ModuleFileError` with one clear line; nothing here raises anything else.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
-import lzma
-import os
-import stat
-import zlib
 from dataclasses import dataclass
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
+from lptui.core.kofile.survey import SectionHeader, SurveyError, survey
+from lptui.core.kofile.unpack import MAX_IMAGE, Budget, UnpackError, read_file, unpack
+
 SIGNATURE_MARKER = b"~Module signature appended~\n"
-MAX_MODULE_SIZE = 256 * 1024 * 1024
-_MACHINES = {"EM_X86_64": "x86_64", "EM_AARCH64": "aarch64", "EM_S390": "s390x", "EM_PPC64": "ppc64le",
-             "EM_RISCV": "riscv64", "EM_386": "i386", "EM_ARM": "arm"}  # fmt: skip
+MAX_MODULE_SIZE = MAX_IMAGE
+# A livepatch module's .modinfo is a few hundred bytes; an in-tree driver's, with its aliases, tens of
+# KiB. Past this it is not parsed: 60 MB of `a=b` pairs cost 1 GB as a dict of lists.
+MAX_MODINFO = 256 << 10
+_MACHINES = {
+    "EM_X86_64": "x86_64",
+    "EM_AARCH64": "aarch64",
+    "EM_S390": "s390x",
+    "EM_PPC64": "ppc64le",
+    "EM_RISCV": "riscv64",
+    "EM_386": "i386",
+    "EM_ARM": "arm",
+}
 
 
 class ModuleFileError(Exception):
@@ -36,6 +47,7 @@ class ModuleFile:
     signature_len: int | None
     compressed: str | None
     machine: str
+    sections: tuple[SectionHeader, ...] = ()  # as the survey read them, before pyelftools
 
     def info(self, key: str) -> str | None:
         values = self.modinfo.get(key)
@@ -53,48 +65,6 @@ class ModuleFile:
     def vermagic_release(self) -> str | None:
         vermagic = self.info("vermagic")
         return vermagic.split()[0] if vermagic else None
-
-
-def _read_bytes(path: str) -> bytes:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise ModuleFileError(f"{path}: no such file") from None
-    except PermissionError:
-        raise ModuleFileError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise ModuleFileError(f"{path}: cannot read ({exc.strerror})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ModuleFileError(f"{path}: is a directory, not a module file")
-    if not stat.S_ISREG(st.st_mode):
-        raise ModuleFileError(f"{path}: not a regular file")
-    if st.st_size == 0:
-        raise ModuleFileError(f"{path}: empty file")
-    if st.st_size > MAX_MODULE_SIZE:
-        raise ModuleFileError(f"{path}: {st.st_size} bytes is too large for a kernel module")
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(MAX_MODULE_SIZE + 1)
-    except PermissionError:
-        raise ModuleFileError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise ModuleFileError(f"{path}: cannot read ({exc.strerror})") from None
-
-
-def _decompress(path: str, raw: bytes) -> tuple[bytes, str | None]:
-    try:
-        if raw[:6] == b"\xfd7zXZ\x00":  # bounded: a small .ko.xz may unpack to gigabytes
-            out = lzma.LZMADecompressor().decompress(raw, max_length=MAX_MODULE_SIZE + 1)
-            if len(out) > MAX_MODULE_SIZE:
-                raise ModuleFileError(f"{path}: unpacks to over {MAX_MODULE_SIZE >> 20} MiB: not a module")
-            return out, "xz"
-        if raw[:2] == b"\x1f\x8b":
-            return gzip.GzipFile(fileobj=io.BytesIO(raw)).read(MAX_MODULE_SIZE + 1), "gzip"
-    except (lzma.LZMAError, zlib.error, OSError, EOFError) as exc:
-        raise ModuleFileError(f"{path}: corrupt compressed module ({exc})") from None
-    if raw[:4] == b"\x28\xb5\x2f\xfd":
-        raise ModuleFileError(f"{path}: zstd-compressed module: decompress it first (unzstd {path})")
-    return raw, None
 
 
 def _strip_signature(raw: bytes) -> tuple[bytes, bool, int | None]:
@@ -120,12 +90,23 @@ def parse_modinfo(blob: bytes) -> dict[str, list[str]]:
     return info
 
 
-def open_module(path: str) -> ModuleFile:
-    raw = _read_bytes(path)
-    raw, compressed = _decompress(path, raw)
+def _image(path: str, budget: Budget | None) -> tuple[bytes, str | None]:
+    try:
+        return unpack(read_file(path, budget), budget)
+    except UnpackError as exc:
+        raise ModuleFileError(f"{path}: {exc}") from None
+
+
+def open_module(path: str, budget: Budget | None = None) -> ModuleFile:
+    """`budget`: what this read may spend of bytes shared with other reads (the life cycle's)."""
+    raw, compressed = _image(path, budget)
     data, signed, sig_len = _strip_signature(raw)
     if data[:4] != b"\x7fELF":
         raise ModuleFileError(f"{path}: not an ELF file (a kernel module is an ELF relocatable object)")
+    try:
+        headers = survey(data)
+    except SurveyError as exc:
+        raise ModuleFileError(f"{path}: {exc}") from None
     try:
         elf = ELFFile(io.BytesIO(data))
         kind = elf.header["e_type"]
@@ -137,15 +118,19 @@ def open_module(path: str) -> ModuleFile:
         raise ModuleFileError(f"{path}: corrupt ELF ({type(exc).__name__}: {exc})") from None
     if kind != "ET_REL":
         raise ModuleFileError(f"{path}: ELF type {kind}, not a relocatable object: not a kernel module")
-    if elf.elfclass != 64:
-        raise ModuleFileError(f"{path}: 32-bit ELF: not a module for a 64-bit kernel")
     machine = _MACHINES.get(machine_key, str(machine_key))
     if ".gnu.linkonce.this_module" not in sections:
         raise ModuleFileError(f"{path}: no .gnu.linkonce.this_module section: not a kernel module")
     if ".modinfo" not in sections:
         raise ModuleFileError(f"{path}: no .modinfo section: not a kernel module")
+    size = sections[".modinfo"]["sh_size"]
+    if size > MAX_MODINFO:
+        raise ModuleFileError(
+            f"{path}: a .modinfo of {size:,} bytes, over the {MAX_MODINFO >> 10} KiB lptui reads: "
+            "not a module lptui reads"
+        )
     try:
         modinfo = parse_modinfo(sections[".modinfo"].data())
     except Exception as exc:
         raise ModuleFileError(f"{path}: unreadable .modinfo ({exc})") from None
-    return ModuleFile(path, data, elf, modinfo, signed, sig_len, compressed, machine)
+    return ModuleFile(path, data, elf, modinfo, signed, sig_len, compressed, machine, headers)

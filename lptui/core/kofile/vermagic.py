@@ -14,15 +14,16 @@ reference is the first in-tree module (`intree=Y`) under /lib/modules/<release>/
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from lptui.core.kofile.files import module_files_under
 from lptui.core.kofile.modfile import ModuleFile, ModuleFileError, open_module
+from lptui.core.kofile.unpack import Budget
 
-MODULE_SUFFIXES = (".ko", ".ko.xz", ".ko.gz")  # what modfile reads (zstd it refuses, in one line)
 MAX_TRIED = 40  # module files opened in search of an in-tree one; a kernel's first ones all are
+SEARCH_BYTES = 128 << 20  # what those opens may read and unpack in all: 40 bombs cost one
 
 
 @dataclass(frozen=True)
@@ -38,22 +39,20 @@ def kernel_vermagic(root: str, release: str) -> Reference:
     base = Path(root) / "lib/modules" / release / "kernel"
     if not base.is_dir():
         return Reference(None, f"no in-tree modules of {release} (no {base})")
-    tried = 0
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if not name.endswith(MODULE_SUFFIXES):
-                continue
-            tried += 1
-            if tried > MAX_TRIED:
-                return Reference(None, f"no readable in-tree module among the first {MAX_TRIED} under {base}")
-            try:
-                mod = open_module(os.path.join(dirpath, name))
-            except ModuleFileError:
-                continue
-            magic = mod.info("vermagic")
-            if magic and mod.info("intree") == "Y" and magic.split()[0] == release:
-                return Reference(magic, os.path.join(dirpath, name))
+    budget = Budget(SEARCH_BYTES)
+    candidates = module_files_under(base, max_entries=10_000).files
+    for path in candidates[:MAX_TRIED]:
+        try:
+            mod = open_module(str(path), budget)
+        except ModuleFileError:
+            if budget.left == 0:
+                break
+            continue
+        magic = mod.info("vermagic")
+        if magic and mod.info("intree") == "Y" and magic.split()[0] == release:
+            return Reference(magic, str(path))
+    if len(candidates) > MAX_TRIED:
+        return Reference(None, f"no readable in-tree module among the first {MAX_TRIED} under {base}")
     return Reference(None, f"no readable in-tree module under {base}")
 
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lptui.core.model import Mechanism, Snapshot
 from lptui.core.tree import Tree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lptui.core.kofile.unpack import Budget
 
 # kpatch installs to /var/lib/kpatch/<release> (`kpatch install`) or /usr/lib/kpatch/<release>
 # (packages); distributions ship livepatch modules under /lib/modules/<release>/ (SUSE: updates/,
@@ -23,7 +27,11 @@ from lptui.core.tree import Tree
 SEARCH = ("var/lib/kpatch/{r}", "usr/lib/kpatch/{r}", "lib/modules/{r}/livepatch", "lib/modules/{r}/updates",
           "lib/modules/{r}/extra")  # fmt: skip
 OTHER_RELEASES = ("var/lib/kpatch", "usr/lib/kpatch", "lib/modules")
-KO_SUFFIXES = (".ko", ".ko.xz", ".ko.zst", ".ko.gz")
+MAX_RELEASES = 256  # release directories looked at under each of OTHER_RELEASES
+# One look at the life cycle reads at most MAX_FILES module files and LIFE_CYCLE_BYTES read and unpacked
+# in all (a directory of a thousand 9 KB bombs costs what a few do); the running release's files first.
+MAX_FILES = 1_000
+LIFE_CYCLE_BYTES = 256 << 20
 CVE = re.compile(r"\bCVE-\d{4}-\d{4,}\b", re.IGNORECASE)
 # kpatch's boot service (kpatch/contrib/kpatch.service): it loads /var/lib/kpatch/<release>/*.ko at boot
 UNIT = "kpatch.service"
@@ -80,12 +88,12 @@ def cves_in(*texts: str | None) -> tuple[str, ...]:
     return tuple(sorted({m.upper() for t in texts if t for m in CVE.findall(t)}))
 
 
-def read_facts(path: Path, root: Path | None = None) -> ModuleFacts:
+def read_facts(path: Path, root: Path | None = None, budget: Budget | None = None) -> ModuleFacts:
     """Raises ModuleFileError for a file that is not a module. `root`: paths are shown as the tree
     shows them (a saved tree's /var/lib/kpatch, not where it is stored)."""
     from lptui.core.kofile.modfile import open_module  # pyelftools: only when there is a file to read
 
-    mod = open_module(str(path))
+    mod = open_module(str(path), budget)
     stem = path.name.split(".ko")[0]
     values = [v for values in mod.modinfo.values() for v in values]
     shown = "/" + str(path.relative_to(root)) if root is not None and root != Path("/") else str(path)
@@ -102,55 +110,102 @@ def read_facts(path: Path, root: Path | None = None) -> ModuleFacts:
     )
 
 
-def _module_files(directory: Path) -> list[Path]:
-    out: list[Path] = []
-    for dirpath, _dirs, names in os.walk(directory):
-        out.extend(Path(dirpath) / n for n in sorted(names) if n.endswith(KO_SUFFIXES))
-    return sorted(out)
+def _shown(path: Path, root: Path) -> str:
+    return "/" + str(path.relative_to(root)) if root != Path("/") else str(path)
 
 
-def _read(path: Path, root: Path, problems: list[str]) -> ModuleFacts | None:
-    from lptui.core.kofile.modfile import ModuleFileError  # pyelftools: only when there is a file to read
+@dataclass
+class _Reader:
+    """The module files one look at the life cycle reads, within MAX_FILES and LIFE_CYCLE_BYTES."""
 
-    try:
-        return read_facts(path, root)
-    except ModuleFileError as exc:
-        shown = "/" + str(path.relative_to(root)) if root != Path("/") else str(path)
-        problems.append(str(exc).replace(str(path), shown))  # as the tree shows it, like every path
-        return None
+    root: Path
+    problems: list[str] = field(default_factory=list)
+    unread: set[str] = field(default_factory=set)  # releases with files left unread (over the bounds)
+    count: int = 0
+    budget: Budget | None = None  # made with the first file read (no import on a host without one)
+
+    def read(self, release: str, path: Path) -> ModuleFacts | None:
+        from lptui.core.kofile.modfile import ModuleFileError  # pyelftools: only when there is a file
+        from lptui.core.kofile.unpack import Budget
+
+        if self.budget is None:
+            self.budget = Budget(LIFE_CYCLE_BYTES)
+        self.count += 1
+        if self.count > MAX_FILES or self.budget.left == 0:
+            self.unread.add(release)
+            return None
+        try:
+            return read_facts(path, self.root, self.budget)
+        except ModuleFileError as exc:
+            if self.budget.left == 0:
+                self.unread.add(release)
+            self.problems.append(str(exc).replace(str(path), _shown(path, self.root)))  # as the tree shows it
+            return None
+
+    def skipped(self) -> list[str]:
+        if self.budget is None or (self.count <= MAX_FILES and self.budget.left):
+            return []
+        left = max(self.count - MAX_FILES, 0)
+        more = f" ({left:,} more files)" if left else ""
+        bound = f"{MAX_FILES:,} files and {LIFE_CYCLE_BYTES >> 20} MiB of them"
+        return [f"module files not read: lptui reads at most {bound} at once{more}"]
+
+
+def _releases(root: Path) -> list[str]:
+    names: set[str] = set()
+    for base in OTHER_RELEASES:
+        try:
+            with os.scandir(root / base) as it:
+                names.update(e.name for _, e in zip(range(MAX_RELEASES), it, strict=False))
+        except OSError:
+            continue
+    return sorted(names)
+
+
+def walk_module_files(root: Path) -> tuple[list[tuple[str, Path]], list[str]]:
+    """The one walk of the module directories, shared by the readers and `capture` (so a bundle holds
+    exactly what provenance reads): every module file under the search directories of every release
+    found there, as (release, path), a release's files in SEARCH's order; and where the walk was cut."""
+    found: list[tuple[str, Path]] = []
+    cuts: list[str] = []
+    releases = _releases(root)
+    if not releases:
+        return found, cuts
+    from lptui.core.kofile.files import module_files_under  # only where there are module directories
+
+    for release in releases:
+        for pattern in SEARCH:
+            under = module_files_under(root / pattern.format(r=release))
+            found.extend((release, path) for path in sorted(under.files))
+            if under.cut:
+                cuts.append(under.cut.replace(str(root), "", 1) if root != Path("/") else under.cut)
+    return found, cuts
 
 
 def module_files(root: Path) -> list[tuple[str, Path]]:
-    """The one walk of the module directories, shared by the readers and `capture` (so a bundle holds
-    exactly what provenance reads): every module file under the search directories of every release
-    found there, as (release, path); a release's files in SEARCH's order."""
-    releases = sorted(
-        {e.name for base in OTHER_RELEASES if (root / base).is_dir() for e in (root / base).iterdir()}
-    )
-    return [(r, path) for r in releases for p in SEARCH for path in _module_files(root / p.format(r=r))]
+    return walk_module_files(root)[0]
 
 
-def _scan(found: list[tuple[str, Path]], root: Path, release: str, problems: list[str]) -> list[ModuleFacts]:
+def _scan(found: list[tuple[str, Path]], reader: _Reader, release: str) -> list[ModuleFacts]:
     """The livepatch modules installed for `release`."""
     out = []
     for rel, path in found:
         if rel == release:
-            facts = _read(path, root, problems)
+            facts = reader.read(rel, path)
             if facts is not None and facts.livepatch:
                 out.append(facts)
     return out
 
 
-def _other_releases(
-    found: list[tuple[str, Path]], root: Path, release: str | None, problems: list[str]
-) -> list[Installed]:
+def _other_releases(found: list[tuple[str, Path]], reader: _Reader, release: str | None) -> list[Installed]:
     out = []
     for rel, path in found:
         if rel == release:
             continue
-        facts = _read(path, root, problems)
+        facts = reader.read(rel, path)
         # kpatch's directories hold patches only; under lib/modules only the livepatch modules count
-        if facts is not None and (facts.livepatch or not str(path).startswith(str(root / "lib/modules"))):
+        in_kpatch_dir = not str(path).startswith(str(reader.root / "lib/modules"))
+        if facts is not None and (facts.livepatch or in_kpatch_dir):
             out.append(Installed(facts, rel, False))
     unique = {(i.facts.path, i.release): i for i in out}
     return sorted(unique.values(), key=lambda i: (i.release, i.facts.name))
@@ -159,7 +214,7 @@ def _other_releases(
 def files_read(root: Path) -> list[Path]:
     """Every file provenance looks at under `root` (a capture bundle carries them, so a replay finds
     the same): the module files of the one walk, kpatch's unit and its links."""
-    out = [path for _, path in module_files(root)]
+    out = [path for _, path in walk_module_files(root)[0]]
     for d in ("usr/lib/systemd/system", "lib/systemd/system", "etc/systemd/system"):
         out.extend(p for p in [root / d / UNIT] if os.path.lexists(p))
     system = root / "etc/systemd/system"
@@ -220,6 +275,8 @@ def _deb_changelog_cves(package: str) -> tuple[str, ...]:
     return ()
 
 
+UNREAD = "not known: some module files were not read (see the life cycle's problems)"
+
 # Systems that keep their patches elsewhere than kpatch and the distributions' module directories.
 OWN_STORES = {
     Mechanism.KGRAFT: "not searched: kGraft patches come in SUSE's kgraft-patch packages (see `rpm -qa "
@@ -229,54 +286,54 @@ OWN_STORES = {
 }
 
 
+def _provenance(module, installed: list[ModuleFacts], release: str | None, root: Path, unread: bool):
+    """The file a loaded module came from, matched by srcversion (or by name when it shows none)."""
+    named = [f for f in installed if f.name == module.name]
+    same = [f for f in named if module.srcversion and f.srcversion == module.srcversion]
+    if same or (named and not module.srcversion):
+        facts, how = (same[0], "srcversion") if same else (named[0], "name")
+        package, package_cves, why = _package(root, facts.path)
+        return Provenance(facts, how, package, package_cves, why)
+    if named:
+        other = f"{named[0].path} has srcversion {named[0].srcversion}"
+        why = f"{other}, the loaded module {module.srcversion}: not the file it was loaded from"
+        return Provenance(None, None, None, (), why)
+    if unread:  # its file may be among those left unread: not known, and so not "lost at reboot"
+        return Provenance(None, None, None, (), UNREAD)
+    where = ", ".join("/" + p.format(r=release) for p in SEARCH) if release else "(release unknown)"
+    return Provenance(None, None, None, (), f"no file for {module.name} under {where}")
+
+
 def read_life_cycle(tree: Tree, snap: Snapshot) -> LifeCycle:
     root = Path(tree.root)
     release = snap.kernel.release
-    problems: list[str] = []
-    found = module_files(root)
-    installed_facts = _scan(found, root, release, problems) if release else []
+    reader = _Reader(root)
+    found, cuts = walk_module_files(root)
+    installed_facts = _scan(found, reader, release) if release else []
+    others = _other_releases(found, reader, release)
     loaded = {p.module.name: p.module for p in snap.patches}
     loaded.update({m.name: m for m in snap.inactive_modules})
+    unread = release in reader.unread or bool(cuts)
     provenance: dict[str, Provenance] = {}
-    not_searched: set[str] = set()
     for patch in snap.patches:
-        module = patch.module
         if patch.mechanism in OWN_STORES:
             provenance[patch.name] = Provenance(None, None, None, (), OWN_STORES[patch.mechanism])
-            not_searched.add(patch.name)
-            continue
-        named = [f for f in installed_facts if f.name == module.name]
-        same = [f for f in named if module.srcversion and f.srcversion == module.srcversion]
-        if same:
-            facts, how = same[0], "srcversion"
-        elif named and not module.srcversion:
-            facts, how = named[0], "name"
         else:
-            facts, how = None, None
-        if facts is None:
-            where = ", ".join("/" + p.format(r=release) for p in SEARCH) if release else "(release unknown)"
-            why = (f"{named[0].path} has srcversion {named[0].srcversion}, the loaded module "
-                   f"{module.srcversion}: not the file it was loaded from" if named
-                   else f"no file for {module.name} under {where}")  # fmt: skip
-            provenance[patch.name] = Provenance(None, None, None, (), why)
-            continue
-        package, package_cves, why = _package(root, facts.path)
-        provenance[patch.name] = Provenance(facts, how, package, package_cves, why)
+            provenance[patch.name] = _provenance(patch.module, installed_facts, release, root, unread)
 
     def is_loaded(f: ModuleFacts) -> bool:
         module = loaded.get(f.name)
         return module is not None and (module.srcversion is None or module.srcversion == f.srcversion)
 
-    installed = tuple(Installed(f, release or "?", is_loaded(f)) for f in installed_facts)
-    lost = tuple(name for name, p in provenance.items() if p.file is None and name not in not_searched)
+    unknown = {OWN_STORES.get(p.mechanism, UNREAD) for p in snap.patches} | {UNREAD}
     return LifeCycle(
         release=release,
         provenance=provenance,
-        installed=installed,
-        other_releases=tuple(_other_releases(found, root, release, problems)),
-        lost_at_reboot=lost,
+        installed=tuple(Installed(f, release or "?", is_loaded(f)) for f in installed_facts),
+        other_releases=tuple(others),
+        lost_at_reboot=tuple(n for n, p in provenance.items() if p.file is None and p.why not in unknown),
         boot_service=boot_service(root),
-        problems=tuple(problems),
+        problems=tuple(reader.problems + cuts + reader.skipped()),
     )
 
 

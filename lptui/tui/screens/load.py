@@ -14,6 +14,7 @@ from textual.widgets import Input
 from lptui.core.actions.kernel_checks import preview_lines
 from lptui.core.actions.preflight import Inspection
 from lptui.core.errors import ActionError
+from lptui.core.kofile.files import module_files_under
 from lptui.tui.failures import ShowsWorkerFailures
 from lptui.tui.shown import Button, Label, Option, OptionList, Static, Text
 
@@ -26,13 +27,11 @@ MARKS = {
 
 
 def find_modules(dirs: list[Path], limit: int = 200) -> list[Path]:
+    """The module files directly in `dirs` (the current directory may hold anything: each is looked at
+    through the same bounded walk as provenance's, one level deep)."""
     found: list[Path] = []
     for d in dirs:
-        try:
-            entries = sorted(d.iterdir())
-        except OSError:
-            continue
-        found.extend(p for p in entries if p.name.endswith((".ko", ".ko.xz", ".ko.gz")) and p.is_file())
+        found.extend(module_files_under(d, max_entries=5_000, max_depth=0).files)
     return found[:limit]
 
 

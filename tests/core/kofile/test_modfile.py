@@ -211,9 +211,9 @@ def test_an_xz_bomb_is_refused_within_the_bound(tmp_path, monkeypatch):
     """A small .ko.xz that unpacks past the module bound: refused without unpacking it whole."""
     import lzma
 
-    from lptui.core.kofile import modfile
+    from lptui.core.kofile import modfile, unpack
 
-    monkeypatch.setattr(modfile, "MAX_MODULE_SIZE", 1 << 20)
+    monkeypatch.setattr(unpack, "MAX_IMAGE", 1 << 20)
     path = tmp_path / "bomb.ko.xz"
     path.write_bytes(lzma.compress(bytes(8 << 20)))  # 8 MiB of zeros in ~1 KiB
     with pytest.raises(modfile.ModuleFileError, match="unpacks to over 1 MiB"):
