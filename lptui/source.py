@@ -77,7 +77,7 @@ class Source:
 
     def wall_now(self) -> float:
         """Now, for this source: a capture's own capture time (its uptime and log stop there)."""
-        meta = getattr(self.tree, "meta", None)
+        meta = getattr(self.tree, "meta", None)  # checked: a finite time from 1970 to 2100 (check_manifest)
         if meta and isinstance(meta.get("captured_at_unix"), int | float):
             return float(meta["captured_at_unix"])
         return time.time()
@@ -159,9 +159,9 @@ class Source:
         if self.session is not None:
             self.session.close()
         if self._cleanup is not None:
-            import shutil
+            from lptui.core.oncall.bundle import remove
 
-            shutil.rmtree(self._cleanup, ignore_errors=True)
+            remove(self._cleanup)
             self._cleanup = None
 
     def __enter__(self) -> Source:
@@ -196,7 +196,13 @@ def open_source(root: str | None = None, demo: str | None = None, *, speed: floa
             unpacked = extract_bundle(path)
         except CaptureError as exc:
             raise SourceError(f"--root {exc}") from None
-        return Source(ReplayTree(unpacked), str(path), read_only=True, _cleanup=unpacked)
+        try:
+            return Source(ReplayTree(unpacked), str(path), read_only=True, _cleanup=unpacked)
+        except CaptureError as exc:  # checked by the survey already: the file changed since
+            from lptui.core.oncall.bundle import remove
+
+            remove(unpacked)
+            raise SourceError(f"--root {path}: {exc}") from None
     if not path.exists():
         raise SourceError(f"--root {root}: no such directory")
     if not path.is_dir():
@@ -208,9 +214,12 @@ def open_source(root: str | None = None, demo: str | None = None, *, speed: floa
     # A saved tree is read-only even when it is the real root under another name: writes to a
     # copy would change nothing, and writes through a path the user gave as "saved" must not happen.
     if (path / "lptui-capture.json").is_file():  # an unpacked capture (core/capture.py META)
-        from lptui.core.oncall.capture import ReplayTree
+        from lptui.core.oncall.capture import CaptureError, ReplayTree
 
-        return Source(ReplayTree(path), str(path), read_only=True)
+        try:
+            return Source(ReplayTree(path), str(path), read_only=True)
+        except CaptureError as exc:
+            raise SourceError(f"--root {root}: {exc}") from None
     tree = Tree(path)
     return Source(tree, str(path), read_only=True)
 

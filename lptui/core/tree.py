@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,16 @@ class Read:
         return self.text is not None
 
 
+def _read_all(fd: int, limit: int) -> bytes:
+    """Up to `limit` bytes (sysfs answers a read with at most a page: a file is read until it ends)."""
+    pieces = []
+    size = 0
+    while size < limit and (piece := os.read(fd, min(limit - size, 1 << 20))):
+        pieces.append(piece)
+        size += len(piece)
+    return b"".join(pieces)
+
+
 def describe_oserror(exc: OSError) -> str:
     if exc.errno in (errno.EACCES, errno.EPERM):
         return "permission denied"
@@ -42,6 +53,8 @@ def describe_oserror(exc: OSError) -> str:
         return "vanished"
     if exc.errno == errno.EISDIR:
         return "not a regular file"
+    if exc.errno == errno.ELOOP:
+        return "a link: a saved tree's files are read as they are, never through a link"
     return exc.strerror or type(exc).__name__
 
 
@@ -54,28 +67,54 @@ class Tree:
 
     def __init__(self, root: str | os.PathLike[str] = "/") -> None:
         self.root = Path(root)
+        self._flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+        if self.root != Path("/"):  # a saved tree's file may not lead elsewhere (/etc/shadow) by a link
+            self._flags |= os.O_NOFOLLOW
 
     def path(self, rel: str) -> Path:
         return self.root / rel
 
-    def read(self, rel: str) -> Read:
-        """At most 64 KiB (every sysfs attribute and per-task file fits); `truncated` says there was more."""
+    def _open(self, rel: str) -> int:
+        """A file of the tree, opened without blocking (a FIFO where an attribute should be answers at
+        once, not never); OSError when it is not a regular file. The kernel's own attribute files in
+        sysfs and procfs are regular files too; a saved tree's last component may not be a link."""
+        fd = os.open(self.root / rel, self._flags)
         try:
-            with open(self.root / rel, "rb") as fh:
-                data = fh.read(_MAX_READ + 1)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise IsADirectoryError(errno.EISDIR, "not a regular file")
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def read_upto(self, rel: str, limit: int) -> Read:
+        """At most `limit` bytes; `truncated` says there was more."""
+        try:
+            fd = self._open(rel)
+            try:
+                data = _read_all(fd, limit + 1)
+            finally:
+                os.close(fd)
         except OSError as exc:
             return Read(None, describe_oserror(exc), exc.errno)
-        if len(data) > _MAX_READ:
-            return Read(data[:_MAX_READ].decode("utf-8", errors="replace"), truncated=True)
+        if len(data) > limit:
+            return Read(data[:limit].decode("utf-8", errors="replace"), truncated=True)
         return Read(data.decode("utf-8", errors="replace"))
+
+    def read(self, rel: str) -> Read:
+        """At most 64 KiB (every sysfs attribute and per-task file fits); `truncated` says there was more."""
+        return self.read_upto(rel, _MAX_READ)
 
     def read_whole(self, rel: str) -> Read:
         """A file of up to 64 MiB (/proc/kallsyms runs to megabytes); over that, a problem, not read."""
         try:
-            with open(self.root / rel, "rb") as fh:
-                if os.fstat(fh.fileno()).st_size > _MAX_WHOLE:  # procfs says 0: the read's cap holds then
+            fd = self._open(rel)
+            try:
+                if os.fstat(fd).st_size > _MAX_WHOLE:  # procfs says 0: the read's cap holds then
                     return Read(None, f"over {_MAX_WHOLE >> 20} MiB: not read")
-                data = fh.read(_MAX_WHOLE + 1)
+                data = _read_all(fd, _MAX_WHOLE + 1)
+            finally:
+                os.close(fd)
         except OSError as exc:
             return Read(None, describe_oserror(exc), exc.errno)
         if len(data) > _MAX_WHOLE:

@@ -330,19 +330,37 @@ def test_older_systems_files(target, what):
 @FAST
 @given(hostile_bytes)
 def test_capture_manifests(blob):
-    from lptui.core.oncall.capture import META, ReplayTree
+    """A manifest is lptui's, each field of its type and range, or the replay is refused in one line."""
+    from lptui.core.oncall.capture import META, CaptureError, ReplayTree
 
     with tempfile.TemporaryDirectory() as tmp:
         put(Path(tmp), META, blob)
-        tree = ReplayTree(tmp)
+        try:
+            tree = ReplayTree(tmp)
+        except CaptureError as exc:
+            assert "\n" not in str(exc)
+            return
         assert isinstance(tree.meta, dict) and isinstance(tree.unreadable, dict)
         read_snapshot(tree)
 
 
-@pytest.mark.parametrize("nested", [b"[" * 100_000, b'{"unreadable": [1, 2]}', b'{"unreadable": {"a": 1}}'])
+@pytest.mark.parametrize(
+    "nested",
+    [
+        b"[" * 100_000,
+        b'{"lptui_version": "1", "unreadable": [1, 2]}',
+        b'{"lptui_version": "1", "unreadable": {"a": 1}}',
+        b'{"lptui_version": "1", "captured_at_unix": NaN}',
+        b'{"lptui_version": "1", "captured_at_unix": Infinity}',
+        b'{"lptui_version": "1", "captured_at_unix": 1e308}',
+        b'{"lptui_version": "1", "captured_at_unix": "yesterday"}',
+        b'{"lptui_version": "1", "threads": -1}',
+        b'{"lptui_version": "1", "host": "' + b"h" * 300 + b'"}',
+    ],
+)
 def test_capture_manifests_of_odd_shapes(tmp_path, nested):
-    from lptui.core.oncall.capture import META, ReplayTree
+    from lptui.core.oncall.capture import META, CaptureError, ReplayTree
 
     (tmp_path / META).write_bytes(nested)
-    tree = ReplayTree(tmp_path)
-    assert isinstance(tree.unreadable, dict)
+    with pytest.raises(CaptureError, match="manifest"):
+        ReplayTree(tmp_path)

@@ -77,6 +77,9 @@ class RawTask:
 
 _STATE_BYTES = {b"-1\n": -1, b"0\n": 0, b"1\n": 1}
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+# never blocking: a FIFO where a saved tree's patch_state should be reads as nothing (the careful path
+# then says what it is), never waits for a writer
+_FILE_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
 
 
 class FastProc:
@@ -123,7 +126,7 @@ class FastProc:
                 if not name.isdecimal():
                     continue
                 try:
-                    fd = os.open(f"{name}/patch_state", os.O_RDONLY | os.O_CLOEXEC, dir_fd=task_fd)
+                    fd = os.open(f"{name}/patch_state", _FILE_FLAGS, dir_fd=task_fd)
                 except OSError:
                     states[int(name)] = None
                     continue
@@ -141,7 +144,7 @@ class FastProc:
 
     def patch_state(self, pid: int, tid: int) -> int | None:
         try:
-            fd = os.open(f"{pid}/task/{tid}/patch_state", os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.proc_fd)
+            fd = os.open(f"{pid}/task/{tid}/patch_state", _FILE_FLAGS, dir_fd=self.proc_fd)
         except OSError:
             return None
         try:

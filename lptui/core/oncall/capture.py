@@ -34,6 +34,49 @@ class CaptureError(Exception):
     """A bundle that cannot be written or replayed: one line for the user."""
 
 
+# lptui-capture.json's fields: (type, lowest, highest) for numbers, (type, longest) for strings. A replay
+# reads the capture time as "now", so a NaN, an infinity or 1e308 there broke every command.
+_NUMBERS = {
+    "captured_at_unix": (0, 4_102_444_800),  # 1970 to 2100
+    "members": (0, 10_000_000),
+    "threads": (0, 100_000_000),
+    "pending": (0, 100_000_000),
+}
+_STRINGS = {"lptui_version": 64, "captured_at": 64, "source": 4_096, "host": 255, "log_problem": 1_024}
+MAX_UNREADABLE = 500_000  # paths a capture could not read: at most one per file it tried
+MAX_REASON = 512
+
+
+def check_manifest(meta: object) -> dict:
+    """lptui-capture.json, each field of the type and in the range a capture writes; CaptureError says
+    which is not. Fields lptui does not know are kept, unread."""
+    if not isinstance(meta, dict) or not isinstance(meta.get("lptui_version"), str):
+        raise CaptureError(f"{META} is not lptui's manifest: not an lptui capture")
+    members = meta.get("members")
+    if isinstance(members, int) and members > 500_000:  # bundle.MAX_ENTRIES
+        raise CaptureError(f"its manifest says {members:,} entries (over 500,000)")
+    for key, (low, high) in _NUMBERS.items():
+        value = meta.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            shown = repr(str(value)[:40])
+            raise CaptureError(f"its manifest's {key} is {shown}, not a number from {low} to {high:,}")
+    for key, longest in _STRINGS.items():
+        value = meta.get(key)
+        if value is not None and (not isinstance(value, str) or len(value) > longest):
+            raise CaptureError(f"its manifest's {key} is not a string of at most {longest:,} characters")
+    if meta.get("command_lines") is not None and not isinstance(meta["command_lines"], bool):
+        raise CaptureError("its manifest's command_lines is not true or false")
+    unreadable = meta.get("unreadable", {})
+    if not isinstance(unreadable, dict) or len(unreadable) > MAX_UNREADABLE:
+        raise CaptureError(f"its manifest's unreadable is not a table of at most {MAX_UNREADABLE:,} paths")
+    for path, why in unreadable.items():
+        if not isinstance(why, str) or len(path) > 1_024 or len(why) > MAX_REASON:
+            raise CaptureError("its manifest's unreadable holds a path or a reason longer than a capture's")
+    return meta
+
+
 class RecordingTree(Tree):
     """A Tree that keeps every file it reads (as read) and every directory it looks at."""
 
@@ -158,17 +201,17 @@ class ReplayTree(Tree):
     """A capture's tree: files the capture could not read stay unreadable, for the same reason."""
 
     def __init__(self, root) -> None:
+        """Raises CaptureError when the manifest is not lptui's (a directory someone unpacked)."""
         super().__init__(root)
+        read = self.read_upto(META, 1 << 20)  # bundle.MAX_META
+        if read.truncated:
+            raise CaptureError(f"{META} is over 1 MiB: not an lptui capture")
         try:
-            with open(Path(root) / META, "rb") as fh:
-                meta = json.loads(fh.read(1 << 20))  # bundle.MAX_META: a manifest is a few KiB
-        except (OSError, ValueError, RecursionError):
-            meta = {}
-        self.meta = meta if isinstance(meta, dict) else {}
-        unreadable = self.meta.get("unreadable")
-        self.unreadable: dict[str, str] = (
-            {str(k): str(v) for k, v in unreadable.items()} if isinstance(unreadable, dict) else {}
-        )
+            meta = json.loads(read.text or "")
+        except (ValueError, RecursionError):
+            meta = None
+        self.meta = check_manifest(meta)
+        self.unreadable: dict[str, str] = dict(self.meta.get("unreadable", {}))
 
     def read(self, rel: str) -> Read:
         why = self.unreadable.get(rel)

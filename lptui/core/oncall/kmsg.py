@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 from dataclasses import dataclass
 
 # The older systems' lines too: kGraft's "kgr succeeded" / "kgr still in progress ..." / "kgr: ..."
@@ -76,8 +77,11 @@ class KmsgReader:
         out: list[LogLine] = []
         if not self._is_device:
             # a rendered log is replaced atomically (a new file each time): read it by path
-            try:
-                with open(self.path, "rb") as fh:
+            try:  # a regular file only, opened without blocking (a saved tree's dev/kmsg may be a FIFO)
+                fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+                with os.fdopen(fd, "rb") as fh:
+                    if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                        return []
                     data = fh.read(4 * 1024 * 1024).decode("utf-8", "replace")
             except OSError:
                 return []

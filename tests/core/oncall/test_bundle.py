@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from lptui.core.oncall import bundle
-from lptui.core.oncall.bundle import MAX_HEADER, extract_bundle
+from lptui.core.oncall.bundle import extract_bundle
 from lptui.core.oncall.capture import META, CaptureError
+from lptui.core.oncall.tarscan import MAX_HEADER
 
 MANIFEST = json.dumps({"lptui_version": "0.1.0", "members": 2}).encode()
 
@@ -106,10 +107,10 @@ def test_bounds_entries_bytes_and_headers(tmp_path, monkeypatch):
     many = [(META, MANIFEST, tarfile.REGTYPE)] + [(f"proc/{i}", b"1", tarfile.REGTYPE) for i in range(20)]
     refused(make(tmp_path / "many.tar.gz", many), "over 10 entries")
     monkeypatch.setattr(bundle, "MAX_ENTRIES", 500_000)
-    monkeypatch.setattr(bundle, "MAX_TOTAL", 64 * 4096)
+    monkeypatch.setattr(bundle, "MAX_FOOTPRINT", 64 * 4096)
     wide = [(META, MANIFEST, tarfile.REGTYPE)] + [(f"proc/{i}", b"1", tarfile.REGTYPE) for i in range(100)]
     refused(make(tmp_path / "wide.tar.gz", wide), "bytes unpacked")  # each file costs a page
-    monkeypatch.setattr(bundle, "MAX_TOTAL", 1 << 30)
+    monkeypatch.setattr(bundle, "MAX_FOOTPRINT", 1 << 30)
     long_name = "proc/" + "a" * (MAX_HEADER + 10)  # tarfile writes it as a pax header of that size
     entries = [(META, MANIFEST, tarfile.REGTYPE), (long_name, b"1", tarfile.REGTYPE)]
     refused(make(tmp_path / "pax.tar.gz", entries), "extended header")
@@ -185,9 +186,8 @@ def test_the_reported_bomb_is_refused_fast_and_small(tmp_path):
 
 
 def test_a_bomb_under_the_file_bound_is_stopped_by_the_total(tmp_path, monkeypatch):
-    """Many members each under MAX_FILE, together over MAX_TOTAL: refused by the survey's sum, before
+    """Many members each under MAX_FILE, together over MAX_CONTENT: refused by the survey's sum, before
     one byte is unpacked."""
-    monkeypatch.setattr(bundle, "MAX_TOTAL", 96 << 20)
     path = tmp_path / "sum.tar.gz"
     with gzip.open(path, "wb", compresslevel=1) as gz, tarfile.open(fileobj=gz, mode="w|") as tar:
         info = tarfile.TarInfo(META)
@@ -197,7 +197,7 @@ def test_a_bomb_under_the_file_bound_is_stopped_by_the_total(tmp_path, monkeypat
             info = tarfile.TarInfo(f"proc/{i}")
             info.size = 32 << 20
             tar.addfile(info, io.BytesIO(bytes(32 << 20)))
-    refused(path, "bytes unpacked")
+    refused(path, "bytes of file contents")
 
 
 def test_ctrl_c_mid_unpack_leaves_nothing(tmp_path, monkeypatch):
