@@ -69,13 +69,18 @@ def cmd_capture(args: argparse.Namespace) -> int:
     return 0
 
 
+# Module files a capture carries in all: a bundle holds at most 96 MiB of contents (bundle.MAX_CONTENT),
+# and a capture of 100,000 threads needs 0.2 MiB of the rest. Past this a file is noted, not carried.
+CAPTURE_MODULE_BYTES = 64 << 20
+
+
 def _module_files(tree, root: Path) -> None:
     """The patch module files and kpatch's unit, as the disk holds them (provenance on replay): each read
-    as provenance reads it (a regular file, without blocking, at most 64 MiB), 256 MiB in all."""
+    as provenance reads it (a regular file, without blocking, at most 64 MiB), CAPTURE_MODULE_BYTES in all."""
     from lptui.core.kofile.unpack import Budget, UnpackError, read_file
-    from lptui.core.lifecycle.provenance import LIFE_CYCLE_BYTES, files_read
+    from lptui.core.lifecycle.provenance import files_read
 
-    budget = Budget(LIFE_CYCLE_BYTES)
+    budget = Budget(CAPTURE_MODULE_BYTES)
     for path in files_read(root):
         rel = str(path.relative_to(root))
         try:

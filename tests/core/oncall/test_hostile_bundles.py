@@ -224,3 +224,28 @@ def test_any_archive_is_a_capture_or_one_line(tmp_path_factory, blocks, ended):
         assert (target / b.META).is_file()
         remove(target)
     assert replays() == before
+
+
+def test_a_capture_carries_a_bounded_share_of_module_files_and_still_replays(tmp_path):
+    """Module files a capture carries are bounded so that its own bundle stays inside the replay's
+    bounds: what is over is noted in the manifest, and the bundle replays."""
+    from tests.faketree import FakeKernel
+    from tests.hostile_files import trailing_zeros
+
+    fake = FakeKernel(tmp_path / "root").kernel(release="6.1.0-28-amd64")
+    fake.patch("lp", transition="0")
+    kpatch = tmp_path / "root/var/lib/kpatch/6.1.0-28-amd64"
+    kpatch.mkdir(parents=True)
+    for i in range(3):
+        (kpatch / f"big{i}.ko").write_bytes(trailing_zeros(30))
+    out = tmp_path / "c.tar.gz"
+    done = run("--root", str(tmp_path / "root"), "capture", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    with tarfile.open(out) as tar:
+        meta = json.loads(tar.extractfile(b.META).read())
+        carried = [n for n in tar.getnames() if n.endswith(".ko")]
+    assert len(carried) == 2 and any(
+        "lptui reads of module files" in why for why in meta["unreadable"].values()
+    )
+    replay = run("--root", str(out), "status")
+    assert replay.returncode == 0, replay.stderr
