@@ -137,6 +137,44 @@ def bundle_cases(work: Path) -> list[tuple[str, list[str]]]:
     return cases
 
 
+def fake_prometheus(answer_mib: float) -> str:
+    """A loopback server answering every instant query with a valid vector of `answer_mib` MiB (its
+    hosts' names long enough to fill it): the most a round can be made to carry."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    item = '{"metric":{"instance":"h%07d:9839","patch":"%s"},"value":[1800000000.0,"1"]}'
+    count = int(answer_mib * (1 << 20) / 300)
+    body = (
+        '{"status":"success","data":{"resultType":"vector","result":['
+        + ",".join(item % (i, "p" * 200) for i in range(count))
+        + "]}}"
+    ).encode()
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{httpd.server_port}"
+
+
+def fleet_cases() -> list[tuple[str, list[str]]]:
+    cases = []
+    for mib in (4, 60):
+        url = fake_prometheus(mib)
+        cases.append((f"fleet hosts, every answer {mib} MiB", ["fleet", "--prometheus", url, "hosts"]))
+    return cases
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", metavar="FILE", help="also write the numbers here")
@@ -145,7 +183,7 @@ def main() -> int:
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory(prefix="lptui-hostile-") as tmp:
-        for name, argv in module_cases(Path(tmp)) + bundle_cases(Path(tmp)):
+        for name, argv in module_cases(Path(tmp)) + bundle_cases(Path(tmp)) + fleet_cases():
             if args.only and args.only not in name:
                 continue
             results[name] = measure(argv, args.timeout)

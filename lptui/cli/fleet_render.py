@@ -12,10 +12,11 @@ from lptui.fleet.cells import (
     cve_cells,
     cve_title,
     host_cells,
+    problem_lines,
     rollout_cells,
 )
 from lptui.fleet.state import Fleet
-from lptui.richtext import Table, Text
+from lptui.richtext import Group, Table, Text
 
 __all__ = ["cve_table", "hosts_table", "rollout_table"]
 
@@ -29,9 +30,11 @@ def _table(title: str, columns: tuple[str, ...], rows: list[list[Cell]]) -> Tabl
     return table
 
 
-def hosts_table(fleet: Fleet) -> Table:
+def hosts_table(fleet: Fleet) -> Group:
     title = f"{len(fleet.hosts)} hosts (job {shown(fleet.job)}), worst first"
-    return _table(title, HOST_COLUMNS, [host_cells(h) for h in fleet.hosts])
+    table = _table(title, HOST_COLUMNS, [host_cells(h) for h in fleet.hosts])
+    problems = [Text(line, style="yellow") for line in problem_lines(fleet.hosts)]
+    return Group(table, *problems)
 
 
 def rollout_table(found: tuple[Rollout, ...]) -> Table:

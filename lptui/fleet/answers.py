@@ -23,9 +23,10 @@ class Rollout:
 
 
 def rollouts(fleet: Fleet) -> tuple[Rollout, ...]:
+    """Each patch over the hosts whose series can be believed (reporting, not suspect)."""
     seen: dict[str, list[tuple[Host, object]]] = {}
     for host in fleet.hosts:
-        if not host.reporting:
+        if not host.trusted:
             continue
         for p in host.patches:
             seen.setdefault(p.name, []).append((host, p))
@@ -39,7 +40,7 @@ def rollouts(fleet: Fleet) -> tuple[Rollout, ...]:
         having = {h.name for h, _ in rows}
         lacking = tuple(
             sorted(
-                h.name for h in fleet.hosts if h.reporting and h.release in releases and h.name not in having
+                h.name for h in fleet.hosts if h.trusted and h.release in releases and h.name not in having
             )
         )
         ages = [
@@ -66,12 +67,14 @@ def cve_verdicts(fleet: Fleet, cve: str) -> tuple[CveVerdict, ...]:
     the host is down or stale, has not exported its life cycle, or a loaded patch's provenance cannot be
     read (that patch may fix it): never counted as fixed nor as exposed."""
     cve = cve.upper()
-    fixed_on = {h.release for h in fleet.hosts if h.reporting for p in h.patches if cve in p.cves and p.live}
+    fixed_on = {h.release for h in fleet.hosts if h.trusted for p in h.patches if cve in p.cves and p.live}
     out = []
     for h in fleet.hosts:
         naming = tuple(p.name for p in h.patches if cve in p.cves)
         if not h.reporting:
             out.append(CveVerdict(h.name, "unknown", naming, f"exporter {h.state}"))
+        elif h.suspect:  # another target may be speaking for it: "fixed" could be anyone's word
+            out.append(CveVerdict(h.name, "unknown", naming, f"suspect: {h.problems[0]}"))
         elif any(p.live for p in h.patches if cve in p.cves):
             out.append(CveVerdict(h.name, "fixed", naming, "live: " + ", ".join(naming)))
         elif any(p.in_transition for p in h.patches if cve in p.cves):
@@ -105,6 +108,9 @@ class FleetVerdict:
 
 
 def judge(fleet: Fleet, *, warn: float, crit: float) -> FleetVerdict:
+    """CRITICAL: stuck past `crit`, or forced this boot; WARNING: stuck past `warn`, in transition for
+    a time that is not a number, not reporting, suspect, or any other bad value. Never OK on a host whose
+    series say something lptui cannot believe."""
     stuck = [h for h in fleet.hosts if h.reporting and h.transition is not None]
 
     def age(h: Host) -> float:
@@ -112,18 +118,22 @@ def judge(fleet: Fleet, *, warn: float, crit: float) -> FleetVerdict:
 
     over_crit = [h for h in stuck if age(h) >= crit]
     over_warn = [h for h in stuck if warn <= age(h) < crit]
+    unknown_age = [h for h in stuck if h.transition and h.transition.age_seconds is None]
     forced = [h for h in fleet.hosts if h.reporting and h.forced]
     silent = [h for h in fleet.hosts if not h.reporting]
+    doubtful = [h for h in fleet.hosts if h.reporting and h.problems and h not in unknown_age]
     problems = []
     code = OK
     if over_crit or forced:
         code = CRITICAL
-    elif over_warn or silent:
+    elif over_warn or silent or unknown_age or doubtful:
         code = WARNING
     for label, group in (
         ("stuck", over_crit + over_warn),
         ("forced this boot", forced),
+        ("in transition for an unknown time", unknown_age),
         ("not reporting", silent),
+        ("with series lptui cannot believe", doubtful),
     ):
         if group:
             problems.append(
@@ -181,6 +191,8 @@ def host_json(h: Host) -> dict:
         "inactive_modules": h.inactive_modules,
         "installed_not_loaded": list(h.installed_not_loaded),
         "kpatch_service": h.kpatch_service,
+        "suspect": h.suspect,
+        "problems": list(h.problems),
         "console": console_command(h.name),
     }
 

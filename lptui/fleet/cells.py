@@ -11,7 +11,14 @@ from lptui.fleet.state import Host
 
 Cell = tuple[str, str]  # (text, style)
 
-STATE_STYLE = {"down": "bold red", "stale": "yellow", "in transition": "bold red", "ok": "green"}
+STATE_STYLE = {
+    "down": "bold red",
+    "stale": "yellow",
+    "suspect": "bold yellow",
+    "in transition": "bold red",
+    "ok": "green",
+}
+BAD_VALUE = "bad value"
 VERDICT_STYLE = {"fixed": "green", "in transition": "yellow", "not fixed": "bold red", "unknown": "dim"}
 HOST_COLUMNS = (
     "Host",
@@ -36,18 +43,26 @@ def _c(value: object, style: str = "") -> Cell:
 def host_cells(h: Host) -> list[Cell]:
     live = sum(1 for p in h.patches if p.live)
     t = h.transition
+    bad = any("bad value" in p for p in h.problems)
+    age = (age_text(t.age_seconds) if t.age_seconds is not None else BAD_VALUE if bad else "?") if t else ""
+    poll = f"{age_text(h.poll_age)} ago" if h.poll_age is not None else BAD_VALUE if bad else "never"
     return [
         _c(h.name, "bold"),
         _c(h.state, STATE_STYLE[h.state]),
         _c(h.release or "?"),
         _c(live if h.reporting else "?"),
         _c(t.patch if t else "", "cyan"),
-        _c(age_text(t.age_seconds) if t else ""),
+        _c(age, "bold yellow" if age == BAD_VALUE else ""),
         _c(t.tasks_pending if t and t.tasks_pending is not None else ""),
         _c(h.top_blocker or ""),
         _c({True: "FORCED", False: "no", None: "?"}[h.forced], "bold red" if h.forced else ""),
-        _c(f"{age_text(h.poll_age)} ago" if h.poll_age is not None else "never"),
+        _c(poll, "bold yellow" if poll == BAD_VALUE else ""),
     ]
+
+
+def problem_lines(hosts) -> list[str]:
+    """What is wrong with each host's series, one line a problem (under the hosts table)."""
+    return [f"{h.name}: {problem}" for h in hosts for problem in h.problems]
 
 
 def rollout_cells(r: Rollout) -> list[Cell]:

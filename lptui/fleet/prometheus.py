@@ -1,25 +1,45 @@
 """Prometheus's HTTP API, instant queries only (`/api/v1/query`), as the fleet view's one source.
 
-The standard library's HTTP client is enough for one GET per query (the PyPI clients bring pandas and
-matplotlib); orjson decodes the answers in under half the standard library's time (the fleet's refresh
-is mostly decoding). Authentication is spelled as the Prometheus ecosystem spells it (promtool, amtool,
-Grafana): basic auth, a bearer token read from a file or the environment, a CA file. A secret is never
-part of a message: errors name the URL without its user information. The response is read to a bound.
+The standard library's HTTP client, with what the fleet needs on top of it:
+- a deadline for each query from connect to its last byte (and one for the round of queries): a socket
+  timeout bounds each read, not the answer, so a server dripping a byte a second would keep `fleet check`
+  (a monitoring plugin) running for ever; a watchdog closes the connection when the deadline passes;
+- redirects followed only within Prometheus's own origin (scheme, host and port), with the credentials;
+  a redirect anywhere else is refused and named, so a token is never sent to another server;
+- the answer read to a bound, and every answer of a round to a bound shared by the queries in flight;
+- every error one line, a server's own words quoted escaped and cut (lptui.core.shown.one_line).
+httpx was considered: it has per-phase timeouts but no deadline for a whole answer either, and it would
+be a dependency for what http.client does here in one small module. orjson decodes the answers in under
+half the standard library's time (the fleet's refresh is mostly decoding).
+
+Authentication is spelled as the Prometheus ecosystem spells it (promtool, amtool, Grafana): basic auth,
+a bearer token read from a file or the environment, a CA file. A secret is never part of a message:
+errors name the URL without its user information.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import gc
+import http.client
+import socket
 import ssl
-import urllib.error
+import threading
+import time
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 
 import orjson
 
-MAX_RESPONSE = 64 << 20  # bytes per query: one family's series at 10,000 hosts are ~4 MB of JSON
+from lptui.core.shown import one_line
+
+MAX_RESPONSE = 64 << 20  # bytes per answer: one family's series at 10,000 hosts are ~4 MB of JSON
+ROUND_BYTES = 128 << 20  # bytes of every answer of one round together (~45 MB at 10,000 hosts)
+MAX_REDIRECTS = 3
+QUOTED = 300  # characters of a server's own error text quoted in a message
+PIECE = 64 << 10
+REDIRECTS = (301, 302, 303, 307, 308)
 
 
 class FleetError(Exception):
@@ -60,9 +80,37 @@ def shown(url: str) -> str:
     """The URL without user information (`http://user:secret@host` shows as `http://host`)."""
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
     if parts.port:
         host = f"{host}:{parts.port}"
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urllib.parse.urlsplit(url)
+    return (
+        parts.scheme,
+        (parts.hostname or "").lower(),
+        parts.port or (443 if parts.scheme == "https" else 80),
+    )
+
+
+class Round:
+    """One refresh's deadline and byte budget, shared by the queries in flight."""
+
+    def __init__(self, seconds: float, budget: int = ROUND_BYTES) -> None:
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+        self.budget = budget
+        self.left = budget
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> None:
+        with self._lock:
+            self.left -= size
+            if self.left < 0:
+                raise FleetError(f"the answers of one round went past {self.budget >> 20} MiB: refused")
 
 
 class Prometheus:
@@ -71,7 +119,8 @@ class Prometheus:
     ):
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FleetError(f"--prometheus {shown(url)!r}: expected http(s)://HOST[:PORT][/PATH]")
+            given = one_line(shown(url), QUOTED)
+            raise FleetError(f"--prometheus {given!r}: expected http(s)://HOST[:PORT][/PATH]")
         self.auth = auth or Auth()
         if parts.username and not self.auth.username:  # user information in the URL, as curl takes it
             self.auth = Auth(
@@ -82,6 +131,7 @@ class Prometheus:
                 self.auth.insecure,
             )
         self.base = shown(url).rstrip("/")
+        self.origin = _origin(self.base)
         self.timeout = timeout
         self.limit = limit
         self.context = None
@@ -103,31 +153,117 @@ class Prometheus:
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         return headers
 
-    def query(self, expr: str, at: float | None = None) -> Answer:
+    def round(self, seconds: float | None = None) -> Round:
+        """A round of queries: its deadline (three queries' worth by default) and its byte budget."""
+        return Round(seconds if seconds is not None else 3 * self.timeout)
+
+    def query(self, expr: str, at: float | None = None, round: Round | None = None) -> Answer:
         """One instant query, evaluated at `at` (Unix seconds) or at Prometheus's now."""
+        return _parse(self.fetch(expr, at, round), self.base)
+
+    def fetch(self, expr: str, at: float | None = None, round: Round | None = None) -> bytes:
+        """The answer's bytes, within the query's deadline (and the round's) and bounds."""
         params = {"query": expr} if at is None else {"query": expr, "time": f"{at:.3f}"}
         url = f"{self.base}/api/v1/query?" + urllib.parse.urlencode(params)
-        request = urllib.request.Request(url, headers=self._headers())
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:
-                body = response.read(self.limit + 1)
-        except urllib.error.HTTPError as exc:
-            body = exc.read(1 << 16)
-            reason = _api_error(body) or f"HTTP {exc.code} {exc.reason}"
-            if exc.code == 404 and not _api_error(body):
+        deadline = time.monotonic() + self.timeout
+        if round is not None:
+            deadline = min(deadline, round.deadline)
+        for _ in range(MAX_REDIRECTS + 1):
+            status, location, body = self._get(url, deadline, round)
+            if status not in REDIRECTS:
+                return self._answer(status, body)
+            target = urllib.parse.urljoin(url, location or "")
+            if _origin(target) != self.origin:
+                elsewhere = one_line(shown(target), QUOTED)
                 raise FleetError(
-                    f"{self.base} has no /api/v1/query (HTTP 404): is it Prometheus? Give its base URL, "
-                    "e.g. http://HOST:9090"
-                ) from None
-            if exc.code in (401, 403):
-                reason += " (check --prometheus-username/--prometheus-password-file or the bearer token)"
-            raise FleetError(f"Prometheus at {self.base} refused the query: {reason}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            why = getattr(exc, "reason", exc)
-            raise FleetError(f"cannot reach Prometheus at {self.base}: {why}") from None
-        if len(body) > self.limit:
-            raise FleetError(f"Prometheus at {self.base} answered more than {self.limit >> 20} MiB: refused")
-        return _parse(body, self.base)
+                    f"Prometheus at {self.base} redirected to {elsewhere}: lptui follows redirects only "
+                    "within the URL's own scheme, host and port (credentials go nowhere else)"
+                )
+            url = target
+        raise FleetError(f"Prometheus at {self.base} redirected more than {MAX_REDIRECTS} times")
+
+    def _answer(self, status: int, body: bytes) -> bytes:
+        if status == 200:
+            return body
+        reason = _api_error(body) or f"HTTP {status}"
+        if status == 404 and not _api_error(body):
+            raise FleetError(
+                f"{self.base} has no /api/v1/query (HTTP 404): is it Prometheus? Give its base URL, "
+                "e.g. http://HOST:9090"
+            )
+        if status in (401, 403):
+            reason += " (check --prometheus-username/--prometheus-password-file or the bearer token)"
+        raise FleetError(f"Prometheus at {self.base} refused the query: {reason}")
+
+    def _get(self, url: str, deadline: float, round: Round | None) -> tuple[int, str | None, bytes]:
+        """One GET, every byte of it before `deadline`: a watchdog shuts the socket when it passes."""
+        parts = urllib.parse.urlsplit(url)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise self._late()
+        if parts.scheme == "https":
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                parts.hostname or "", parts.port, timeout=left, context=self.context
+            )
+        else:
+            conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=left)
+        watchdog = threading.Timer(left, _shut, (conn,))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            target = urllib.parse.urlunsplit(("", "", parts.path, parts.query, ""))
+            conn.request("GET", target, headers=self._headers())
+            response = conn.getresponse()
+            limit = self.limit if response.status == 200 else 1 << 16  # an error or a redirect: its start
+            body = _read(response, limit, deadline, round)
+            if len(body) > limit and response.status == 200:
+                raise FleetError(
+                    f"Prometheus at {self.base} answered more than {self.limit >> 20} MiB: refused"
+                )
+            return response.status, response.getheader("Location"), body[:limit]
+        except FleetError:
+            raise
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            if time.monotonic() >= deadline:
+                raise self._late() from None
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise FleetError(f"cannot reach Prometheus at {self.base}: {one_line(why, QUOTED)}") from None
+        finally:
+            watchdog.cancel()
+            conn.close()
+
+    def _late(self) -> FleetError:
+        return FleetError(
+            f"Prometheus at {self.base} did not answer within {self.timeout:g} s (from connect to the last "
+            "byte; --prometheus-timeout)"
+        )
+
+
+def _shut(conn: http.client.HTTPConnection) -> None:
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed: nothing to wake
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _read(response: http.client.HTTPResponse, limit: int, deadline: float, round: Round | None) -> bytes:
+    pieces = []
+    size = 0
+    while size <= limit:
+        if time.monotonic() >= deadline:
+            raise OSError("deadline")
+        piece = response.read1(min(PIECE, limit + 1 - size))  # what one read brings: no waiting for more
+        if not piece:
+            break
+        if round is not None:
+            round.take(len(piece))
+        pieces.append(piece)
+        size += len(piece)
+    if time.monotonic() >= deadline:  # the watchdog ended it: what came is not the answer
+        raise OSError("deadline")
+    if size <= limit and response.length:  # the server hung up before its own Content-Length
+        raise http.client.IncompleteRead(b"", response.length)
+    return b"".join(pieces)
 
 
 def _api_error(body: bytes) -> str | None:
@@ -135,7 +271,9 @@ def _api_error(body: bytes) -> str | None:
         data = orjson.loads(body)
     except ValueError:
         return None
-    return f"{data.get('errorType', 'error')}: {data.get('error')}" if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    return one_line(f"{data.get('errorType', 'error')}: {data.get('error')}", QUOTED)
 
 
 def _parse(body: bytes, base: str) -> Answer:
@@ -157,7 +295,8 @@ def _parse_vector(body: bytes, base: str) -> Answer:
             raise FleetError(f"Prometheus at {base}: {_api_error(body)}")
         result = data["data"]
         if result["resultType"] != "vector":
-            raise FleetError(f"Prometheus at {base} answered a {result['resultType']}, not a vector")
+            kind = one_line(result["resultType"], 40)
+            raise FleetError(f"Prometheus at {base} answered a {kind}, not a vector")
         items = result["result"]
         if not isinstance(items, list):
             raise TypeError(items)

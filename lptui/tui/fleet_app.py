@@ -31,6 +31,32 @@ def _texts(row: list[cells.Cell]) -> list[Text]:
     return [Text(text, style=style) for text, style in row]
 
 
+def _apply(table: DataTable, rows: dict[str, list[cells.Cell]], shown: dict[str, tuple]) -> None:
+    """The table brought to `rows` by key, in their order: rows gone removed, new ones added, changed
+    cells updated in place, and a sort only when the order changed. A refresh in which two of a thousand
+    hosts changed touches two rows (clearing and refilling redrew all of them every read)."""
+    columns = list(table.columns)
+    for gone in shown.keys() - rows.keys():
+        table.remove_row(gone)
+        del shown[gone]
+    for key, row in rows.items():
+        cells_now = tuple(row)
+        before = shown.get(key)
+        if before == cells_now:
+            continue
+        if before is None:
+            table.add_row(*_texts(row), key=key)
+        else:
+            for column, new, old in zip(columns, cells_now, before, strict=True):
+                if new != old:
+                    table.update_cell(key, column, Text(new[0], style=new[1]))
+        shown[key] = cells_now
+    if [row.key.value for row in table.ordered_rows] != list(rows):
+        # DataTable sorts by cell values: the first column is the row's key, as the cell shows it
+        rank = {Text(key).plain: i for i, key in enumerate(rows)}
+        table.sort(columns[0], key=lambda cell: rank.get(str(cell), len(rank)))
+
+
 class FleetRead(Message):
     def __init__(self, fleet: Fleet | None, error: str | None, seconds: float) -> None:
         super().__init__()
@@ -52,6 +78,11 @@ class FleetApp(App):
         self.interval = max(interval, 0.5)
         self.fleet: Fleet | None = None
         self.cve: str | None = None
+        self.rows: dict[str, dict[str, tuple]] = {
+            "hosts": {},
+            "patches": {},
+            "cve": {},
+        }  # what each table shows
         self._shown = threading.Event()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -105,34 +136,31 @@ class FleetApp(App):
             elif self.fleet is not None:
                 down = sum(1 for h in self.fleet.hosts if not h.reporting)
                 moving = sum(1 for h in self.fleet.hosts if h.reporting and h.transition)
+                doubtful = sum(1 for h in self.fleet.hosts if h.problems)
                 text = (
                     f"{when} {self.prom.base}: {len(self.fleet.hosts)} hosts, {moving} in transition, "
-                    f"{down} not reporting; read in {message.seconds * 1000:.0f} ms"
+                    f"{down} not reporting, {doubtful} with problems (Enter on one: why); "
+                    f"read in {message.seconds * 1000:.0f} ms"
                 )
                 status.update(Text(text))
         finally:
             self._shown.set()  # back-pressure: the next read waits for this one to be shown
 
     def _show(self, fleet: Fleet) -> None:
-        hosts = self.query_one("#hosts", DataTable)
-        hosts.clear()
-        for h in fleet.hosts:
-            hosts.add_row(*_texts(cells.host_cells(h)), key=h.name)
-        patches = self.query_one("#patches", DataTable)
-        patches.clear()
-        for r in rollouts(fleet):
-            patches.add_row(*_texts(cells.rollout_cells(r)))
+        hosts = {h.name: cells.host_cells(h) for h in fleet.hosts}
+        _apply(self.query_one("#hosts", DataTable), hosts, self.rows["hosts"])
+        found = {r.patch: cells.rollout_cells(r) for r in rollouts(fleet)}
+        _apply(self.query_one("#patches", DataTable), found, self.rows["patches"])
         self._show_cve()
 
     def _show_cve(self) -> None:
         table = self.query_one("#cve", DataTable)
-        table.clear()
         if self.fleet is None or self.cve is None:
+            _apply(table, {}, self.rows["cve"])
             table.border_title = None
             return
         verdicts = cve_verdicts(self.fleet, self.cve)
-        for v in verdicts:
-            table.add_row(*_texts(cells.cve_cells(v)))
+        _apply(table, {v.host: cells.cve_cells(v) for v in verdicts}, self.rows["cve"])
         table.border_title = Text(cells.cve_title(self.cve, verdicts))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

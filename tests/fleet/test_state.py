@@ -173,6 +173,7 @@ def test_one_round_one_query_per_family_all_at_ups_instant(server):
     evaluated at `up`'s time, so the round is one instant of the fleet (not 19 moments apart)."""
     from urllib.parse import parse_qs, urlsplit
 
+    from lptui.fleet.queries import checks
     from lptui.fleet.state import FAMILIES, read_fleet
 
     result = [{"metric": {"instance": f"h{i}:9839"}, "value": [1234.5, "1"]} for i in range(50)]
@@ -183,10 +184,10 @@ def test_one_round_one_query_per_family_all_at_ups_instant(server):
     fleet = read_fleet(Prometheus(server))
     assert len(fleet.hosts) == 50 and fleet.at == 1234.5
     asked = [parse_qs(urlsplit(path).query) for path in Server.paths]
-    assert len(asked) == len(FAMILIES)
+    assert len(asked) == len(FAMILIES) + len(checks("lptui"))  # and the checks of the hosts themselves
     assert asked[0]["query"][0].startswith("max by (instance) (up{") and "time" not in asked[0]
     assert all(q["time"] == ["1234.500"] for q in asked[1:])
-    assert len({q["query"][0] for q in asked}) == len(FAMILIES)
+    assert len({q["query"][0] for q in asked}) == len(asked)
 
 
 def test_the_drill_down_escapes_what_a_host_controls():

@@ -107,6 +107,9 @@ class FleetHostScreen(Screen):
                     yield DataTable(id="host-blockers", cursor_type="row", zebra_stripes=True)
             yield DataTable(id="host-patches", cursor_type="row", zebra_stripes=True)
             yield Static(self._life_cycle(), id="host-life", classes="section")
+            if h.problems:
+                problems = Text("\n").join(Text(p, style="bold yellow") for p in h.problems)
+                yield Static(problems, id="host-problems", classes="section")
             yield Static(
                 Text.assemble(("Open its console: ", "bold"), (str(console_command(h.name)), "bold cyan")),
                 id="host-console",

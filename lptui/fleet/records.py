@@ -1,0 +1,108 @@
+"""The fleet's frozen records: a host as its series describe it, its patches and its transition, and the
+fleet worst first. Built by lptui.fleet.hosts from one round's answers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)  # slots: built by the thousand per refresh, at half the cost
+class HostPatch:
+    name: str
+    mechanism: str
+    version: str
+    srcversion: str
+    enabled: bool | None
+    in_transition: bool | None
+    cves: tuple[str, ...]
+    provenance_known: bool | None  # None: the host has not exported its life cycle (yet)
+    lost_at_reboot: bool | None
+
+    @property
+    def live(self) -> bool:
+        return bool(self.enabled) and self.in_transition is False
+
+
+@dataclass(frozen=True, slots=True)
+class HostTransition:
+    patch: str
+    direction: str
+    mechanism: str
+    age_seconds: float | None
+    age_source: str
+    tasks_pending: int | None
+    tasks_total: int | None
+    tasks_unreadable: int | None = None  # neither pending nor switched (an exporter before it: None)
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    name: str
+    up: bool | None  # None: Prometheus has no `up` for it (not in the job)
+    poll_age: float | None  # seconds since the exporter last read the kernel
+    stale: bool
+    release: str | None
+    machine: str | None
+    patches: tuple[HostPatch, ...]
+    transition: HostTransition | None
+    blockers: tuple[tuple[str, int], ...]  # (reason code, threads), most first
+    forced: bool | None
+    inactive_modules: int | None
+    installed_not_loaded: tuple[str, ...]
+    installed_fixes: tuple[tuple[str, str], ...]  # (installed file's patch name, CVE)
+    kpatch_service: str | None
+    has_life_cycle: bool
+    problems: tuple[str, ...] = ()  # bad values, series read in part, others' series (see `suspect`)
+    suspect: bool = False  # another target or job may speak for it: its verdicts are not believed
+
+    @property
+    def reporting(self) -> bool:
+        """Its series can be believed: exporter up and polling."""
+        return bool(self.up) and not self.stale and self.release is not None
+
+    @property
+    def trusted(self) -> bool:
+        """Reporting, and only its own series: what a verdict of "fixed" or "ok" may rest on."""
+        return self.reporting and not self.suspect
+
+    @property
+    def state(self) -> str:
+        if not self.up:
+            return "down"
+        if self.stale or self.release is None:
+            return "stale"
+        if self.suspect:
+            return "suspect"
+        if self.transition is not None:
+            return "in transition"
+        return "ok"
+
+    @property
+    def top_blocker(self) -> str | None:
+        return self.blockers[0][0] if self.blockers else None
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    at: float  # Prometheus's evaluation time
+    hosts: tuple[Host, ...]  # worst first (see `worst_first`)
+    host_label: str
+    job: str
+
+    def host(self, name: str) -> Host | None:
+        return next((h for h in self.hosts if h.name == name), None)
+
+
+def worst_first(host: Host) -> tuple:
+    """Stuck longest, then forced, then down or stale, then the rest by name."""
+    if host.reporting and host.transition is not None:
+        return (0, -(host.transition.age_seconds or 0), host.name)
+    if host.reporting and host.forced:
+        return (1, 0, host.name)
+    if not host.reporting:
+        return (2, 0, host.name)
+    return (3, 0, host.name)
+
+
+CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,}$", re.IGNORECASE)
