@@ -32,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lptui.fleet.prometheus import Prometheus
+from lptui.fleet.queries import checks
 from lptui.fleet.state import WORKERS, queries, read_fleet
 
 REASONS = ("sleeping_in_patched_function", "kthread_in_patched_function", "stack_unreadable")
@@ -40,8 +41,11 @@ REASONS = ("sleeping_in_patched_function", "kthread_in_patched_function", "stack
 def openmetrics(hosts: int, now: int) -> str:
     lines: list[str] = []
     families: dict[str, list[str]] = {}
+    series: dict[str, int] = {}  # each host's lptui series: its scrape's samples (scrape_samples_scraped)
 
     def add(name: str, labels: dict[str, str], value: float) -> None:
+        if name.startswith("lptui_"):
+            series[labels["instance"]] = series.get(labels["instance"], 0) + 1
         text = ",".join(f'{k}="{v}"' for k, v in labels.items())
         for t in range(now - 600, now + 1, 60):
             families.setdefault(name, []).append(
@@ -96,6 +100,7 @@ def openmetrics(hosts: int, now: int) -> str:
             add("lptui_transition_tasks", base, 289)
             for r in REASONS:
                 add("lptui_blocked_tasks", base | {"reason": r}, 1)
+        add("scrape_samples_scraped", base, series[base["instance"]])
     for name, samples in families.items():
         lines.append(f"# TYPE {name} gauge")
         lines.extend(samples)
@@ -185,7 +190,7 @@ def main() -> None:
                 time.sleep(0.5)
             fleet = read_fleet(prom, stale=1e9)
             assert len(fleet.hosts) == args.hosts, len(fleet.hosts)
-            exprs = queries("lptui")
+            exprs = {**queries("lptui"), **checks("lptui")}  # the view's whole round
             floor, view = [], []
             size = 0
             for _ in range(args.rounds):

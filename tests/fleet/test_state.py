@@ -4,6 +4,7 @@ loopback server this test runs)."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -256,3 +257,75 @@ def test_odd_values_and_misshapen_samples(server):
     )
     with pytest.raises(FleetError, match="is it Prometheus"):
         read_fleet(Prometheus(server))
+
+
+FAMILY_NAMES = (
+    "lptui_last_poll_timestamp_seconds",
+    "lptui_kernel_info",
+    "lptui_patch_info",
+    "lptui_patch_enabled",
+    "lptui_patch_in_transition",
+    "lptui_transition_info",
+    "lptui_transition_age_seconds",
+    "lptui_transition_tasks_pending",
+    "lptui_patch_fixes",
+    "lptui_blocked_tasks",
+    "lptui_kpatch_service",
+    "lptui_forced_this_boot",
+)
+
+
+def _exported():
+    from hypothesis import strategies as st
+
+    from tests.hostile import hostile_text
+
+    value = st.sampled_from([float("nan"), float("inf"), float("-inf"), -1.0, 0.0, 1.0, AT - 5, 1e308])
+    labels = st.fixed_dictionaries(
+        {},
+        optional={
+            k: hostile_text()
+            for k in ("patch", "release", "cve", "reason", "state", "direction", "mechanism", "age_source")
+        },
+    )
+    sample = st.builds(
+        lambda name, host, v, extra: s(name, host, v, **extra),
+        st.sampled_from(FAMILY_NAMES),
+        st.sampled_from(["a:1", "b:1"]) | hostile_text(),
+        value,
+        labels,
+    )
+    return st.lists(sample, max_size=30)
+
+
+def test_any_exported_series_give_a_fleet_that_never_says_ok_on_a_bad_value():
+    """What hosts export, generated: any labels, NaN, infinities, negative and huge values. The fleet is
+    read, rendered and judged without an exception; a host whose time is not a number is never counted
+    healthy by `fleet check`."""
+    from hypothesis import HealthCheck, given, settings
+
+    from lptui.cli.fleet_render import cve_table, hosts_table, rollout_table
+    from lptui.cli.out import console
+    from lptui.fleet.answers import cve_verdicts, judge, rollouts
+    from tests.hostile import controls_in
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(samples=_exported())
+    def check(samples) -> None:
+        fleet = fleet_of([s("up", "a:1"), s("up", "b:1"), *samples])
+        verdict = judge(fleet, warn=60, crit=300)
+        for h in fleet.hosts:
+            bad = any("bad value" in p for p in h.problems)
+            if bad and h.reporting:
+                assert verdict.code != 0, (h, verdict)
+        text = io.StringIO()
+        out = console()
+        out.file = text
+        out.print(
+            hosts_table(fleet),
+            rollout_table(rollouts(fleet)),
+            cve_table("CVE-1", cve_verdicts(fleet, "CVE-1")),
+        )
+        assert not controls_in(text.getvalue())
+
+    check()
