@@ -119,11 +119,28 @@ def _writer_problems(rel: str, tree: ast.Module) -> list[str]:
             "sys.__stderr__",
         ):
             bad.append(f"{where}: {_name(node)}: write through lptui.cli.out")
+        elif isinstance(node, ast.Call) and _prints_on_exit(node):  # the text goes to stderr, raw
+            bad.append(f"{where}: {_name(node.func)}() of a message: write through lptui.cli.out")
         elif isinstance(node, ast.Call) and _name(node.func) in ("os.write", "os.fdopen") and node.args:
             first = node.args[0]
             if isinstance(first, ast.Constant) and first.value in (1, 2):
                 bad.append(f"{where}: {_name(node.func)}({first.value}): write through lptui.cli.out")
     return bad
+
+
+def _is_text(node: ast.AST) -> bool:
+    """An expression that builds a string: a literal, an f-string, or text joined to it."""
+    if isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        return True
+    return isinstance(node, ast.BinOp) and (_is_text(node.left) or _is_text(node.right))
+
+
+def _prints_on_exit(call: ast.Call) -> bool:
+    """SystemExit(text) and sys.exit(text) print it; Textual's App.exit(message=...) prints its message."""
+    name = _name(call.func)
+    if name in ("SystemExit", "sys.exit", "exit"):
+        return any(_is_text(a) for a in call.args)
+    return name.endswith(".exit") and any(k.arg == "message" for k in call.keywords)
 
 
 def _module_constants(tree: ast.Module) -> set[str]:
@@ -187,6 +204,7 @@ def f(name, table, w):
     print(name)
     sys.stderr.write(name)
     import os; os.write(2, b"x")
+    raise SystemExit(f"error: {name}")
     TabPane(f"{name}")
     Input(placeholder=name)
     Markdown(name)
@@ -205,6 +223,7 @@ def f(name, table, w):
         "print()",
         "sys.stderr",
         "os.write(2)",
+        "SystemExit()",
         "TabPane()",
         "Input()",
         "Markdown()",

@@ -151,7 +151,11 @@ def add_parsers(sub, source_options) -> dict:
         "--prometheus-insecure", action="store_true", help="do not verify the server's certificate"
     )
     p.add_argument(
-        "--prometheus-timeout", metavar="S", type=float, default=10.0, help="per query (default 10)"
+        "--prometheus-timeout",
+        metavar="S",
+        type=float,
+        default=10.0,
+        help="each query's deadline from connect to its last byte (default 10); a round gets three times it",
     )
     p.add_argument("--job", default="lptui", help="the scrape job (a regex) whose targets are the hosts")
     p.add_argument("--host-label", default="instance", help="the label that names a host (default instance)")
