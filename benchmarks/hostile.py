@@ -161,7 +161,8 @@ def fake_prometheus(answer_mib: float) -> str:
         def log_message(self, *args) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    quiet = type("Quiet", (ThreadingHTTPServer,), {"handle_error": lambda self, *args: None})
+    httpd = quiet(("127.0.0.1", 0), Answer)  # lptui hangs up once a round is over its bound
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{httpd.server_port}"
