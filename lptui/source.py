@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from lptui.core.lifecycle.provenance import LifeCycle
     from lptui.core.model import Snapshot
     from lptui.core.oncall.facts import OnCall
+    from lptui.core.oncall.history import KernelClock
     from lptui.sim.session import SimSession
 
 
@@ -73,7 +74,23 @@ class Source:
 
         with self.reading():
             history, problem = read_history(self.kmsg_path)
-        return on_call(snap, history, self.tree, wall_now, observed_since=observed_since, log_problem=problem)
+            clock = self.kernel_clock()
+        return on_call(snap, history, clock, wall_now, observed_since=observed_since, log_problem=problem)
+
+    def kernel_clock(self) -> KernelClock:
+        """The kernel's clocks now: this host's (live), the simulator's, a capture's own at capture time,
+        or a saved tree's /proc/uptime (said so)."""
+        from lptui.core.oncall.history import KernelClock, live_clock, tree_clock
+
+        if self.session is not None:
+            return KernelClock(self.session.sim.now, self.session.sim.now, "the simulated kernel's clock")
+        if not self.read_only:
+            return live_clock()
+        meta = getattr(self.tree, "meta", None) or {}
+        if isinstance(meta.get("monotonic"), int | float):  # checked by check_manifest
+            boot = meta.get("boottime", meta["monotonic"])
+            return KernelClock(float(meta["monotonic"]), float(boot), "the capture's CLOCK_MONOTONIC")
+        return tree_clock(self.tree)
 
     def wall_now(self) -> float:
         """Now, for this source: a capture's own capture time (its uptime and log stop there)."""
@@ -95,14 +112,9 @@ class Source:
         return self.why_read_only is None
 
     def boot_wall(self, wall_now: float) -> float | None:
-        """Wall-clock time of boot, to turn kernel-log timestamps into times of day."""
-        if self.session is not None:
-            return wall_now - self.session.sim.now
-        read = self.tree.read("proc/uptime")
-        try:
-            return wall_now - float((read.text or "").split()[0])
-        except (IndexError, ValueError):
-            return None
+        """Wall-clock time of boot on the kernel log's clock, to turn its timestamps into times of day."""
+        monotonic = self.kernel_clock().monotonic
+        return None if monotonic is None else wall_now - monotonic
 
     def inspect(self, path: str, life: LifeCycle | None = None) -> Inspection:
         """A module file against this kernel, without loading it (any source, read-only ones too).

@@ -44,7 +44,9 @@ def cmd_capture(args: argparse.Namespace) -> int:
             for task in snap.pending_tasks:  # the process facts the console's task detail shows
                 read_process_facts(tree, task.pid, live=False)
             history, problem = read_history(source.kmsg_path)
-            oncall = on_call(snap, history, tree, started, log_problem=problem)
+            clock = source.kernel_clock()  # the log's clock at capture: a replay's "now" on it
+            tree.read("proc/uptime")  # kept for older lptui and for people: a replay reads `clock`
+            oncall = on_call(snap, history, clock, started, log_problem=problem)
             if "proc/sys/kernel/arch" not in tree.files and str(source.tree.root) == "/":
                 tree.files["proc/sys/kernel/arch"] = (os.uname().machine + "\n").encode()  # what lptui used
         root = Path(source.tree.root)
@@ -57,6 +59,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
             ).encode(),
         }
         meta = _manifest(started, source.label, not args.no_cmdline, snap)
+        meta.update(monotonic=clock.monotonic, boottime=clock.boottime)
         try:
             bundle = write_bundle(target, tree, source.kmsg_path, extra, meta)
         except OSError as exc:

@@ -243,7 +243,6 @@ def cmd_tasks(args: argparse.Namespace) -> int:
             console.print(tasks_table(tasks, all_tasks=args.all))
             if args.verbose:
                 from lptui.cli.follow_cmd import verbose_blockers
-                from lptui.core.oncall.history import read_uptime
 
                 progress = None
                 if not source.simulated and str(source.tree.root) == "/":  # only a live host has a scheduler
@@ -251,7 +250,8 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
                     progress = measure(t.tid for t in tasks if t.pending)
                 age = oncall.age
-                for line in verbose_blockers(tasks, age, source.tree, read_uptime(source.tree), progress):
+                boottime = source.kernel_clock().boottime  # what /proc/<pid>/stat's start times count
+                for line in verbose_blockers(tasks, age, source.tree, boottime, progress):
                     console.print(line)
             elif not args.all:
                 for line in reasons_list(tasks):

@@ -298,9 +298,8 @@ class Poller:
         observed = wall - elapsed if elapsed is not None else None
         problem = self.kmsg.error if self.kmsg is not None else "no kernel log for this source"
         with self.source.reading():
-            return on_call(
-                snap, self.history, self.source.tree, wall, observed_since=observed, log_problem=problem
-            )
+            clock = self.source.kernel_clock()
+            return on_call(snap, self.history, clock, wall, observed_since=observed, log_problem=problem)
 
     def _life_cycle(self, snap: Snapshot) -> LifeCycle | None:
         """Provenance reads module files: only when the loaded patch modules change (a load, an

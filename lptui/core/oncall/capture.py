@@ -41,6 +41,8 @@ _NUMBERS = {
     "members": (0, 10_000_000),
     "threads": (0, 100_000_000),
     "pending": (0, 100_000_000),
+    "monotonic": (0, 10_000_000_000),  # the kernel's clocks at capture, seconds since boot
+    "boottime": (0, 10_000_000_000),
 }
 _STRINGS = {"lptui_version": 64, "captured_at": 64, "source": 4_096, "host": 255, "log_problem": 1_024}
 MAX_UNREADABLE = 500_000  # paths a capture could not read: at most one per file it tried

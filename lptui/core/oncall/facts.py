@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from lptui.core.model import Snapshot
 from lptui.core.oncall.history import (
     ForceEvidence,
+    KernelClock,
     LogHistory,
     TransitionAge,
     forced_evidence,
-    read_uptime,
     transition_age,
 )
 from lptui.core.oncall.kmsg import KmsgReader
-from lptui.core.tree import Tree
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ def read_history(kmsg_path: str | None) -> tuple[LogHistory, str | None]:
 def on_call(
     snap: Snapshot,
     history: LogHistory,
-    tree: Tree,
+    clock: KernelClock,
     wall_now: float,
     *,
     observed_since: float | None = None,
@@ -58,5 +57,5 @@ def on_call(
 ) -> OnCall:
     age = None
     if snap.transition is not None:
-        age = transition_age(snap.transition, history, read_uptime(tree), wall_now, observed_since)
+        age = transition_age(snap.transition, history, clock, wall_now, observed_since)
     return OnCall(snap, age, forced_evidence(snap, history), log_problem)

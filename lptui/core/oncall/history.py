@@ -74,6 +74,27 @@ class TransitionAge:
         return datetime.fromtimestamp(self.started_at, UTC).isoformat(timespec="seconds")
 
 
+@dataclass(frozen=True)
+class KernelClock:
+    """The kernel's clocks now, in seconds since boot. `monotonic` is the kernel log's clock: /dev/kmsg's
+    timestamps are "a monotonic clock in microseconds" that does not count suspend
+    (Documentation/ABI/testing/dev-kmsg), as CLOCK_MONOTONIC does not. `boottime` counts suspend, as
+    /proc/<pid>/stat's start times (start_boottime) do. `source` says where they were read; None: unknown."""
+
+    monotonic: float | None
+    boottime: float | None
+    source: str
+
+
+def live_clock() -> KernelClock:
+    """This host's clocks, one system call each: never /proc/uptime, which a live patch of
+    uptime_proc_show (or any overlay of the file) can make say anything."""
+    import time
+
+    monotonic, boottime = time.clock_gettime(time.CLOCK_MONOTONIC), time.clock_gettime(time.CLOCK_BOOTTIME)
+    return KernelClock(monotonic, boottime, "CLOCK_MONOTONIC")
+
+
 def read_uptime(tree: Tree) -> float | None:
     read = tree.read("proc/uptime")
     try:
@@ -82,18 +103,27 @@ def read_uptime(tree: Tree) -> float | None:
         return None
 
 
+def tree_clock(tree: Tree) -> KernelClock:
+    """A saved tree without its own clock: its /proc/uptime, the best it holds (said so)."""
+    uptime = read_uptime(tree)
+    if uptime is None:
+        return KernelClock(None, None, "unknown (the saved tree holds no clock)")
+    return KernelClock(uptime, uptime, "the saved tree's /proc/uptime")
+
+
 def transition_age(
     transition: TransitionInfo,
     history: LogHistory,
-    uptime: float | None,
+    clock: KernelClock,
     wall_now: float,
     observed_since: float | None,
 ) -> TransitionAge:
-    """The kernel log's own start time of this transition when the line is still there; otherwise
-    what this lptui process observed (`observed_since`, wall clock; at least that old)."""
+    """The kernel log's own start time of this transition when the line is still there, against the
+    log's own clock; otherwise what this lptui process observed (`observed_since`, wall clock; at least
+    that old)."""
     usec = history.starts.get((transition.patch, transition.direction.value))
-    if usec is not None and uptime is not None:
-        age = max(uptime - usec / 1e6, 0.0)
+    if usec is not None and clock.monotonic is not None:
+        age = max(clock.monotonic - usec / 1e6, 0.0)
         return TransitionAge(wall_now - age, age, "kernel-log")
     since = observed_since if observed_since is not None else wall_now
     return TransitionAge(since, max(wall_now - since, 0.0), "observed")

@@ -6,8 +6,12 @@ import json
 
 from lptui.cli.main import main
 from lptui.core.model import Direction, TransitionInfo
-from lptui.core.oncall.history import LogHistory, age_text, transition_age
+from lptui.core.oncall.history import KernelClock, LogHistory, age_text, transition_age
 from lptui.core.oncall.kmsg import LogLine
+
+
+def clock(seconds: float | None) -> KernelClock:
+    return KernelClock(seconds, seconds, "test")
 
 
 def lines(*items: tuple[float, str]) -> list[LogLine]:
@@ -26,7 +30,7 @@ def test_age_from_the_start_line():
             (100.5, "livepatch: 'lp_x': starting patching transition"),
         )
     )
-    age = transition_age(T, h, uptime=8140.5, wall_now=1_800_000_000.0, observed_since=None)
+    age = transition_age(T, h, clock(8140.5), wall_now=1_800_000_000.0, observed_since=None)
     assert age.source == "kernel-log" and age.age_seconds == 8040.0
     assert age.started_at == 1_800_000_000.0 - 8040.0 and age.started_iso().startswith("2027-01-15T")
 
@@ -36,16 +40,16 @@ def test_a_reversal_starts_a_new_transition():
     h.feed(lines((10.0, "livepatch: 'lp_x': starting patching transition"),
                  (50.0, "livepatch: 'lp_x': reversing transition from patching to unpatching"),
                  (50.1, "livepatch: 'lp_x': starting unpatching transition")))  # fmt: skip
-    assert transition_age(U, h, 60.1, 1e9, None).age_seconds == 10.0
+    assert transition_age(U, h, clock(60.1), 1e9, None).age_seconds == 10.0
     # and a completed transition is no longer "the" start of a later one with the same name
     h.feed(lines((70.0, "livepatch: 'lp_x': unpatching complete")))
-    assert transition_age(U, h, 80.0, 1e9, 1e9 - 3).source == "observed"
+    assert transition_age(U, h, clock(80.0), 1e9, 1e9 - 3).source == "observed"
 
 
 def test_wrapped_or_unreadable_log_falls_back_to_observed():
-    age = transition_age(T, LogHistory(), uptime=500.0, wall_now=1000.0, observed_since=990.0)
+    age = transition_age(T, LogHistory(), clock(500.0), wall_now=1000.0, observed_since=990.0)
     assert (age.source, age.age_seconds, age.started_at) == ("observed", 10.0, 990.0)
-    age = transition_age(T, LogHistory(), uptime=None, wall_now=1000.0, observed_since=None)
+    age = transition_age(T, LogHistory(), clock(None), wall_now=1000.0, observed_since=None)
     assert (age.source, age.age_seconds) == ("observed", 0.0)
 
 
@@ -114,3 +118,40 @@ def test_forced_this_boot_after_a_demo_force(tmp_path, capsys):
         assert any("forced this boot" in c.text for c in source.actions().inspect(str(ko)).checks)
         view = Poller(source).poll()
         assert view.status[0][0].startswith("FORCED THIS BOOT")
+
+
+def test_the_age_is_on_the_kernel_logs_clock_never_proc_uptime(tmp_path):
+    """Issue 29: a live patch of uptime_proc_show made every transition 0 s old. The age is measured on
+    the log's own clock: CLOCK_MONOTONIC on a live host, the capture's own clock in a replay; a saved tree
+    with neither uses its /proc/uptime and says so."""
+    import io
+    import tarfile
+
+    from lptui.core.oncall.history import live_clock
+    from lptui.source import open_source
+
+    now = live_clock()
+    assert now.monotonic is not None and now.boottime is not None and now.boottime >= now.monotonic - 1
+    meta = {"lptui_version": "0.1.0", "captured_at_unix": 1_800_000_000.0, "monotonic": 8140.5}
+    files = {
+        "lptui-capture.json": json.dumps(meta),
+        "proc/uptime": "0.00 0.00\n",  # what the live patch made it say
+        "proc/sys/kernel/osrelease": "6.1.0-28-amd64\n",
+        "sys/kernel/livepatch/lp_x/enabled": "1\n",
+        "sys/kernel/livepatch/lp_x/transition": "1\n",
+        "dev/kmsg": "5,1,100500000,-;livepatch: 'lp_x': starting patching transition\n",
+    }
+    bundle = tmp_path / "c.tar.gz"
+    with tarfile.open(bundle, "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with open_source(root=str(bundle)) as source:
+        clock = source.kernel_clock()
+        assert (clock.monotonic, clock.source) == (8140.5, "the capture's CLOCK_MONOTONIC")
+        from lptui.core.snapshot import read_snapshot
+
+        age = source.on_call(read_snapshot(source.tree), source.wall_now()).age
+        assert (age.source, age.age_seconds) == ("kernel-log", 8040.0)
