@@ -16,6 +16,12 @@ class EventLog(RichLog):
     def __init__(self, **kw) -> None:
         super().__init__(markup=False, wrap=True, max_lines=2000, **kw)
 
+    def on_resize(self) -> None:
+        # Lines written before the first layout (a slow first paint under emulation) are laid out
+        # against the new size here; keep the newest in sight, as a terminal's log does.
+        if self.auto_scroll:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
     def add_kernel_lines(self, lines: list[LogLine], boot_wall: float | None) -> None:
         for line in lines:
             stamp = (
