@@ -15,7 +15,7 @@ from dataclasses import dataclass
 CONTROL = "proc/dynamic_debug/control"
 FUNCTION = "klp_try_switch_task"
 _SITE = re.compile(
-    r"^(?P<file>\S{1,256}):(?P<line>\d{1,7}) \[(?P<mod>[^\]]{0,64})\]"
+    r"^(?P<file>[A-Za-z0-9_./+-]{1,256}):(?P<line>\d{1,7}) \[(?P<mod>[^\]]{0,64})\]"
     r"(?P<func>\S{1,128}) =(?P<flags>[a-z_]{1,16}) "
 )
 

@@ -10,6 +10,7 @@ what the next start (`restore_leftover`) or the transient timer puts back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -82,3 +83,51 @@ def restore_leftover(write: Callable[[str], None], path: str = RESTORE_RECORD) -
             done += 1
     os.unlink(path)
     return done
+
+
+def control_writer(root: str = "/") -> Callable[[str], None]:
+    """Each query in its own write(): the kernel answers a bad one with an error (ddebug_exec_queries)."""
+    path = os.path.join(root, CONTROL)
+
+    def write(query: str) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, query.encode() + b"\n")
+        finally:
+            os.close(fd)
+
+    return write
+
+
+def arm_timer(sites: tuple[CallSite, ...], after: float, record: str = RESTORE_RECORD) -> str | None:
+    """A transient systemd timer that restores the flags even if lptui is killed (PID 1 systemd only);
+    the unit's name, or None where there is no systemd (the record then waits for the next start)."""
+    import shutil
+    import subprocess
+
+    try:
+        with open("/proc/1/comm") as fh:
+            init = fh.read().strip()
+    except OSError:
+        return None
+    tool = shutil.which("systemd-run")
+    if init != "systemd" or tool is None:
+        return None
+    unit = f"lptui-verdicts-restore-{os.getpid()}"
+    queries = " ".join(f"'{s.restore_query()}'" for s in sites)  # dyndbg's file pattern admits no quote
+    script = f"printf '%s\\n' {queries} > /{CONTROL}; rm -f {record}"
+    cmd = [tool, "--quiet", f"--unit={unit}", f"--on-active={int(after) + 1}s", "/bin/sh", "-c", script]
+    try:
+        done = subprocess.run(cmd, capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return unit if done.returncode == 0 else None
+
+
+def disarm_timer(unit: str | None) -> None:
+    if unit is None:
+        return
+    import subprocess
+
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        subprocess.run(["systemctl", "stop", f"{unit}.timer"], capture_output=True, timeout=10, check=False)
