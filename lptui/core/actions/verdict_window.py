@@ -13,12 +13,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from lptui.core.actions.dyndbg import CONTROL, CallSite, call_sites
 from lptui.core.errors import ActionError
 from lptui.core.tree import Tree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lptui.core.livepatch.verdicts import Verdict
 
 MAX_PENDING = 200  # more pending tasks than this: refuse (one line each per retry)
 DEFAULT_SECONDS = 3.5  # three of the kernel's 1 s retries (round_jiffies_relative(HZ)) and a margin
@@ -131,3 +136,57 @@ def disarm_timer(unit: str | None) -> None:
 
     with contextlib.suppress(OSError, subprocess.TimeoutExpired):
         subprocess.run(["systemctl", "stop", f"{unit}.timer"], capture_output=True, timeout=10, check=False)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowResult:
+    verdicts: dict[int, Verdict]  # the latest per pid
+    lines: int  # verdict lines read
+    seconds: float
+    restored: int  # call sites put back
+    timer: str | None  # the transient unit that would have restored them, or None (the record did)
+
+
+def run_window(
+    gate: Gate,
+    seconds: float,
+    kmsg_path: str,
+    write: Callable[[str], None],
+    *,
+    record: str = RESTORE_RECORD,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    timer: bool = True,
+) -> WindowResult:
+    """Enable the sites for `seconds`, collect the verdicts, and put every flag back on any exit
+    (Ctrl-C and SIGTERM raise through here; SIGKILL leaves the record and the timer)."""
+    from lptui.core.livepatch.verdicts import VerdictLog
+    from lptui.core.oncall.kmsg import KmsgReader
+
+    seconds = min(max(seconds, 0.0), MAX_SECONDS)
+    reader = KmsgReader(kmsg_path)
+    if reader.error:
+        raise ActionError(reader.error)
+    reader.skip_to_end()
+    save_record(gate.sites, record)
+    unit = arm_timer(gate.sites, seconds + 30, record) if timer else None
+    log, lines, restored = VerdictLog(), 0, 0
+    start = clock()
+    try:
+        for site in gate.sites:
+            write(site.enable_query())
+        while True:
+            for line in reader.read_new(keep=lambda line: "klp_try_switch_task: " in line.text):
+                lines += log.feed(line.text, line.usec) is not None
+            if clock() - start >= seconds:
+                break
+            sleep(0.25)
+    finally:
+        for site in gate.sites:
+            write(site.restore_query())
+            restored += 1
+        with contextlib.suppress(OSError):
+            os.unlink(record)
+        disarm_timer(unit)
+        reader.close()
+    return WindowResult(dict(log.latest), lines, clock() - start, restored, unit)

@@ -61,3 +61,63 @@ def test_a_killed_window_is_restored_by_the_next_start(tmp_path):
         "file kernel/livepatch/transition.c line 294 =pf",
     ]
     assert restore_leftover(written.append, record) == 0  # done once
+
+
+def _window(tmp_path, sleep):
+    from lptui.core.actions.verdict_window import run_window
+
+    gate = check_gates(_tree(tmp_path / "t"), pending=2, transition=True)
+    kmsg = tmp_path / "kmsg"
+    kmsg.write_text("7,1,100,-;livepatch: klp_try_switch_task: old:5 is running\n")
+    written: list[str] = []
+    ticks = iter(range(100))
+    record = str(tmp_path / "run/restore.json")
+
+    def tick(_seconds):
+        sleep(kmsg, written, record)
+
+    result = run_window(
+        gate, 3, str(kmsg), written.append, record=record, sleep=tick, clock=lambda: next(ticks), timer=False
+    )
+    return result, written, record
+
+
+def test_the_window_enables_collects_and_restores(tmp_path):
+    def sleep(kmsg, written, record):
+        assert written[-1].endswith("+p")
+        import os
+
+        assert os.path.exists(record)  # saved before anything was enabled
+        with kmsg.open("a") as fh:
+            fh.write("7,2,200,-;livepatch: klp_try_switch_task: hk:177 has an unreliable stack\n")
+
+    result, written, record = _window(tmp_path, sleep)
+    assert 5 not in result.verdicts  # logged before the window
+    assert result.verdicts[177].kind == "unreliable_stack" and result.lines == 1
+    assert written[-2:] == [
+        "file kernel/livepatch/transition.c line 290 =_",
+        "file kernel/livepatch/transition.c line 294 =pf",
+    ]
+    assert result.restored == 2
+    import os
+
+    assert not os.path.exists(record)
+
+
+def test_ctrl_c_mid_window_still_restores(tmp_path):
+    from lptui.core.actions.verdict_window import run_window
+
+    written_out: list[str] = []
+    gate = check_gates(_tree(tmp_path / "t2"), pending=2, transition=True)
+    (tmp_path / "k2").write_text("")
+    with pytest.raises(KeyboardInterrupt):
+        run_window(
+            gate,
+            3,
+            str(tmp_path / "k2"),
+            written_out.append,
+            record=str(tmp_path / "r2.json"),
+            sleep=lambda s: (_ for _ in ()).throw(KeyboardInterrupt()),
+            timer=False,
+        )
+    assert written_out[-2:] == [s.restore_query() for s in gate.sites]
