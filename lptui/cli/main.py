@@ -74,6 +74,7 @@ _MODULES = {
     "metrics": "metrics_cmd",
     "capture": "capture_cmd",
     "fleet": "fleet_cmd",
+    "verdicts": "verdicts_cmd",
 }
 _TOP_VALUED = ("--root", "--demo")  # top-level options that take a value
 
@@ -291,6 +292,24 @@ def run_console(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Any] = {"status": cmd_status, "tasks": cmd_tasks}
+# A `lptui verdicts` that was killed (SIGKILL) leaves the saved dynamic-debug flags here; the next lptui
+# start on the live kernel puts them back (verdict_window.RESTORE_RECORD; the transient timer, where
+# systemd runs, may already have).
+LEFTOVER = "/run/lptui/dyndbg-restore.json"
+
+
+def restore_leftover_verdicts() -> None:
+    from lptui.core.actions.verdict_window import RESTORE_RECORD, control_writer, restore_leftover
+
+    try:
+        count = restore_leftover(control_writer("/"), RESTORE_RECORD)
+    except OSError as exc:
+        out.error(f"cannot restore the dynamic-debug flags a killed `lptui verdicts` left on: {exc.strerror}")
+        return
+    if count:
+        out.line(
+            f"lptui: restored {count} dynamic-debug call site(s) a killed `lptui verdicts` left on", err=True
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -301,6 +320,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.error(exc, "lptui: usage error: ")
         return EXIT_USAGE
     try:
+        if (
+            os.path.exists(LEFTOVER)
+            and getattr(args, "root", None) is None
+            and getattr(args, "demo", None) is None
+        ):
+            restore_leftover_verdicts()
         if args.command is None:
             return run_console(args)
         return COMMANDS[args.command](args)

@@ -20,6 +20,7 @@ EXAMPLES = [
     ["--demo=idle", "metrics", "--listen", "9000"],
     ["capture", "-o", "out.tar.gz", "--no-cmdline"],
     ["fleet", "--prometheus", "http://p:9090", "cve", "CVE-2026-0815", "--json"],
+    ["verdicts", "--seconds", "5", "--json"],
 ]
 
 

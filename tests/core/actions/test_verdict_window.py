@@ -121,3 +121,10 @@ def test_ctrl_c_mid_window_still_restores(tmp_path):
             timer=False,
         )
     assert written_out[-2:] == [s.restore_query() for s in gate.sites]
+
+
+def test_the_cli_knows_where_the_record_is():
+    from lptui.cli.main import LEFTOVER
+    from lptui.core.actions.verdict_window import RESTORE_RECORD
+
+    assert LEFTOVER == RESTORE_RECORD
