@@ -162,6 +162,7 @@ class Reason(StrEnum):
     """Why a pending task has not switched yet, from most to least specific."""
 
     STACK_UNREADABLE = "stack_unreadable"
+    UNRELIABLE_STACK = "unreliable_stack"
     UNINTERRUPTIBLE = "uninterruptible"
     KTHREAD_IN_PATCHED = "kthread_in_patched_function"
     SLEEPING_IN_PATCHED = "sleeping_in_patched_function"

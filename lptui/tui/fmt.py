@@ -21,6 +21,8 @@ WHAT_TO_DO = {
     Reason.KTHREAD: "Wait a few retries; if it stays, reverse (v).",
     Reason.WAITING: "Wait: it should switch at the kernel's next retry (about 1 s).",
     Reason.STACK_UNREADABLE: "Run lptui as root to see its stack.",
+    Reason.UNRELIABLE_STACK: "Find the BPF program traced there (bpftool prog show) and stop it; a kernel "
+    "thread then switches once it returns through the trampoline. Or reverse (v).",
     Reason.UNKNOWN_STATE: "Run lptui as root to read its patch_state.",
     Reason.NOT_PENDING: "Nothing: it has switched.",
     Reason.KGRAFT_IN_KERNEL: "Wait: it switches at its next system call entry or exit; a signal wakes a "

@@ -69,6 +69,7 @@ def blocking_functions(
 # One short label per reason, for tables (the CLI's and the console's).
 SHORT_REASON = {
     Reason.STACK_UNREADABLE: "stack unreadable",
+    Reason.UNRELIABLE_STACK: "unreliable stack (BPF)",
     Reason.UNINTERRUPTIBLE: "D-state sleep",
     Reason.KTHREAD_IN_PATCHED: "kthread in patched fn",
     Reason.SLEEPING_IN_PATCHED: "sleeping in patched fn",
@@ -83,10 +84,47 @@ SHORT_REASON = {
 }
 
 
+# Frames of BPF-generated code: kallsyms names trampolines "bpf_trampoline_%llu" (the key,
+# bpf_tramp_image_alloc in kernel/bpf/trampoline.c) and programs "bpf_prog_<tag>_<name>"; a frame of
+# either is in the "[bpf]" module.
+_BPF_FRAME = re.compile(r"^(?:bpf_trampoline_\d+|bpf_prog_[0-9a-f]{16}(?:_\S*)?)$")
+
+
+def bpf_frames(stack: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The stack's frames of BPF trampolines and programs, top first."""
+    found = []
+    for line in stack or ():
+        frame = parse_frame(line)
+        if frame is not None and (_BPF_FRAME.match(frame.func) or frame.module == "bpf"):
+            found.append(frame.func)
+    return tuple(found)
+
+
+def unreliable_text(frames: tuple[str, ...], raw: RawTask) -> str:
+    """Why the kernel cannot check this stack, and how the stall ends (x86 without 6.19's
+    "x86/unwind/orc: Support reliable unwinding through BPF stack frames")."""
+    first = frames[0]
+    why = (
+        f"{first} on its stack: the ORC unwinder has no data for BPF code, so the kernel's stack check "
+        "fails (arch_stack_walk_reliable, klp_check_stack: -EINVAL) whatever else is on the stack"
+    )
+    if raw.kthread:
+        end = "a kernel thread: it switches only after the program is detached and the thread has returned "
+        end += "through the trampoline"
+    elif raw.state == "D":
+        end = "in uninterruptible sleep (D): it switches when that sleep ends after the program is detached"
+    else:
+        end = "a user task: the kernel's fake signal (about 15 s in) should move it"
+    return f"{why}; {end}"
+
+
 def explain(raw: RawTask, blockers: tuple[str, ...], transition: TransitionInfo) -> tuple[Reason, str]:
     if raw.stack is None and raw.stack_error is not None:
         hint = "; run lptui as root to see it" if raw.stack_error == "permission denied" else ""
         return Reason.STACK_UNREADABLE, f"stack unreadable ({raw.stack_error}){hint}"
+    frames = bpf_frames(raw.stack)
+    if frames:
+        return Reason.UNRELIABLE_STACK, unreliable_text(frames, raw)
     what = "patched function" if transition.direction is Direction.PATCHING else "the patch's code"
     if blockers:
         where = blockers[0]

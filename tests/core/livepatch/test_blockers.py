@@ -105,3 +105,32 @@ def test_not_pending_when_switched_or_idle():
 def test_unknown_patch_state_is_flagged_not_pending():
     info = analyse(raw([], patch_state=None), PATCHING, make_patch(), frozenset())
     assert not info.pending and info.reason_code is Reason.UNKNOWN_STATE
+
+
+# The stack of the issue-29 stall: a kthread asleep in msleep under `bpftrace kretfunc:msleep`.
+BPF_STACK = (
+    "[<0>] msleep+0x29/0x40",
+    "[<0>] bpf_trampoline_6442540718+0x2e/0x1000",
+    "[<0>] hk_sleep_loop+0x1b/0x40 [hk]",
+    "[<0>] kthread+0xd7/0x100",
+)
+
+
+def test_a_bpf_trampoline_frame_is_an_unreliable_stack_before_every_other_reason():
+    for kw, end in (
+        ({"state": "D", "kthread": True}, "kernel thread"),
+        ({"state": "D"}, "uninterruptible"),
+        ({"state": "S"}, "fake signal"),
+    ):
+        info = analyse(raw(BPF_STACK, **kw), PATCHING, make_patch(), frozenset())
+        assert info.reason_code is Reason.UNRELIABLE_STACK
+        assert "bpf_trampoline_6442540718" in info.reason and end in info.reason
+    # before the patched function on the same stack, too: the kernel fails the walk first
+    stack = ("[<0>] cmdline_proc_show+0x1d/0x40", "[<0>] bpf_prog_0123456789abcdef_fexit+0x40/0x80")
+    info = analyse(raw(stack), PATCHING, make_patch(), frozenset())
+    assert info.reason_code is Reason.UNRELIABLE_STACK and "bpf_prog_0123456789abcdef_fexit" in info.reason
+
+
+def test_names_that_only_look_like_bpf_are_not():
+    stack = ("[<0>] bpf_trampoline_link_prog+0x1/0x2", "[<0>] bpf_prog_run+0x1/0x2")
+    assert analyse(raw(stack), PATCHING, make_patch(), frozenset()).reason_code is Reason.WAITING
