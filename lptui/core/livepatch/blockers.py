@@ -100,10 +100,26 @@ def bpf_frames(stack: tuple[str, ...] | None) -> tuple[str, ...]:
     return tuple(found)
 
 
+def trampoline_target(func: str) -> tuple[int, int] | None:
+    """(BTF object id, BTF type id) of the function a trampoline is attached to, from its key
+    (bpf_trampoline_compute_key: obj_id << 32 | 0x80000000 | btf_id for a kernel or module target;
+    object 1 is vmlinux). None for a trampoline on a BPF program (bit 31 clear) or another name."""
+    if not func.startswith("bpf_trampoline_") or not func[15:].isdecimal():
+        return None
+    key = int(func[15:])
+    if not key & 0x80000000 or key >> 32 == 0:
+        return None
+    return key >> 32, key & 0x7FFFFFFF
+
+
 def unreliable_text(frames: tuple[str, ...], raw: RawTask) -> str:
     """Why the kernel cannot check this stack, and how the stall ends (x86 without 6.19's
     "x86/unwind/orc: Support reliable unwinding through BPF stack frames")."""
     first = frames[0]
+    target = next((t for t in map(trampoline_target, frames) if t is not None), None)
+    if target is not None:
+        where = "vmlinux" if target[0] == 1 else f"BTF object {target[0]}"
+        first += f" (traced function: BTF id {target[1]} in {where})"
     why = (
         f"{first} on its stack: the ORC unwinder has no data for BPF code, so the kernel's stack check "
         "fails (arch_stack_walk_reliable, klp_check_stack: -EINVAL) whatever else is on the stack"

@@ -134,3 +134,13 @@ def test_a_bpf_trampoline_frame_is_an_unreliable_stack_before_every_other_reason
 def test_names_that_only_look_like_bpf_are_not():
     stack = ("[<0>] bpf_trampoline_link_prog+0x1/0x2", "[<0>] bpf_prog_run+0x1/0x2")
     assert analyse(raw(stack), PATCHING, make_patch(), frozenset()).reason_code is Reason.WAITING
+
+
+def test_the_trampoline_key_names_the_traced_functions_btf_id():
+    from lptui.core.livepatch.blockers import trampoline_target
+
+    assert trampoline_target("bpf_trampoline_6442469985") == (1, 0x4A61)  # 1 << 32 | 0x80004A61
+    assert trampoline_target("bpf_trampoline_12") is None  # a BPF-program target: bit 31 clear
+    assert trampoline_target("bpf_trampoline_link_prog") is None
+    info = analyse(raw(BPF_STACK), PATCHING, make_patch(), frozenset())
+    assert f"BTF id {6442540718 & 0x7FFFFFFF} in vmlinux" in info.reason
