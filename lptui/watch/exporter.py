@@ -88,7 +88,8 @@ class Exporter:
         try:
             async with asyncio.timeout(HEADER_SECONDS):
                 head = await reader.readuntil(b"\r\n\r\n")
-            self.reading.pop(me, None)  # type: ignore[arg-type]
+            if me is not None:  # always inside a task here; None only outside any
+                self.reading.pop(me, None)
             async with asyncio.timeout(WRITE_SECONDS):
                 writer.write(self._answer(head))
                 await writer.drain()
