@@ -23,6 +23,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms of
 if TYPE_CHECKING:
     from lptui.core.actions.actions import Actions
     from lptui.core.actions.preflight import Inspection
+    from lptui.core.actions.verdict_window import WindowResult
     from lptui.core.lifecycle.provenance import LifeCycle
     from lptui.core.model import Snapshot
     from lptui.core.oncall.facts import OnCall
@@ -132,6 +133,54 @@ class Source:
                 return inspect_file(path, snap, self.tree, forced_evidence(snap, history), life)
         except ModuleFileError as exc:
             raise ActionError(str(exc)) from None
+
+    def verdict_window(self, seconds: float, max_pending: int) -> WindowResult:
+        """`lptui verdicts` and the console's k: klp_try_switch_task's debug lines on for `seconds`, gated,
+        audited and every flag restored (lptui/core/actions/verdict_window.py); on a demo, the simulated
+        kernel's dynamic debug, on its own clock."""
+        from lptui.core.actions.verdict_window import check_gates, control_writer, run_window
+        from lptui.core.snapshot import read_snapshot
+
+        if self.read_only:
+            raise ActionError("verdicts turns on the kernel's dynamic debug: run it on the live kernel")
+        if self.session is None and os.geteuid() != 0:
+            raise ActionError("verdicts writes /proc/dynamic_debug/control: run it as root")
+        with self.reading():
+            self.sync()
+            snap = read_snapshot(self.tree)
+            t = snap.transition
+            if t is not None and t.mechanism != "livepatch":
+                raise ActionError(f"verdicts: only the upstream core prints them (this is {t.mechanism})")
+            gate = check_gates(
+                self.tree, t.tasks_pending if t else None, t is not None, max_pending=max_pending
+            )
+        audit = self.actions().audit
+        audit.record(f"verdicts: klp_try_switch_task debug on for {seconds:g} s", ok=True)
+        kmsg = self.kmsg_path or "/dev/kmsg"
+        if self.session is None:
+            result = run_window(gate, seconds, kmsg, control_writer("/"))
+        else:
+            session = self.session
+
+            def write(query: str) -> None:
+                with session.lock:
+                    session.sim.write_dyndbg(query)
+                    session.render()
+
+            record = str(session.root / "run/lptui/dyndbg-restore.json")
+
+            def sim_clock() -> float:  # the window runs on the simulated kernel's own time
+                return session.sim.now
+
+            result = run_window(
+                gate, seconds, kmsg, write, record=record, sleep=session.settle, clock=sim_clock, timer=False
+            )
+        audit.record(
+            f"verdicts: {result.lines} line(s) in {result.seconds:.1f} s; "
+            f"{result.restored} call site(s) restored",
+            ok=True,
+        )
+        return result
 
     def actions(self) -> Actions:
         """The actions on this source, with the right control, audit and lock (built once)."""

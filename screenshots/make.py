@@ -61,6 +61,8 @@ SHOTS = [
     ("dashboard-stuck", "stuck", ()),
     ("dashboard-idle", "idle", ()),
     ("dashboard-replace", "replace", ()),
+    ("dashboard-bpf", "bpf", ()),
+    ("task-detail-bpf", "bpf", (focus("#pending"), press("enter"))),
     ("task-detail", "stuck", (focus("#pending"), press("enter"))),
     ("patch-detail", "stuck", (focus("#patches"), press("enter"))),
     ("force-dialog", "stuck", (press("f"),)),

@@ -37,10 +37,17 @@ def pending_phrase(task: TaskInfo, age, uptime: float | None, started: float | N
 
 
 def verbose_blockers(
-    tasks: tuple[TaskInfo, ...], age, tree: Tree, uptime: float | None, progress: dict | None = None
+    tasks: tuple[TaskInfo, ...],
+    age,
+    tree: Tree,
+    uptime: float | None,
+    progress: dict | None = None,
+    monotonic: float | None = None,
 ) -> list[str]:
-    """`progress`: tid -> Progress on the live host (lptui.core.livepatch.progress), else None."""
+    """`progress`: tid -> Progress on the live host (lptui.core.livepatch.progress), else None;
+    `monotonic`: the kernel log's clock now, for the age of the kernel's verdicts."""
     from lptui.core.livepatch.blockers import SHORT_REASON, parse_frame
+    from lptui.core.livepatch.verdicts import verdict_phrase
 
     out: list[str] = []
     for t in tasks:
@@ -54,6 +61,7 @@ def verbose_blockers(
             moved = progress.get(t.tid)
             out.append(f"  progress: {moved.text() if moved else 'unknown (it ended, or cannot be read)'}")
         out.append(f"  why: {t.reason}")
+        out.append(f"  kernel: {verdict_phrase(t, monotonic)}")
         if t.stack is None:
             out.append("  stack: unreadable")
             continue

@@ -18,6 +18,10 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms of
 if TYPE_CHECKING:
     from typing import Any, NoReturn
 
+    from lptui.core.model import TaskInfo
+    from lptui.core.oncall.facts import OnCall
+    from lptui.source import Source
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 EXIT_NOT_PATCHED, EXIT_NOT_YET = 4, 5  # `status --cve`
 
@@ -231,8 +235,11 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
     with opened(args.root, args.demo) as source:
         snap = read_snapshot(source.tree)
-        tasks = read_all_tasks_of(source.tree, snap) if args.all else snap.pending_tasks
         oncall = source.on_call(snap, source.wall_now())
+        # the kernel's own verdicts put on the tasks (oncall's snapshot has them on the pending ones)
+        tasks = oncall.snapshot.pending_tasks
+        if args.all:
+            tasks = oncall.judged(read_all_tasks_of(source.tree, snap))
         if args.json:
             out.json_out(tasks_json(snap, tasks, oncall))
             return EXIT_OK
@@ -243,25 +250,50 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         if tasks:
             console.print(tasks_table(tasks, all_tasks=args.all))
             if args.verbose:
-                from lptui.cli.follow_cmd import verbose_blockers
-
-                progress = None
-                if not source.simulated and str(source.tree.root) == "/":  # only a live host has a scheduler
-                    from lptui.core.livepatch.progress import measure
-
-                    progress = measure(t.tid for t in tasks if t.pending)
-                age = oncall.age
-                boottime = source.kernel_clock().boottime  # what /proc/<pid>/stat's start times count
-                for line in verbose_blockers(tasks, age, source.tree, boottime, progress):
-                    console.print(line)
+                _verbose_tasks(source, tasks, oncall)
             elif not args.all:
                 for line in reasons_list(tasks):
                     console.print(line)
+            if (
+                snap.transition is not None
+                and not oncall.verdicts_seen
+                and source.can_act
+                and not source.simulated
+            ):
+                from lptui.core.actions.verdict_window import DEFAULT_SECONDS
+                from lptui.core.livepatch.verdicts import TURN_ON
+
+                on = f"`{TURN_ON}` turns it on for {DEFAULT_SECONDS:g} s"
+                console.print(f"The kernel's own verdict per task is off: {on}.")
         elif snap.transition is None and not args.all and snap.kernel.livepatch_supported:
             console.print("Nothing is pending: with no transition every thread reads patch_state -1.")
         for note in snap.notes:
             console.print(note, style="yellow")
     return EXIT_OK
+
+
+def _verbose_tasks(source: Source, tasks: tuple[TaskInfo, ...], oncall: OnCall) -> None:
+    from lptui.cli.follow_cmd import verbose_blockers
+
+    progress = None
+    if not source.simulated and str(source.tree.root) == "/":  # only a live host has a scheduler
+        from lptui.core.livepatch.progress import measure
+
+        progress = measure(t.tid for t in tasks if t.pending)
+        transition = oncall.snapshot.transition
+        if transition is not None:  # a reason never contradicts what was just measured
+            from lptui.core.livepatch.blockers import with_progress
+
+            tasks = tuple(with_progress(t, transition, _rate(progress.get(t.tid))) for t in tasks)
+    clock = source.kernel_clock()  # boottime: what /proc/<pid>/stat's start times count
+    lines = verbose_blockers(tasks, oncall.age, source.tree, clock.boottime, progress, clock.monotonic)
+    console = out.console()
+    for line in lines:
+        console.print(line)
+
+
+def _rate(moved: Any) -> float | None:
+    return moved.switches / moved.seconds if moved is not None and moved.seconds > 0 else None
 
 
 def run_console(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from lptui.core.model import (
     TransitionInfo,
 )
 from lptui.core.oncall.history import FORCED_ADVICE, age_phrase
-from lptui.core.output.task_columns import CLI_TABLE, TaskColumn, columns
+from lptui.core.output.task_columns import CLI_TABLE, CLI_VERDICT_TABLE, TaskColumn, columns
 from lptui.core.output.task_columns import UNKNOWN as UNKNOWN_TEXT
 from lptui.richtext import Group, Table, Text
 
@@ -361,7 +361,7 @@ def task_cell(column: TaskColumn, task: TaskInfo) -> Text:
 def tasks_table(tasks: tuple[TaskInfo, ...], *, all_tasks: bool) -> Table:
     legacy = any(t.reason_code in LEGACY_REASONS for t in tasks)
     table = new_table("All threads" if all_tasks else "Pending processes" if legacy else "Pending threads")
-    cols = columns(CLI_TABLE)
+    cols = columns(CLI_VERDICT_TABLE if any(t.verdict for t in tasks) else CLI_TABLE)
     for col in cols:
         if col.key in ("state", "kthread"):
             add(table, col.short or col.label, no_wrap=True)

@@ -1,10 +1,9 @@
 """`lptui verdicts`: the kernel's own verdict on each pending task, from a bounded, restored window of
-klp_try_switch_task's debug lines (lptui/core/actions/verdict_window.py)."""
+klp_try_switch_task's debug lines (lptui/core/actions/verdict_window.py), beside lptui's own reason."""
 
 from __future__ import annotations
 
 import argparse
-import os
 
 from lptui.cli import out
 from lptui.core.errors import ActionError
@@ -12,56 +11,46 @@ from lptui.source import opened
 
 
 def cmd_verdicts(args: argparse.Namespace) -> int:
-    from lptui.core.actions.audit import Audit
-    from lptui.core.actions.verdict_window import (
-        DEFAULT_SECONDS,
-        MAX_SECONDS,
-        check_gates,
-        control_writer,
-        run_window,
-    )
+    from lptui.core.actions.verdict_window import DEFAULT_SECONDS, MAX_SECONDS
+    from lptui.core.livepatch.verdicts import agrees
     from lptui.core.snapshot import read_snapshot
 
     seconds = DEFAULT_SECONDS if args.seconds is None else args.seconds
     if not 0 < seconds <= MAX_SECONDS:
         raise ActionError(f"--seconds must be above 0 and at most {MAX_SECONDS:.0f}")
     with opened(args.root, args.demo) as source:
-        if source.read_only or source.simulated:
-            raise ActionError("verdicts turns on the live kernel's dynamic debug: run it on the live kernel")
-        if os.geteuid() != 0:
-            raise ActionError("verdicts writes /proc/dynamic_debug/control: run it as root")
-        snap = read_snapshot(source.tree)
-        pending = None if snap.transition is None else snap.transition.tasks_pending
-        gate = check_gates(source.tree, pending, snap.transition is not None, max_pending=args.max_pending)
-        audit = Audit()
-        audit.record(f"verdicts: klp_try_switch_task debug on for {seconds:g} s", ok=True)
-        result = run_window(gate, seconds, "/dev/kmsg", control_writer("/"))
-        audit.record(
-            f"verdicts: {result.lines} line(s) in {result.seconds:.1f} s; "
-            f"{result.restored} call site(s) restored",
-            ok=True,
-        )
-    tids = {t.tid: t for t in snap.pending_tasks}
+        result = source.verdict_window(seconds, args.max_pending)
+        with source.reading():
+            snap = read_snapshot(source.tree)  # lptui's own reading, after the window
+    own = {t.tid: t for t in snap.pending_tasks}
     rows = []
     for pid, verdict in sorted(result.verdicts.items()):
-        task = tids.get(pid)
-        mine = task is not None and task.comm is not None
+        task = own.get(pid)
+        mine = task if task is not None and task.comm is not None else None
         rows.append(
             {
                 "tid": pid,
                 "comm": verdict.comm,
-                "verdict": verdict.kind,
+                "verdict": verdict.kind.value,
                 "function": verdict.function,
-                "lptui_reason": task.reason_code.value if mine and task else None,
+                "lptui_reason": mine.reason_code.value if mine else None,
+                "agrees": agrees(mine, verdict) if mine else None,  # None: it switched since
             }
         )
     if args.json:
         out.json_out({"seconds": round(result.seconds, 2), "lines": result.lines, "verdicts": rows})
         return 0
-    out.line(f"{result.lines} verdict line(s) in {result.seconds:.1f} s; debug flags restored")
+    out.line(
+        f"{result.lines} verdict line(s) in {result.seconds:.1f} s; {result.restored} debug flag(s) restored"
+    )
     for row in rows:
         func = f" {row['function']}" if row["function"] else ""
-        out.line(f"{row['tid']:>8} {row['comm']:<16} {row['verdict']}{func}  (lptui: {row['lptui_reason']})")
+        said = "switched since" if row["agrees"] is None else "agrees" if row["agrees"] else "DISAGREES"
+        out.line(
+            f"{row['tid']:>8} {row['comm']:<16} {row['verdict']}{func}  lptui: {row['lptui_reason']} ({said})"
+        )
+    if not rows:
+        out.line("No verdict line: no task was left to check (the transition may have completed).")
     return 0
 
 

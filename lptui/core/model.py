@@ -176,6 +176,34 @@ class Reason(StrEnum):
     KSPLICE_CONFLICT = "ksplice_conflict"
 
 
+class VerdictKind(StrEnum):
+    """The four lines klp_try_switch_task() prints for a task it could not switch."""
+
+    RUNNING = "running"  # -EBUSY: on a CPU at the check
+    UNRELIABLE_STACK = "unreliable_stack"  # -EINVAL: stack_trace_save_tsk_reliable() failed
+    SLEEPING_ON = "sleeping_on"  # -EADDRINUSE: a checked function is on its stack
+    UNKNOWN_ERROR = "unknown_error"  # any other error
+
+
+@dataclass(frozen=True, slots=True)
+class KernelVerdict:
+    """The kernel's own word on one task at one retry, from its dynamic-debug line."""
+
+    pid: int  # task->pid: the thread's tid
+    comm: str  # as the line gave it (/dev/kmsg-escaped): compared with /proc, never trusted
+    kind: VerdictKind
+    usec: int  # the log record's time since boot (CLOCK_MONOTONIC)
+    function: str | None = None  # SLEEPING_ON only: the function on the stack
+    code: int | None = None  # UNKNOWN_ERROR only: the error
+
+    def text(self) -> str:
+        if self.kind is VerdictKind.SLEEPING_ON:
+            return f"is sleeping on function {self.function}"
+        if self.kind is VerdictKind.UNKNOWN_ERROR:
+            return f"unknown error code ({self.code})"
+        return "is running" if self.kind is VerdictKind.RUNNING else "has an unreliable stack"
+
+
 @dataclass(frozen=True, slots=True)
 class TaskInfo:
     pid: int
@@ -190,6 +218,9 @@ class TaskInfo:
     reason_code: Reason = Reason.NOT_PENDING
     reason: str = ""
     problems: tuple[str, ...] = ()
+    verdict: KernelVerdict | None = None  # None: no verdict line for this thread this transition
+    own_reason: Reason | None = None  # set when the kernel's verdict overruled lptui's own reason
+    cpu: int | None = None  # running blockers only: the CPU it was last on (stat field 39)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from lptui.core.livepatch.kernel import LIVEPATCH_DIR, probe_features, read_kernel
 from lptui.core.livepatch.patches import livepatch_modules, read_inactive_modules, read_patches
-from lptui.core.livepatch.scan import TaskScanner, read_all_tasks
+from lptui.core.livepatch.scan import ScanResult, TaskScanner, read_all_tasks
 from lptui.core.model import (
     Direction,
     Mechanism,
     PatchInfo,
+    Reason,
     Snapshot,
     SystemInfo,
     TaskInfo,
@@ -20,6 +21,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:
     from lptui.core.legacy.kgraft import KgraftMemo
     from lptui.core.legacy.systems import OtherSystems
+    from lptui.core.livepatch.bpfstall import BpfReader
 
 
 def find_transition(patches: tuple[PatchInfo, ...]) -> TransitionInfo | None:
@@ -77,6 +79,7 @@ class SnapshotReader:
         self._module_listing: list[str] | None = None
         self._livepatch_modules: frozenset[str] = frozenset()
         self._kgr: KgraftMemo | None = None  # made when an older system is first seen
+        self._bpf: BpfReader | None = None  # made when a BPF frame first stalls a task
 
     def _livepatch_module_candidates(self) -> frozenset[str]:
         listing = self.tree.listdir("sys/module")
@@ -103,6 +106,36 @@ class SnapshotReader:
             if still.value is not True:
                 snap = self._read_once()
         return snap
+
+    def _core_transition(
+        self, found: TransitionInfo, result: ScanResult, possible_cpus: int | None, notes: list[str]
+    ) -> tuple[TransitionInfo, tuple[TaskInfo, ...]]:
+        """The core's transition with the scan's counts, and its pending tasks with any BPF stall named."""
+        transition = TransitionInfo(
+            patch=found.patch,
+            direction=found.direction,
+            target=found.target,
+            tasks_total=result.threads_total,
+            tasks_pending=len(result.pending),
+            tasks_unknown=result.unknown,
+        )
+        pending = result.pending
+        if any(t.reason_code is Reason.UNRELIABLE_STACK for t in pending):
+            from lptui.core.livepatch.bpfstall import BpfReader, name_bpf_stalls
+
+            self._bpf = self._bpf or BpfReader()
+            pending = name_bpf_stalls(self.tree, pending, transition, self._bpf)
+        if any(t.reason_code is Reason.RUNNING for t in pending):
+            from lptui.core.livepatch.cpus import note_cpus
+
+            pending = note_cpus(self.tree, pending)
+        if not result.pending:
+            notes.append(idle_note(possible_cpus))
+        if result.unknown:
+            notes.append(
+                f"{result.unknown} thread(s) have an unreadable patch_state (run as root to see them)."
+            )
+        return transition, pending
 
     def _read_once(self) -> Snapshot:
         tree = self.tree
@@ -135,20 +168,7 @@ class SnapshotReader:
                 notes.append(f"{transition.tasks_unknown} process(es) have an unreadable kgr_in_progress "
                              "(run as root to see them).")  # fmt: skip
         elif transition is not None:
-            transition = TransitionInfo(
-                patch=transition.patch,
-                direction=transition.direction,
-                target=transition.target,
-                tasks_total=result.threads_total,
-                tasks_pending=len(result.pending),
-                tasks_unknown=result.unknown,
-            )
-            if not result.pending:
-                notes.append(idle_note(kernel.possible_cpus))
-            if result.unknown:
-                notes.append(
-                    f"{result.unknown} thread(s) have an unreadable patch_state (run as root to see them)."
-                )
+            transition, pending = self._core_transition(transition, result, kernel.possible_cpus, notes)
         if others.transition is not None and transition is not others.transition:
             notes.append(f"{others.transition.mechanism} also shows {others.transition.patch!r} "
                          "in progress; its tasks are listed once the core's transition ends.")  # fmt: skip

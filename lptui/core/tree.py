@@ -87,14 +87,18 @@ class Tree:
             raise
         return fd
 
+    def _upto(self, rel: str, limit: int) -> bytes:
+        """At most `limit` + 1 bytes (one more says there was more); OSError as os.open raises it."""
+        fd = self._open(rel)
+        try:
+            return _read_all(fd, limit + 1)
+        finally:
+            os.close(fd)
+
     def read_upto(self, rel: str, limit: int) -> Read:
         """At most `limit` bytes; `truncated` says there was more."""
         try:
-            fd = self._open(rel)
-            try:
-                data = _read_all(fd, limit + 1)
-            finally:
-                os.close(fd)
+            data = self._upto(rel, limit)
         except OSError as exc:
             return Read(None, describe_oserror(exc), exc.errno)
         if len(data) > limit:
@@ -120,6 +124,14 @@ class Tree:
         if len(data) > _MAX_WHOLE:
             return Read(None, f"over {_MAX_WHOLE >> 20} MiB: not read")
         return Read(data.decode("utf-8", errors="replace"))
+
+    def read_bytes(self, rel: str, limit: int) -> tuple[bytes | None, str | None]:
+        """A binary file of at most `limit` bytes (/sys/kernel/btf/*): (data, None), or (None, why not)."""
+        try:
+            data = self._upto(rel, limit)
+        except OSError as exc:
+            return None, describe_oserror(exc)
+        return (data, None) if len(data) <= limit else (None, f"over {limit:,} bytes: not read")
 
     def exists(self, rel: str) -> bool:
         return os.path.lexists(self.root / rel)

@@ -11,4 +11,5 @@ SUMMARIES: dict[str, str] = {
     "kgraft": "a kGraft host (no upstream core): a kGraft patch held up by three processes",
     "kpatch-core": "the kpatch core module (kpatch.ko): two patches enabled, one disabled",
     "ksplice": "Ksplice beside the upstream core: one update applied, one aborted on a conflict",
+    "bpf": "a patch of an unrelated function held up by BPF fexit programs (unreliable stacks)",
 }

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lptui.core.livepatch.taint import TAINT_LIVEPATCH_BIT
+from lptui.sim.bpf import SimTrampoline
+from lptui.sim.dyndbg import DynDebug
 from lptui.sim.legacy import KgraftSim, KpatchCoreSim, KspliceSim
 from lptui.sim.rules import (
     ALL_FEATURES,
@@ -81,6 +83,11 @@ class SimKernel(Transitions):
         self.kgraft: KgraftSim | None = None
         self.kpatch_core: KpatchCoreSim | None = None
         self.ksplice: KspliceSim | None = None
+        # klp_try_switch_task's debug lines, and whether the unwinder can walk BPF frames (6.19's
+        # "x86/unwind/orc: Support reliable unwinding through BPF stack frames"; none before)
+        self.dyndbg = DynDebug()
+        self.bpf_reliable = False
+        self.trampolines: list[SimTrampoline] = []  # BPF trampolines, attached or left on stacks
 
     # ----- logging and bookkeeping -----
     def _log(self, level: int, text: str) -> None:
@@ -219,7 +226,10 @@ class SimKernel(Transitions):
 
     def symbols(self) -> Counter[tuple[str, str]]:
         """The symbol table (/proc/kallsyms): (object, name) -> how many symbols have that name."""
-        return symbol_table(self.extra_symbols, self.modules, self.tasks.values())
+        table = symbol_table(self.extra_symbols, self.modules, self.tasks.values())
+        if self.bpf_reliable:  # 6.19's fix brings its symbol (lptui's probe)
+            table[("vmlinux", "bpf_has_frame_pointer")] = 1
+        return table
 
     def _enable(self, spec: PatchSpec) -> None:
         objects = [
@@ -304,6 +314,11 @@ class SimKernel(Transitions):
             raise kernel_error(errno.EINVAL, f"patch '{name}' is not in transition")
         if value:
             self._send_signals()
+        self._changed()
+
+    def write_dyndbg(self, query: str) -> None:
+        """A write to /proc/dynamic_debug/control (klp_try_switch_task's sites only)."""
+        self.dyndbg.write(query)
         self._changed()
 
     def set_ftrace_enabled(self, value: bool) -> None:

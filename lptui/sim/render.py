@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+from lptui.sim.bpf import enabled_functions, vmlinux_btf
 from lptui.sim.kernel import SimKernel
 from lptui.sim.kofile import module_image
 from lptui.sim.legacy import KgraftSim, KpatchCoreSim, KspliceSim
@@ -162,6 +163,7 @@ class Renderer:
         self._tasks_written: set[int] = set()
         self._disk: tuple | None = None
         self._symbols_key: tuple | None = None
+        self._dyndbg: tuple[str, str] | None = None
 
     def render(self) -> None:
         if self.sim.version_counter == self._rendered_version:
@@ -176,7 +178,27 @@ class Renderer:
         self._kmsg()
         self._disk_files()
         self._symbol_files()
+        self._dyndbg_files()
         self._rendered_version = self.sim.version_counter
+
+    def _dyndbg_files(self) -> None:
+        """klp_try_switch_task's call sites (/proc/dynamic_debug/control) and the console log level the
+        verdict window's gates read (proc/sys/kernel/printk: Debian's "4 4 1 7"); BPF trampolines in
+        ftrace's enabled_functions and the kernel's BTF."""
+        control = self.sim.dyndbg.control_text()
+        bpf = enabled_functions(self.sim.trampolines)
+        if (control, bpf) != self._dyndbg:
+            self._dyndbg = (control, bpf)
+            tracing = self.root / "sys/kernel/tracing"
+            tracing.mkdir(parents=True, exist_ok=True)
+            _write(tracing / "enabled_functions", bpf, 0o444)
+            if self.sim.trampolines:
+                (self.root / "sys/kernel/btf").mkdir(parents=True, exist_ok=True)
+                _write(self.root / "sys/kernel/btf/vmlinux", vmlinux_btf(self.sim.trampolines), 0o444)
+            (self.root / "proc/dynamic_debug").mkdir(parents=True, exist_ok=True)
+            _write(self.root / "proc/dynamic_debug/control", control, 0o644)
+            (self.root / "proc/sys/kernel").mkdir(parents=True, exist_ok=True)
+            _write(self.root / "proc/sys/kernel/printk", "4\t4\t1\t7\n", 0o644)
 
     def _symbol_files(self) -> None:
         """/proc/kallsyms, ftrace's available_filter_functions, and the signature policy: what the

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lptui.core.declared import PlannedFunction, PlannedObject
+from lptui.sim.bpf import SimTrampoline
 from lptui.sim.catalog import SUMMARIES
+from lptui.sim.dyndbg import FILE, SITES
 from lptui.sim.kernel import SimKernel
 from lptui.sim.legacy import (
     KgraftSim,
@@ -17,7 +19,7 @@ from lptui.sim.legacy import (
     KspliceSim,
     KspliceUpdate,
 )
-from lptui.sim.population import SYSCALL_TAIL, Population
+from lptui.sim.population import KTHREAD_TAIL, SYSCALL_TAIL, Population
 from lptui.sim.rules import ALL_FEATURES
 from lptui.sim.state import InstalledFile, PatchSpec, SimTask
 
@@ -70,6 +72,14 @@ OLD_RELEASE_PATCH = PatchSpec(
     (PlannedObject("vmlinux", (PlannedFunction("cmdline_proc_show"),)),),
     srcversion="5EE5EE5EE5EE5EE5EE5EE5E",
     description="Fix CVE-2026-0815 (procfs information leak), for 6.15",
+)
+
+
+UPTIME_PATCH = PatchSpec(
+    "livepatch_uptime_fix",
+    (PlannedObject("vmlinux", (PlannedFunction("uptime_proc_show"),)),),
+    srcversion="0B5E55ED0B5E55ED0B5E55E",
+    description="proc: fix the idle time in /proc/uptime",
 )
 
 
@@ -169,6 +179,39 @@ def build_stuck() -> SimKernel:
     sim.load_module(STUCK_PATCH.name, patch=STUCK_PATCH)
     # On call, lptui usually starts late: the transition has been stuck for 2 h 14 m.
     sim.advance(2 * 3600 + 14 * 60)
+    return sim
+
+
+def build_bpf() -> SimKernel:
+    """A patch of an unrelated function held up by BPF fexit trampolines (an EDR agent's and a bpftrace
+    one-liner's): the stacks they sit on are unreliable to the kernel's check (no ORC data for BPF
+    code), so nothing on them is even looked at. 12 s in, the kernel's verdicts on for three retries."""
+    sim, pop = _kernel()
+    _apply(sim, CVE_PATCH)
+    sim.advance(600.0)
+    sched = SimTrampoline("schedule_timeout", 89_912)
+    nanosleep = SimTrampoline("do_nanosleep", 72_404)
+    stale = SimTrampoline("msleep_interruptible", 89_780, attached=False)  # its bpftrace was stopped
+    sim.trampolines = [sched, nanosleep, stale]
+    waits: list[tuple[str, str | None]] = [
+        ("__schedule", None),
+        ("schedule", None),
+        ("schedule_timeout", None),
+    ]
+    compact = [*waits, (sched.name, "bpf"), ("kcompactd", None), *KTHREAD_TAIL]
+    huge = [*waits, ("msleep_interruptible", None), (stale.name, "bpf"), ("khugepaged", None), *KTHREAD_TAIL]
+    nap = [*waits[:2], ("do_nanosleep", None), (nanosleep.name, "bpf"), ("hrtimer_nanosleep", None)]
+    nap += [("__x64_sys_clock_nanosleep", None), *SYSCALL_TAIL]
+    sim.add_task(pop.kthread("kcompactd0", stack=compact))
+    sim.add_task(pop.kthread("khugepaged", stack=huge))
+    sim.add_task(pop.process("sleep", stack=nap, wakes_on_signal=True)[0])
+    sim.load_module(UPTIME_PATCH.name, patch=UPTIME_PATCH)
+    sim.advance(9.0)
+    for line, _, _ in SITES:  # as `lptui verdicts` does: on for three retries, then restored
+        sim.write_dyndbg(f"file {FILE} line {line} +p")
+    sim.advance(3.0)
+    for line, _, _ in SITES:
+        sim.write_dyndbg(f"file {FILE} line {line} =_")
     return sim
 
 
@@ -318,5 +361,6 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("kgraft", SUMMARIES["kgraft"], build_kgraft),
         Scenario("kpatch-core", SUMMARIES["kpatch-core"], build_kpatch_core),
         Scenario("ksplice", SUMMARIES["ksplice"], build_ksplice),
+        Scenario("bpf", SUMMARIES["bpf"], build_bpf),
     )
 }

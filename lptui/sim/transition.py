@@ -6,6 +6,7 @@ which holds the state; `kernel.py` is core.c's side (enabling, sysfs writes, mod
 
 from __future__ import annotations
 
+from lptui.sim.dyndbg import DynDebug, has_bpf_frame, line, verdict
 from lptui.sim.rules import RETRY_INTERVAL, SIGNALS_TIMEOUT
 from lptui.sim.state import SimModule, SimPatch, SimTask, Transition
 
@@ -18,6 +19,8 @@ class Transitions:
     modules: dict[str, SimModule]
     tasks: dict[int, SimTask]
     transition: Transition | None
+    dyndbg: DynDebug
+    bpf_reliable: bool
 
     def _log(self, level: int, text: str) -> None: ...
     def _changed(self) -> None: ...
@@ -82,15 +85,37 @@ class Transitions:
                 self._switch(task)
                 self._changed()
 
+    def _checked_function(self, task: SimTask) -> str | None:
+        """The function klp_check_stack() names: the first of the patch's functions (in its order) on
+        the stack; unpatching checks the new code and prints the old name (func->old_name)."""
+        tr = self.transition
+        patch = self.patch(tr.patch) if tr is not None else None
+        if tr is None or patch is None:
+            return None
+        on_stack = {(mod, fn) for fn, mod in task.stack}
+        for obj in patch.objects:
+            mod = None if obj.name == "vmlinux" else obj.name
+            for f in obj.funcs:
+                if tr.target == 1 and obj.patched and (mod, f.name) in on_stack:
+                    return f.name
+                if tr.target == 0 and (patch.name, f.new_name) in on_stack:
+                    return f.name
+        return None
+
     def _try_complete(self) -> None:
         tr = self.transition
         assert tr is not None
         complete = True
         for task in self._pending():
-            if task.switch_after is None and not self._relevant(task):
+            blocked = self._relevant(task) or (has_bpf_frame(task) and not self.bpf_reliable)
+            if task.switch_after is None and not blocked:
                 self._switch(task)  # stack check passed
-            else:
-                complete = False
+                continue
+            complete = False
+            kind, func = verdict(task, self._relevant(task), self.bpf_reliable)
+            if self.dyndbg.prints(kind):  # pr_debug at KERN_DEBUG, with pr_fmt's "livepatch: "
+                func = self._checked_function(task) or func
+                self._log(7, f"livepatch: klp_try_switch_task: {line(task, kind, func)}")
         if complete:
             self._complete()
             return

@@ -157,9 +157,34 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
         return why is not None
 
     def on_action_requested(self, message: ActionRequested) -> None:
-        handlers = {"revert": self.action_revert, "force": self.action_force, "unload": self.action_unload,
-                    "load": self.action_load}  # fmt: skip
+        handlers = {
+            "revert": self.action_revert,
+            "force": self.action_force,
+            "unload": self.action_unload,
+            "load": self.action_load,
+            "verdicts": self.action_verdicts,
+        }
         handlers[message.action](message.target)
+
+    def action_verdicts(self, _selected: str | None = None) -> None:
+        """The kernel's own verdict per task: klp_try_switch_task's debug lines on for a few seconds (the
+        same gated, audited, restored window as `lptui verdicts`); the next poll reads them."""
+        if self._refuse("verdicts"):
+            return
+        from lptui.core.actions.actions import Outcome
+        from lptui.core.actions.verdict_window import DEFAULT_SECONDS, MAX_PENDING
+
+        source = self.source
+
+        def window() -> Outcome:
+            result = source.verdict_window(DEFAULT_SECONDS, MAX_PENDING)
+            return Outcome(
+                f"kernel verdicts: {len(result.verdicts)} task(s) in {result.seconds:.1f} s, "
+                f"{result.restored} debug flag(s) restored"
+            )
+
+        self.notify(f"Kernel verdicts: dynamic debug on for {DEFAULT_SECONDS:g} s…")
+        self.start_action("kernel verdicts", window)
 
     def action_revert(self, selected: str | None = None) -> None:
         snap = self.snapshot
@@ -273,7 +298,17 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
     def on_task_chosen(self, message: TaskChosen) -> None:
         from lptui.tui.screens.task_detail import TaskScreen
 
-        self.push_screen(TaskScreen(message.task, self.source.tree, simulated=self.source.simulated))
+        clock = self.view.oncall.clock if self.view is not None else None
+        monotonic = clock.monotonic if clock is not None else None
+        self.push_screen(
+            TaskScreen(
+                message.task,
+                self.source.tree,
+                simulated=self.source.simulated,
+                monotonic=monotonic,
+                transition=self.snapshot.transition if self.snapshot is not None else None,
+            )
+        )
 
     def on_patch_chosen(self, message: PatchChosen) -> None:
         snap = self.snapshot

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lptui.watch.poller import View
 
-ACTIONS = ("load", "revert", "force", "unload")
+ACTIONS = ("load", "revert", "force", "unload", "verdicts")
 
 
 def why_unavailable(action: str, view: View | None) -> str | None:
@@ -26,6 +26,10 @@ def why_unavailable(action: str, view: View | None) -> str | None:
         return f"force: lptui does not force a {mechanism} transition (use {tool_for(mechanism)})"
     if action == "unload" and not snap.inactive_modules:
         return "unload: no inactive livepatch module is loaded (disable a patch first: v)"
+    if action == "verdicts" and snap.transition is None:
+        return "verdicts: no transition is in progress (the kernel prints its verdicts only during one)"
+    if action == "verdicts" and snap.transition.mechanism != "livepatch":
+        return f"verdicts: only the upstream core prints them (this is {snap.transition.mechanism})"
     if action == "revert" and not snap.patches:
         return "revert: no patch is loaded"
     return None

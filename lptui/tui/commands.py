@@ -27,6 +27,8 @@ class LivepatchCommands(Provider):
                             partial(app.request_revert, t.patch)))  # fmt: skip
                 out.append((f"Force the {t.direction} of {t.patch}…", "breaks the consistency guarantee",
                             partial(app.request_force, t.patch)))  # fmt: skip
+                why = ("Ask the kernel why each task blocks", "its debug lines for 3.5 s, restored")
+                out.append((*why, app.action_verdicts))
             for p in snap.patches:
                 if t is None or t.patch != p.name:
                     out.append((f"Revert (disable) {p.name}", "starts an unpatching transition",

@@ -252,14 +252,15 @@ class Poller:
         for line in lines:
             tracker.note_log(line.text)
         self.history.feed(lines)
+        wall = self.wall()
+        oncall = self._on_call(snap, wall, tracker.elapsed(now))
+        snap = oncall.snapshot  # its pending tasks carry the kernel's own verdicts, where the log has them
         rows = tracker.longest_pending(snap, self.row_limit, now)
         pending_for = {t.tid: tracker.pending_for(t.tid, now) or 0.0 for t in rows}
         with self._cond:
             notes, self._notes = tuple(self._notes), []
         self.polls += 1
-        wall = self.wall()
         badge, badge_style = badge_of(source)
-        oncall = self._on_call(snap, wall, tracker.elapsed(now))
         # Not in the prefetched first poll (reading module files would delay the console's first
         # paint): the next poll, due at once, brings it.
         life = None

@@ -255,7 +255,7 @@ def test_status_cve_rejects_what_is_not_a_cve_id(capsys):
 )
 def test_the_older_systems_in_json(capsys, scenario, mechanism):
     data = run_json(capsys, "status", "--demo", scenario)
-    assert data["schema"] == 2
+    assert data["schema"] == 3
     assert mechanism in [s["mechanism"] for s in data["systems"]]
     assert {p["mechanism"] for p in data["patches"]} == {mechanism}
     assert all(p["stage"] for p in data["patches"])
@@ -282,3 +282,31 @@ def test_all_tasks_on_kgraft_mark_the_pending_processes(capsys):
     assert pending == ["monitor-agent", "postgres", "xfsaild/dm-0"]
     others = [t for t in data["tasks"] if not t["pending"]]
     assert others and all(t["reason_code"] == "not_pending" and t["patch_state"] is None for t in others)
+
+
+def test_tasks_carry_the_kernels_verdict_and_the_schema_says_so(capsys):
+    data = run_json(capsys, "--demo", "bpf", "tasks")
+    assert data["schema"] == 3 and data["verdicts_seen"] is True
+    for task in data["tasks"]:
+        assert task["verdict"]["kind"] == "unreliable_stack" and task["own_reason_code"] is None
+        assert task["verdict"]["text"] == "has an unreliable stack"
+    idle = run_json(capsys, "--demo", "stuck", "tasks")
+    assert idle["verdicts_seen"] is False and all(t["verdict"] is None for t in idle["tasks"])
+
+
+def test_verdicts_on_the_demo_reads_the_kernels_lines_and_restores_its_flags(capsys):
+    data = run_json(capsys, "--demo", "stuck", "verdicts")
+    rows = {row["comm"]: row for row in data["verdicts"]}
+    assert rows["xfsaild/dm-0"]["verdict"] == "sleeping_on" and rows["xfsaild/dm-0"]["agrees"] is True
+    assert rows["backup-agent"]["function"] == "pipe_read"  # the kernel reads the stack lptui cannot
+    code, _, err = run(capsys, "--demo", "stuck", "verdicts", "--seconds", "31")
+    assert code != 0 and "at most 30" in err
+    code, _, err = run(capsys, "--demo", "idle", "verdicts")
+    assert code != 0 and "no transition" in err
+
+
+def test_tasks_verbose_shows_the_kernels_word_or_how_to_get_it(capsys):
+    code, out, _ = run(capsys, "--demo", "bpf", "tasks", "-v")
+    assert code == 0 and "kernel: kcompactd0:1105 has an unreliable stack (klp_try_switch_task" in out
+    code, out, _ = run(capsys, "--demo", "stuck", "tasks", "-v")
+    assert "kernel: no verdict in the kernel log" in out and "sudo lptui verdicts" in out

@@ -43,7 +43,17 @@ async def test_wide_terminal_keeps_every_column(app_for):
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         labels = [str(c.label) for c in app.screen.query_one(PendingTable).columns.values()]
-        assert labels == ["PID", "TID", "Command", "St", "Kthr", "Seen for", "Blocking function", "Reason"]
+        assert labels == [
+            "PID",
+            "TID",
+            "Command",
+            "St",
+            "Kthr",
+            "Seen for",
+            "Blocking function",
+            "Reason",
+            "Kernel",
+        ]
         await pilot.resize_terminal(80, 24)
         await settle(pilot)
         table = app.screen.query_one(PendingTable)
@@ -60,7 +70,7 @@ async def test_dimmed_actions_say_why_when_pressed(fake, monkeypatch):
     app = make_app(Source(Tree(fake.root), "/", read_only=False))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        for key in ("v", "u", "l", "f"):
+        for key in ("v", "u", "l", "f", "k"):
             before = len(notifications(app))
             await pilot.press(key)
             await pilot.pause()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from lptui.core.livepatch.tasks import RawTask
 from lptui.core.model import Direction, PatchInfo, Reason, TaskInfo, TransitionInfo
@@ -90,6 +90,16 @@ SHORT_REASON = {
 _BPF_FRAME = re.compile(r"^(?:bpf_trampoline_\d+|bpf_prog_[0-9a-f]{16}(?:_\S*)?)$")
 
 
+@dataclass(frozen=True)
+class BpfFacts:
+    """What lptui read of the BPF frames on pending stacks (lptui/core/livepatch/bpfstall.py)."""
+
+    reliable: bool | None  # the kernel unwinds BPF frames reliably; None: kallsyms unreadable
+    targets: dict[str, str] = field(default_factory=dict)  # trampoline -> traced function
+    attached: dict[str, bool] | None = None  # trampoline -> still attached; None: enabled_functions unread
+    programs: dict[str, str] = field(default_factory=dict)  # trampoline -> "prog name (pid N comm)"
+
+
 def bpf_frames(stack: tuple[str, ...] | None) -> tuple[str, ...]:
     """The stack's frames of BPF trampolines and programs, top first."""
     found = []
@@ -112,63 +122,74 @@ def trampoline_target(func: str) -> tuple[int, int] | None:
     return key >> 32, key & 0x7FFFFFFF
 
 
-def unreliable_text(frames: tuple[str, ...], raw: RawTask) -> str:
+def unreliable_text(
+    frames: tuple[str, ...], kthread: bool | None, state: str | None, facts: BpfFacts | None = None
+) -> str:
     """Why the kernel cannot check this stack, and how the stall ends (x86 without 6.19's
-    "x86/unwind/orc: Support reliable unwinding through BPF stack frames")."""
+    "x86/unwind/orc: Support reliable unwinding through BPF stack frames"). `facts`: a
+    bpfstall.BpfFacts naming the traced function, whether a program is still attached there, and its
+    holders; without them, what the frame itself says."""
     first = frames[0]
     target = next((t for t in map(trampoline_target, frames) if t is not None), None)
-    if target is not None:
+    tramp = next((f for f in frames if f.startswith("bpf_trampoline_")), None)
+    traced = facts.targets.get(tramp) if facts is not None and tramp else None
+    if traced is not None:
+        first = f"the BPF trampoline on {traced} ({first})"
+    elif target is not None:
         where = "vmlinux" if target[0] == 1 else f"BTF object {target[0]}"
         first += f" (traced function: BTF id {target[1]} in {where})"
+    attached = (
+        facts.attached.get(tramp) if facts is not None and facts.attached is not None and tramp else None
+    )
     why = (
-        f"{first} on its stack: the ORC unwinder has no data for BPF code, so the kernel's stack check "
+        f"{first} is on its stack: the ORC unwinder has no data for BPF code, so the kernel's stack check "
         "fails (arch_stack_walk_reliable, klp_check_stack: -EINVAL) whatever else is on the stack"
     )
-    if raw.kthread:
+    held = facts.programs.get(tramp or "") if facts is not None else None
+    if attached:
+        why += (
+            f"; still attached: {held}" if held else "; a program is still attached there (enabled_functions)"
+        )
+    elif attached is False:
+        why += "; no program is attached there any more (not in enabled_functions): a stale frame"
+    if attached is False:
+        end = "it switches only when the sleep that went through the old trampoline ends"
+    elif kthread:
         end = "a kernel thread: it switches only after the program is detached and the thread has returned "
         end += "through the trampoline"
-    elif raw.state == "D":
+    elif state == "D":
         end = "in uninterruptible sleep (D): it switches when that sleep ends after the program is detached"
     else:
         end = "a user task: the kernel's fake signal (about 15 s in) should move it"
     return f"{why}; {end}"
 
 
-def explain(raw: RawTask, blockers: tuple[str, ...], transition: TransitionInfo) -> tuple[Reason, str]:
-    if raw.stack is None and raw.stack_error is not None:
-        hint = "; run lptui as root to see it" if raw.stack_error == "permission denied" else ""
-        return Reason.STACK_UNREADABLE, f"stack unreadable ({raw.stack_error}){hint}"
-    frames = bpf_frames(raw.stack)
-    if frames:
-        return Reason.UNRELIABLE_STACK, unreliable_text(frames, raw)
-    what = "patched function" if transition.direction is Direction.PATCHING else "the patch's code"
-    if blockers:
-        where = blockers[0]
-        if raw.kthread:
-            how = "in uninterruptible sleep (D)" if raw.state == "D" else "sleeping"
-            return (
-                Reason.KTHREAD_IN_PATCHED,
-                f"kernel thread {how} inside {what} {where}: it never returns to user space and "
-                f"signals cannot move it, so it switches only once it leaves {where}",
-            )
-        if raw.state == "D":
-            return (
-                Reason.UNINTERRUPTIBLE,
-                f"uninterruptible sleep (D) inside {what} {where}: signals cannot help; "
-                "it switches only when that wait ends",
-            )
-        return (
-            Reason.SLEEPING_IN_PATCHED,
-            f"sleeping inside {what} {where}: switches when it returns; "
-            "the kernel's fake signal (about 15 s in) can wake it",
-        )
-    if raw.state == "R":
-        return Reason.RUNNING, "running on a CPU: switches at its next return to user space or stack check"
-    if raw.state == "D":
-        return Reason.UNINTERRUPTIBLE, "uninterruptible sleep (D): signals cannot help"
-    if raw.kthread:
-        return Reason.KTHREAD, "kernel thread: switches only when a stack check finds it clean"
-    return Reason.WAITING, "no patched function on its stack: should switch at the kernel's next retry (~1 s)"
+def explain(
+    raw: RawTask | TaskInfo,
+    blockers: tuple[str, ...],
+    transition: TransitionInfo,
+    bpf_unreliable: bool = True,
+    switches_per_s: float | None = None,
+) -> tuple[Reason, str]:
+    """The decision table's reason (lptui/core/livepatch/decisions.py). `bpf_unreliable`: False on a
+    kernel that walks BPF frames (bpfstall.probe_reliable); `switches_per_s`: psutil's measurement."""
+    from lptui.core.livepatch.decisions import Case, decide  # only during a transition: not at start
+
+    frames = bpf_frames(raw.stack) if bpf_unreliable else ()
+    case = Case(
+        stack_read=raw.stack is not None,
+        stack_error=getattr(raw, "stack_error", None),
+        bpf_frames=frames,
+        blockers=blockers,
+        kthread=raw.kthread,
+        state=raw.state,
+        direction=transition.direction,
+        switches_per_s=switches_per_s,
+    )
+    row, text = decide(case)
+    if row.reason is Reason.UNRELIABLE_STACK:
+        text = unreliable_text(frames, raw.kthread, raw.state)
+    return row.reason, text
 
 
 def analyse(
@@ -207,3 +228,12 @@ def task_info(raw: RawTask, pending: bool, blockers: tuple[str, ...], code: Reas
         reason=reason,
         problems=raw.problems + ((f"stack: {raw.stack_error}",) if raw.stack_error else ()),
     )
+
+
+def with_progress(task: TaskInfo, transition: TransitionInfo, switches_per_s: float | None) -> TaskInfo:
+    """The task re-explained with what psutil measured: a D-state task seen switching is in short waits
+    that end, never "signals cannot help" (decisions.SHORT_SLEEPS)."""
+    if task.reason_code is not Reason.UNINTERRUPTIBLE or not switches_per_s or task.own_reason is not None:
+        return task
+    code, reason = explain(task, task.blocking_functions, transition, switches_per_s=switches_per_s)
+    return replace(task, reason_code=code, reason=reason)

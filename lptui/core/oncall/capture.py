@@ -97,6 +97,18 @@ class RecordingTree(Tree):
             self.unreadable[rel] = result.error or "unreadable"
         return result
 
+    def read_whole(self, rel: str) -> Read:
+        result = super().read_whole(rel)  # /proc/kallsyms, read only when a BPF frame needs it
+        if result.ok and result.text is not None and not self.skip(rel):
+            self.files[rel] = result.text.encode("utf-8", "surrogateescape")
+        return result
+
+    def read_bytes(self, rel: str, limit: int) -> tuple[bytes | None, str | None]:
+        data, why = super().read_bytes(rel, limit)  # the kernel's BTF, read only to name a BPF frame's target
+        if data is not None and not self.skip(rel):
+            self.files[rel] = data
+        return data, why
+
     def exists(self, rel: str) -> bool:
         found = super().exists(rel)
         if found and rel not in self.files:

@@ -3,9 +3,10 @@ transition was forced this boot. Shared by `status`, `check`, `metrics`, `watch`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from lptui.core.model import Snapshot
+from lptui.core.livepatch.verdicts import VerdictLog, with_verdicts
+from lptui.core.model import Snapshot, TaskInfo
 from lptui.core.oncall.history import (
     ForceEvidence,
     KernelClock,
@@ -23,6 +24,20 @@ class OnCall:
     age: TransitionAge | None  # None: no transition
     forced: tuple[ForceEvidence, ...]
     log_problem: str | None  # why the kernel log could not be read (then "forced" may be incomplete)
+    verdicts: VerdictLog | None = None  # the kernel's own per-task verdicts this transition
+    clock: KernelClock | None = None  # the kernel's clock these facts were judged at
+
+    def judged(self, tasks: tuple[TaskInfo, ...]) -> tuple[TaskInfo, ...]:
+        """Other tasks (`tasks --all`) with the kernel's verdicts put on them, as the snapshot's are."""
+        if self.verdicts is None or self.snapshot.transition is None:
+            return tasks
+        monotonic = self.clock.monotonic if self.clock is not None else None
+        return with_verdicts(tasks, self.verdicts, None if monotonic is None else int(monotonic * 1e6))
+
+    @property
+    def verdicts_seen(self) -> bool:
+        """Whether the log holds any kernel verdict for this transition (dynamic debug was on)."""
+        return bool(self.verdicts is not None and self.verdicts.latest)
 
     @property
     def forced_this_boot(self) -> bool | None:
@@ -58,4 +73,8 @@ def on_call(
     age = None
     if snap.transition is not None:
         age = transition_age(snap.transition, history, clock, wall_now, observed_since)
-    return OnCall(snap, age, forced_evidence(snap, history), log_problem)
+        now_usec = None if clock.monotonic is None else int(clock.monotonic * 1e6)
+        judged = with_verdicts(snap.pending_tasks, history.verdicts, now_usec)
+        if judged is not snap.pending_tasks:
+            snap = replace(snap, pending_tasks=judged)
+    return OnCall(snap, age, forced_evidence(snap, history), log_problem, history.verdicts, clock)

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from lptui.core.livepatch.verdicts import VerdictLog
 from lptui.core.model import Snapshot, TransitionInfo
 from lptui.core.oncall.kmsg import LogLine
 from lptui.core.tree import Tree
@@ -43,6 +44,7 @@ class LogHistory:
     forces: list[ForceEvidence] = field(default_factory=list)
     lines_seen: int = 0
     last_started: str | None = None
+    verdicts: VerdictLog = field(default_factory=VerdictLog)  # this transition's, the latest per thread
 
     def feed(self, lines: Iterable[LogLine]) -> None:
         for line in lines:
@@ -51,6 +53,9 @@ class LogHistory:
             if start:
                 self.starts[(start["patch"], start["dir"])] = line.usec
                 self.last_started = start["patch"]
+                self.verdicts.latest.clear()  # an earlier transition's verdicts say nothing of this one
+                continue
+            if self.verdicts.feed(line.text, line.usec) is not None:
                 continue
             done = _DONE.search(line.text)
             if done:

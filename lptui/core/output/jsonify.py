@@ -7,6 +7,7 @@ from enum import Enum
 from lptui.core.model import (
     Features,
     KernelInfo,
+    KernelVerdict,
     ModuleInfo,
     PatchInfo,
     Snapshot,
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
     from lptui.core.oncall.facts import OnCall
     from lptui.core.oncall.history import TransitionAge
 
-SCHEMA_VERSION = 2  # 2: the live-patching systems (`systems`, each patch's `mechanism`, ...)
+SCHEMA_VERSION = 3  # 2: the live-patching systems (`systems`, each patch's `mechanism`, ...);
+# 3: each task's `verdict` (the kernel's own), `own_reason_code` and `cpu`, and `verdicts_seen`
 
 
 def pick(record: object, keys: str, **values: Any) -> dict[str, Any]:
@@ -89,9 +91,21 @@ def patch_json(p: PatchInfo) -> dict[str, Any]:
     }
 
 
+_TASK_KEYS = (
+    "pid tid comm state kthread patch_state pending stack blocking_functions reason_code reason problems "
+    "verdict own_reason_code cpu"
+)
+
+
+def verdict_json(v: KernelVerdict | None) -> dict[str, Any] | None:
+    if v is None:
+        return None
+    return pick(v, "kind text function code usec comm", text=v.text())
+
+
 def task_json(t: TaskInfo) -> dict[str, Any]:
-    return pick(t, "pid tid comm state kthread patch_state pending stack blocking_functions reason_code "
-                "reason problems")  # fmt: skip
+    own = None if t.own_reason is None else t.own_reason.value
+    return pick(t, _TASK_KEYS, verdict=verdict_json(t.verdict), own_reason_code=own)
 
 
 def age_json(transition: dict[str, Any] | None, age: TransitionAge | None) -> dict[str, Any] | None:
@@ -171,5 +185,6 @@ def tasks_json(s: Snapshot, tasks: tuple[TaskInfo, ...], oncall: OnCall | None =
         "schema": SCHEMA_VERSION,
         "transition": age_json(transition_json(s.transition), oncall.age if oncall else None),
         "tasks": [task_json(t) for t in tasks],
+        "verdicts_seen": None if oncall is None else oncall.verdicts_seen,
         "notes": list(s.notes),
     }

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lptui.core.livepatch.blockers import SHORT_REASON
-from lptui.core.model import TaskInfo
+from lptui.core.model import TaskInfo, VerdictKind
 
 UNKNOWN = "?"  # one rendering of an unknown value, everywhere
 
@@ -33,6 +33,21 @@ def _kthread(task: TaskInfo) -> str:
     return UNKNOWN if task.kthread is None else "yes" if task.kthread else "-"
 
 
+_VERDICT_WORD = {
+    VerdictKind.RUNNING: "running",
+    VerdictKind.UNRELIABLE_STACK: "unreliable",
+    VerdictKind.SLEEPING_ON: "sleeping on",
+}
+
+
+def verdict_word(task: TaskInfo) -> str:
+    """The kernel's own verdict in a word ("-": no verdict line for this task this transition)."""
+    v = task.verdict
+    if v is None:
+        return "-"
+    return _VERDICT_WORD.get(v.kind) or f"error {v.code}"
+
+
 COLUMNS: dict[str, TaskColumn] = {
     c.key: c
     for c in (
@@ -52,17 +67,30 @@ COLUMNS: dict[str, TaskColumn] = {
         TaskColumn(
             "blocking_functions",
             "Blocking function",
-            24,
+            20,
             14,
             lambda t: ", ".join(t.blocking_functions),
             short="Function",
         ),
         TaskColumn("reason_code", "Reason", 22, 22, lambda t: SHORT_REASON[t.reason_code]),
+        # klp_try_switch_task()'s own line, when dynamic debug printed one (`lptui verdicts`)
+        TaskColumn("verdict", "Kernel", 10, 0, verdict_word),
     )
 }
 
 CLI_TABLE = ("pid", "tid", "comm", "state", "kthread", "patch_state", "blocking_functions", "reason_code")
-PENDING_TABLE = ("pid", "tid", "comm", "state", "kthread", "pending_for", "blocking_functions", "reason_code")
+CLI_VERDICT_TABLE = (*CLI_TABLE, "verdict")  # when the log holds the kernel's verdicts
+PENDING_TABLE = (
+    "pid",
+    "tid",
+    "comm",
+    "state",
+    "kthread",
+    "pending_for",
+    "blocking_functions",
+    "reason_code",
+    "verdict",
+)
 ALL_THREADS = ("pid", "tid", "comm", "state", "kthread", "patch_state", "reason_code")
 
 

@@ -37,6 +37,7 @@ class DashboardScreen(Screen):
         Binding("v", "act('revert')", "Revert", id="revert"),
         Binding("f", "act('force')", "Force", id="force"),
         Binding("u", "act('unload')", "Unload", id="unload"),
+        Binding("k", "act('verdicts')", "Kernel verdicts", id="verdicts"),
         Binding("r", "app.refresh", "Refresh", id="refresh"),
         Binding("question_mark", "app.help", "Help", id="help"),
         Binding("q", "app.quit", "Quit", id="quit"),

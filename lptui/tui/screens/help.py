@@ -19,8 +19,10 @@ log), how many tasks have switched, the trend of pending tasks, and whether the 
 its fake signal.
 
 **Pending tasks:** the tasks holding the transition up, longest-pending first ("Seen for": since
-lptui saw it), with the patched function on their stack and why they block. **Enter** opens a
-task: its stack, process facts and what you can do.
+lptui saw it), with the patched function on their stack, why they block, and what the kernel itself
+said of each ("Kernel says": its `klp_try_switch_task` debug line, when one is in the log; where it
+disagrees with lptui's reading, the kernel's is shown). **Enter** opens a task: its stack, process
+facts, the kernel's verdict and what you can do.
 
 **Patches:** every loaded patch and every livepatch module still loaded after its patch went away.
 **Enter** opens a patch: objects, functions, and which a later patch overrides.
@@ -34,6 +36,7 @@ task: its stack, process facts and what you can do.
 | `v` | revert the selected patch, or reverse the transition in progress |
 | `f` | force the transition in progress (asks you to type the patch name) |
 | `u` | unload the selected inactive module |
+| `k` | the kernel's own verdict per task: its debug lines on for 3.5 s, then restored |
 | `r` | refresh now |
 | `Ctrl+P` | command palette |
 | `q` | quit |

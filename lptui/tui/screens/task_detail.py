@@ -13,7 +13,7 @@ from textual.widgets import Footer
 
 from lptui.core.livepatch.blockers import parse_frame
 from lptui.core.livepatch.procfacts import ProcessFacts, read_process_facts
-from lptui.core.model import TaskInfo
+from lptui.core.model import TaskInfo, TransitionInfo
 from lptui.core.tree import Tree
 from lptui.tui.failures import ShowsWorkerFailures
 from lptui.tui.fmt import WHAT_TO_DO
@@ -53,6 +53,23 @@ def stack_text(task: TaskInfo) -> Text:
     return out
 
 
+def why_text(task: TaskInfo) -> Text:
+    return Text.assemble(("Why it blocks: ", "bold"), (task.reason, "yellow"))
+
+
+def verdict_text(task: TaskInfo, monotonic: float | None) -> Text:
+    """The kernel's own verdict (klp_try_switch_task's debug line), or the key that asks for it."""
+    from lptui.core.livepatch.verdicts import verdict_phrase
+
+    if task.verdict is None:
+        return Text.assemble(
+            ("The kernel says: ", "bold"),
+            ("nothing in its log yet: press k (or run `sudo lptui verdicts`)", "dim"),
+        )
+    style = "bold yellow" if task.own_reason is not None else "green"
+    return Text.assemble(("The kernel says: ", "bold"), (verdict_phrase(task, monotonic), style))
+
+
 class TaskScreen(ShowsWorkerFailures, Screen):
     BINDINGS = [
         Binding("escape,q", "app.pop_screen", "Back"),
@@ -60,9 +77,19 @@ class TaskScreen(ShowsWorkerFailures, Screen):
         Binding("f", "app.force", "Force transition"),
     ]
 
-    def __init__(self, task: TaskInfo, tree: Tree, *, simulated: bool) -> None:
+    def __init__(
+        self,
+        task: TaskInfo,
+        tree: Tree,
+        *,
+        simulated: bool,
+        monotonic: float | None = None,
+        transition: TransitionInfo | None = None,
+    ) -> None:
         super().__init__()
+        self.transition = transition  # to re-explain the task with its measured progress
         self.task_info = task
+        self.monotonic = monotonic  # the kernel log's clock at the poll: the age of its verdict
         self.source_tree = tree
         self.simulated = simulated
         # only the live host has a scheduler to ask whether the task is making progress
@@ -77,7 +104,8 @@ class TaskScreen(ShowsWorkerFailures, Screen):
         head.append(f"  patch_state {t.patch_state}")
         with VerticalScroll():
             yield Static(head, classes="section")
-            yield Static(Text.assemble(("Why it blocks: ", "bold"), (t.reason, "yellow")), classes="section")
+            yield Static(why_text(t), id="why", classes="section")
+            yield Static(verdict_text(t, self.monotonic), id="verdict", classes="section")
             yield Static(
                 Text.assemble(("What you can do: ", "bold"), WHAT_TO_DO[t.reason_code]), classes="section"
             )
@@ -114,6 +142,12 @@ class TaskScreen(ShowsWorkerFailures, Screen):
             return
         text = moved.text() if moved is not None else "unknown (it ended, or cannot be read)"
         self.query_one("#progress", Static).update(Text.assemble(("Progress: ", "bold"), text))
+        if moved is not None and moved.seconds > 0 and self.transition is not None:
+            from lptui.core.livepatch.blockers import with_progress
+
+            task = with_progress(self.task_info, self.transition, moved.switches / moved.seconds)
+            if task.reason != self.task_info.reason:  # a reason never contradicts the measurement
+                self.query_one("#why", Static).update(why_text(task))
 
     def _show_facts(self, facts: ProcessFacts) -> None:
         self.query_one("#facts", Static).update(facts_text(facts))

@@ -1,0 +1,166 @@
+"""What lptui can say of a BPF frame on a pending task's stack, read only when one is there.
+
+- Whether this kernel's unwinder walks BPF frames: 6.19's "x86/unwind/orc: Support reliable unwinding
+  through BPF stack frames" came with "bpf: Add bpf_has_frame_pointer()"; the symbol in /proc/kallsyms
+  is the probe (never the version number: distributions backport).
+- The function each trampoline is attached to: its key holds the BTF object and type id
+  (blockers.trampoline_target), resolved in the kernel's own BTF, /sys/kernel/btf/vmlinux (object 1).
+- Whether a program is still attached there: ftrace lists a direct caller's trampoline in tracefs
+  `enabled_functions` (t_show in kernel/trace/ftrace.c: a `direct-->bpf_trampoline_<key>+...` text on
+  the function's record). A trampoline frame with no such line is stale: the program went, the sleep
+  that passed through it has not ended.
+- Where bpftool is installed (never a dependency), the programs on that function and the processes
+  holding them: `bpftool link show --json` gives each tracing link's target_obj_id/target_btf_id and
+  prog_id, `bpftool prog show --json` each program's name and pids.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+
+from lptui.core.livepatch.blockers import BpfFacts, bpf_frames, explain, trampoline_target, unreliable_text
+from lptui.core.livepatch.btf import KIND_FUNC, MAX_BYTES, type_names
+from lptui.core.model import Reason, TaskInfo, TransitionInfo
+from lptui.core.tree import Tree
+
+FIX_SYMBOL = "bpf_has_frame_pointer"
+BTF_VMLINUX = "sys/kernel/btf/vmlinux"
+ENABLED_FUNCTIONS = ("sys/kernel/tracing/enabled_functions", "sys/kernel/debug/tracing/enabled_functions")
+_DIRECT = re.compile(r"direct-->(bpf_trampoline_\d{1,20})")
+_FIX = re.compile(rf"^[0-9a-fA-F]+ [A-Za-z] {FIX_SYMBOL}(?:\s|$)", re.MULTILINE)
+BPFTOOL_TIMEOUT = 5.0
+BPFTOOL_MAX_OUTPUT = 4 << 20
+
+
+def probe_reliable(tree: Tree) -> bool | None:
+    read = tree.read_whole("proc/kallsyms")
+    return None if not read.ok or not read.text else _FIX.search(read.text) is not None
+
+
+def attached_trampolines(tree: Tree) -> dict[str, str] | None:
+    """Trampoline -> the function it is attached to, from enabled_functions; None when unreadable."""
+    for rel in ENABLED_FUNCTIONS:
+        read = tree.read_upto(rel, 16 << 20)
+        if read.ok and not read.truncated:
+            found: dict[str, str] = {}
+            function = "?"
+            for line in (read.text or "").splitlines():
+                if line and not line[0].isspace():
+                    function = line.split(" ", 1)[0]  # "<func> (<count>) R I D ..."
+                for match in _DIRECT.finditer(line):
+                    found[match[1]] = function
+            return found
+    return None
+
+
+class BpfReader:
+    """Reads the facts for a snapshot's trampoline frames, keeping what cannot change while the kernel
+    runs (the probe, a type id's name) and asking bpftool again only when ftrace's attachments change."""
+
+    def __init__(self) -> None:
+        self._reliable: bool | None = None
+        self._probed = False
+        self._names: dict[str, str] = {}
+        self._programs_key: object = None
+        self._programs: dict[str, str] = {}
+
+    def facts(self, tree: Tree, frames: dict[str, tuple[int, int] | None]) -> BpfFacts:
+        """The facts for these trampoline frames: name -> (BTF object, type id), or None."""
+        if not self._probed:
+            self._reliable, self._probed = probe_reliable(tree), True
+        wanted = {
+            key[1]: name for name, key in frames.items() if key and key[0] == 1 and name not in self._names
+        }
+        if wanted:
+            data, _ = tree.read_bytes(BTF_VMLINUX, MAX_BYTES)
+            names = type_names(data, set(wanted)) if data is not None else None
+            for type_id, (kind, function) in (names or {}).items():
+                if kind == KIND_FUNC:
+                    self._names[wanted[type_id]] = function
+        now = attached_trampolines(tree)
+        targets = {name: self._names[name] for name in frames if name in self._names}
+        for name, function in (now or {}).items():
+            if name in frames and name not in targets and function != "?":
+                targets[name] = function  # ftrace names the function a live trampoline is attached to
+        attached = None if now is None else {name: name in now for name in frames}
+        if str(tree.root) == "/":
+            key = (tuple(sorted(frames)), tuple(sorted(now or {})))
+            if key != self._programs_key:
+                self._programs_key, self._programs = key, bpftool_programs(frames)
+        return BpfFacts(self._reliable, targets, attached, dict(self._programs))
+
+
+def _bpftool(tool: str, *args: str) -> list | None:
+    try:
+        done = subprocess.run(
+            [tool, *args, "--json"], capture_output=True, timeout=BPFTOOL_TIMEOUT, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0 or len(done.stdout) > BPFTOOL_MAX_OUTPUT:
+        return None
+    try:
+        value = json.loads(done.stdout)
+    except ValueError:
+        return None
+    return value if isinstance(value, list) else None
+
+
+def bpftool_programs(frames: dict[str, tuple[int, int] | None]) -> dict[str, str]:
+    """Trampoline -> the programs linked at its function and their holders, when bpftool answers."""
+    tool = shutil.which("bpftool")
+    keys = {key: name for name, key in frames.items() if key is not None}
+    if tool is None or not keys:
+        return {}
+    links, progs = _bpftool(tool, "link", "show"), _bpftool(tool, "prog", "show")
+    if links is None or progs is None:
+        return {}
+    by_id = {p.get("id"): p for p in progs if isinstance(p, dict)}
+    out: dict[str, list[str]] = {}
+    for link in links:
+        if not isinstance(link, dict):
+            continue
+        key = (link.get("target_obj_id"), link.get("target_btf_id"))
+        prog = by_id.get(link.get("prog_id"))
+        if key in keys and isinstance(prog, dict):
+            out.setdefault(keys[key], []).append(_program(prog))
+    return {name: ", ".join(texts) for name, texts in out.items()}
+
+
+def _program(prog: dict) -> str:
+    name = str(prog.get("name") or f"id {prog.get('id')}")
+    pids = [p for p in prog.get("pids") or [] if isinstance(p, dict)]
+    holders = ", ".join(f"{p.get('comm')} pid {p.get('pid')}" for p in pids[:4])
+    return f"program {name} ({holders})" if holders else f"program {name}"
+
+
+def name_bpf_stalls(
+    tree: Tree, tasks: tuple[TaskInfo, ...], transition: TransitionInfo, reader: BpfReader
+) -> tuple[TaskInfo, ...]:
+    """The tasks with each BPF-caused unreliable stack named (traced function, attached or stale,
+    holders); on a kernel that walks BPF frames, explained as if the frames were any others."""
+    stalled = [t for t in tasks if t.reason_code is Reason.UNRELIABLE_STACK and bpf_frames(t.stack)]
+    if not stalled:
+        return tasks
+    frames = {
+        f: trampoline_target(f)
+        for t in stalled
+        for f in bpf_frames(t.stack)
+        if f.startswith("bpf_trampoline_")
+    }
+    facts = reader.facts(tree, frames)
+    out = []
+    for task in tasks:
+        if task not in stalled:
+            out.append(task)
+        elif facts.reliable:
+            code, reason = explain(task, task.blocking_functions, transition, bpf_unreliable=False)
+            out.append(replace(task, reason_code=code, reason=reason))
+        else:
+            reason = unreliable_text(bpf_frames(task.stack), task.kthread, task.state, facts)
+            out.append(replace(task, reason=reason))
+    return tuple(out)
