@@ -96,7 +96,9 @@ def _moving(view, t, age: float | None, *, warn: float, crit: float) -> tuple[in
             f"{t.tasks_pending} of {t.tasks_total} {unit} pending")  # fmt: skip
     if view.rows:
         first = view.rows[0]
+        from lptui.core.livepatch.blockers import SHORT_REASON
+
         where = f" in {first.blocking_functions[0]}" if first.blocking_functions else ""
-        text += f", first {first.comm} ({first.pid}){where}"
+        text += f", first {first.comm} ({first.pid}){where}: {SHORT_REASON[first.reason_code]}"
     code = CRITICAL if (age or 0) >= crit else WARNING if (age or 0) >= warn else OK
     return code, text

@@ -29,7 +29,19 @@ USERSPACE_SRC = (
     REPO / "benchmarks/floor_reader.c",
 )
 CACHE = Path(os.environ.get("LPTUI_REALKERNEL_CACHE", REPO / ".cache/realkernel"))
-APT_PACKAGES = ("qemu-system-x86", "busybox-static", "kmod", "make", "gcc", "libelf1", "tmux")
+# bpftrace (Debian 12: 0.17, with kretfunc:) and bpftool build the BPF-trampoline stalls in the guest,
+# which sees this host's file system
+APT_PACKAGES = (
+    "qemu-system-x86",
+    "busybox-static",
+    "kmod",
+    "make",
+    "gcc",
+    "libelf1",
+    "tmux",
+    "bpftrace",
+    "bpftool",
+)
 VNG_REQUIREMENT = "virtme-ng>=1.30,<2"
 GUEST_TIMEOUT = 30 * 60  # the guest suite takes ~10 min under emulation, the churn's 3 included
 
@@ -93,7 +105,9 @@ def apt_update() -> None:
 
 def ensure_host_tools() -> None:
     missing = [
-        tool for tool in ("qemu-system-x86_64", "insmod", "make", "gcc", "tmux") if shutil.which(tool) is None
+        tool
+        for tool in ("qemu-system-x86_64", "insmod", "make", "gcc", "tmux", "bpftrace", "bpftool")
+        if shutil.which(tool) is None
     ]
     if missing or not _static_busybox():
         log(f"installing {' '.join(APT_PACKAGES)}")

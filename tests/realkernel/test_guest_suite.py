@@ -36,6 +36,8 @@ REQUIRED = {
     "test_provenance_reboot_loss_and_cumulative_preview",
     "test_churning_kernel_never_makes_lptui_lie_crash_or_leak",
     "test_one_vermagic_flag_altered_lptui_and_the_kernel_agree",
+    "test_bpf_trampoline_stalls_named_agreed_and_ended",
+    "test_a_killed_verdicts_window_is_restored_at_the_next_start",
 }
 # what the guest measured (issue 11), printed here: software emulation makes times meaningless, not ratios
 MEASURED = {
@@ -84,12 +86,28 @@ def test_real_kernel(label, guest_runs):
     assert not skipped, f"guest tests skipped on {run.kernel.release}: {skipped}"
     print(f"{run.kernel.release}: {len(run.cases)} guest tests passed")
     replay_on_host(run)
+    agreement_table(run)
     for name, keys in MEASURED.items():
         measured = json.loads((run.out / name).read_text())
         assert set(keys) <= set(measured), (
             f"{name} from {run.kernel.release} lacks {set(keys) - set(measured)}"
         )
         print(f"{run.kernel.release} {name}: {json.dumps(measured)}")
+
+
+def agreement_table(run) -> None:
+    """Every stall the guest built, each pending task: lptui's reason beside the kernel's own verdict
+    (`lptui verdicts`), printed for the record; none may disagree and the BPF stall must be there."""
+    rows = [json.loads(line) for line in (run.out / "agreement.jsonl").read_text().splitlines()]
+    stalls = {row["stall"] for row in rows}
+    assert any("BPF" in stall for stall in stalls) and len(stalls) >= 3, stalls
+    assert [row for row in rows if row["agrees"] is False] == []
+    for row in rows:
+        func = f" {row['function']}" if row["function"] else ""
+        said = "agrees" if row["agrees"] else "switched since"
+        task = f"{row['comm']}:{row['tid']}"
+        cells = (run.kernel.release, row["stall"], task, row["lptui_reason"], f"{row['verdict']}{func}", said)
+        print(" | ".join(map(str, cells)))
 
 
 def replay_on_host(run) -> None:

@@ -107,7 +107,10 @@ def agrees(task: TaskInfo, verdict: KernelVerdict) -> bool:
     if verdict.kind is VerdictKind.UNRELIABLE_STACK:
         return code in (Reason.UNRELIABLE_STACK, Reason.STACK_UNREADABLE)
     if verdict.kind is VerdictKind.SLEEPING_ON:
-        return verdict.function in {_bare(f) for f in task.blocking_functions}
+        # A frame in a livepatch module's code ("f [module]": unpatching, or an older patch's
+        # replacement) is named by the kernel as func->old_name, which its new code's name need not be.
+        bare = {_bare(f) for f in task.blocking_functions}
+        return verdict.function in bare or any(" [" in f for f in task.blocking_functions)
     return True  # an unknown error code: the kernel says nothing lptui could contradict
 
 

@@ -27,7 +27,9 @@ TEST_MODULES = (
     "lptui_lp_target",
     "lptui_lp_force1",
     "lptui_lp_force2",
+    "lptui_lp_uptime",
     "lptui_target",
+    "lptui_hk",
     "lptui_dup",
     "lptui_plain",
 )
@@ -86,6 +88,8 @@ def cleanup() -> None:
     for module, param in (("lptui_target", "block"), *holds):
         if Path(f"/sys/module/{module}/parameters/{param}").exists():
             set_param(module, param, "N")
+    if Path("/sys/module/lptui_hk/parameters/long_ms").exists():
+        set_param("lptui_hk", "long_ms", "0")
     for patch in sorted(LP.iterdir()) if LP.exists() else []:
         transition = LP / patch.name / "transition"
         wait_for(lambda t=transition: not t.exists() or read(t) == "0", what="transitions to settle")
@@ -132,3 +136,29 @@ def pending_tids_by_kernel(target: int) -> set[int]:
         if value not in (-1, target):
             out.add(int(state.parent.name))
     return out
+
+
+AGREEMENT = Path(os.environ.get("LPTUI_GUEST_OUT", "/tmp")) / "agreement.jsonl"
+CONTROL = Path("/proc/dynamic_debug/control")
+
+
+def switch_task_sites() -> list[str]:
+    """klp_try_switch_task's call sites with their flags, as the kernel lists them."""
+    return [line for line in CONTROL.read_text().splitlines() if "klp_try_switch_task" in line]
+
+
+def kernel_agrees(stall: str, seconds: str = "3.5") -> list[dict]:
+    """`lptui verdicts` on the stall in progress: the kernel's own lines are read, lptui's reason agrees
+    with every one, and the debug flags are exactly what they were. The rows go to the agreement table
+    the host side reads (LPTUI_GUEST_OUT/agreement.jsonl)."""
+    before = switch_task_sites()
+    data = lptui("verdicts", "--seconds", seconds)
+    assert switch_task_sites() == before, "lptui verdicts left klp_try_switch_task's flags changed"
+    rows = data["verdicts"]
+    assert data["lines"] > 0 and rows, f"no verdict line in {seconds} s during {stall}"
+    with AGREEMENT.open("a") as fh:
+        for row in rows:
+            record = {"kernel": os.environ.get("LPTUI_GUEST_KERNEL"), "stall": stall, **row}
+            fh.write(json.dumps(record) + "\n")
+    assert [r for r in rows if r["agrees"] is False] == [], rows
+    return rows

@@ -7,6 +7,7 @@ from tests.realkernel.guest.kmod import (
     disable_patch,
     inactive,
     insmod,
+    kernel_agrees,
     load_patch,
     lptui,
     pending_tids_by_kernel,
@@ -48,6 +49,11 @@ def test_stalled_transition_names_the_kthread_and_function():
     assert any("lptui_target_sleep" in frame and "[lptui_target]" in frame for frame in task["stack"])
     assert task["reason_code"] == "kthread_in_patched_function"
     assert "lptui_target_sleep" in task["reason"]
+    (row,) = kernel_agrees("kthread asleep in the patched function")
+    assert (row["tid"], row["verdict"], row["function"]) == (sleeper, "sleeping_on", "lptui_target_sleep")
+    # the verdict is now in the log: the task carries it, with lptui's reason kept (they agree)
+    (task,) = lptui("tasks")["tasks"]
+    assert task["verdict"]["kind"] == "sleeping_on" and task["own_reason_code"] is None
 
     status = lptui("status")
     (patch,) = [p for p in status["patches"] if p["name"] == "lptui_lp_target"]
@@ -91,6 +97,8 @@ def test_stalled_unpatching_direction_and_module_frame():
     (task,) = data["tasks"]
     assert task["pid"] == sleeper and task["patch_state"] == 1
     assert task["blocking_functions"] == ["lptui_lp_target_sleep [lptui_lp_target]"]
+    (row,) = kernel_agrees("kthread asleep in the patch's code, unpatching")
+    assert (row["tid"], row["verdict"]) == (sleeper, "sleeping_on")  # the kernel names func->old_name
     set_param("lptui_lp_target", "hold", "N")
     wait_for(lambda: not (LP / "lptui_lp_target").exists(), what="unpatching to complete")
 
