@@ -38,6 +38,7 @@ REQUIRED = {
     "test_one_vermagic_flag_altered_lptui_and_the_kernel_agree",
     "test_bpf_trampoline_stalls_named_agreed_and_ended",
     "test_a_killed_verdicts_window_is_restored_at_the_next_start",
+    "test_verdict_lines_and_call_sites_same_on_sim_and_real",
 }
 # what the guest measured (issue 11), printed here: software emulation makes times meaningless, not ratios
 MEASURED = {

@@ -97,7 +97,7 @@ class BpfFacts:
     reliable: bool | None  # the kernel unwinds BPF frames reliably; None: kallsyms unreadable
     targets: dict[str, str] = field(default_factory=dict)  # trampoline -> traced function
     attached: dict[str, bool] | None = None  # trampoline -> still attached; None: enabled_functions unread
-    programs: dict[str, str] = field(default_factory=dict)  # trampoline -> "prog name (pid N comm)"
+    programs: dict[str, str] = field(default_factory=dict)  # trampoline -> bpftool's word on its programs
 
 
 def bpf_frames(stack: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -147,9 +147,7 @@ def unreliable_text(
     )
     held = facts.programs.get(tramp or "") if facts is not None else None
     if attached:
-        why += (
-            f"; still attached: {held}" if held else "; a program is still attached there (enabled_functions)"
-        )
+        why += f"; {held}" if held else "; a program is still attached there (enabled_functions)"
     elif attached is False:
         why += "; no program is attached there any more (not in enabled_functions): a stale frame"
     if attached is False:

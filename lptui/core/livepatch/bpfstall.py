@@ -111,7 +111,9 @@ def _bpftool(tool: str, *args: str) -> list | None:
 
 
 def bpftool_programs(frames: dict[str, tuple[int, int] | None]) -> dict[str, str]:
-    """Trampoline -> the programs linked at its function and their holders, when bpftool answers."""
+    """Trampoline -> the programs linked at its function and their holders ("still attached: ..."),
+    when bpftool answers. A bpftool that does not print a tracing link's target (Debian 12's 7.1 does
+    not) gives every tracing link's program instead, said so."""
     tool = shutil.which("bpftool")
     keys = {key: name for name, key in frames.items() if key is not None}
     if tool is None or not keys:
@@ -120,15 +122,25 @@ def bpftool_programs(frames: dict[str, tuple[int, int] | None]) -> dict[str, str
     if links is None or progs is None:
         return {}
     by_id = {p.get("id"): p for p in progs if isinstance(p, dict)}
-    out: dict[str, list[str]] = {}
+    exact: dict[str, list[str]] = {}
+    tracing: list[str] = []
     for link in links:
-        if not isinstance(link, dict):
+        prog = by_id.get(link.get("prog_id")) if isinstance(link, dict) else None
+        if not isinstance(link, dict) or not isinstance(prog, dict):
             continue
         key = (link.get("target_obj_id"), link.get("target_btf_id"))
-        prog = by_id.get(link.get("prog_id"))
-        if key in keys and isinstance(prog, dict):
-            out.setdefault(keys[key], []).append(_program(prog))
-    return {name: ", ".join(texts) for name, texts in out.items()}
+        if key in keys:
+            exact.setdefault(keys[key], []).append(_program(prog))
+        elif link.get("type") == "tracing" and "target_btf_id" not in link:
+            tracing.append(_program(prog))
+    out = {name: "still attached: " + ", ".join(texts) for name, texts in exact.items()}
+    if tracing:
+        loaded = "; tracing programs loaded now (bpftool does not say which is on it): " + ", ".join(
+            tracing[:8]
+        )
+        for name in frames:
+            out.setdefault(name, "a program is still attached there (enabled_functions)" + loaded)
+    return out
 
 
 def _program(prog: dict) -> str:

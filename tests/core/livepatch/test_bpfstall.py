@@ -73,3 +73,36 @@ def test_the_reader_keeps_what_cannot_change():
             == first.targets
             == {"bpf_trampoline_6442540856": "schedule_timeout"}
         )
+
+
+def fake_bpftool(tmp_path, monkeypatch, links: str, progs: str) -> None:
+    tool = tmp_path / "bin/bpftool"
+    tool.parent.mkdir(parents=True)
+    tool.write_text(f"#!/bin/sh\ncase \"$1\" in link) echo '{links}';; prog) echo '{progs}';; esac\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tool.parent))
+
+
+PROGS = (
+    '[{"id": 7, "type": "tracing", "name": "kretfunc_msleep", "pids": [{"pid": 812, "comm": "bpftrace"}]}]'
+)
+
+
+def test_bpftool_names_the_program_on_the_function_and_its_holder(tmp_path, monkeypatch):
+    from lptui.core.livepatch.bpfstall import bpftool_programs
+
+    links = '[{"id": 3, "type": "tracing", "prog_id": 7, "target_obj_id": 1, "target_btf_id": 89774}]'
+    fake_bpftool(tmp_path, monkeypatch, links, PROGS)
+    frames = {"bpf_trampoline_6442540718": (1, 89_774)}
+    said = bpftool_programs(frames)["bpf_trampoline_6442540718"]
+    assert said == "still attached: program kretfunc_msleep (bpftrace pid 812)"
+
+
+def test_a_bpftool_without_link_targets_lists_the_tracing_programs_said_so(tmp_path, monkeypatch):
+    from lptui.core.livepatch.bpfstall import bpftool_programs
+
+    fake_bpftool(tmp_path, monkeypatch, '[{"id": 3, "type": "tracing", "prog_id": 7}]', PROGS)
+    said = bpftool_programs({"bpf_trampoline_6442540718": (1, 89_774)})["bpf_trampoline_6442540718"]
+    assert "does not say which" in said and "kretfunc_msleep (bpftrace pid 812)" in said
+    fake_bpftool(tmp_path / "x", monkeypatch, "not json", PROGS)  # a broken answer: nothing said
+    assert bpftool_programs({"bpf_trampoline_6442540718": (1, 89_774)}) == {}

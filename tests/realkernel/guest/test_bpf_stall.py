@@ -5,6 +5,7 @@ transition end once the program is gone. /proc/uptime lies under the test patch:
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from lptui.core.livepatch.bpfstall import attached_trampolines
+from lptui.core.tree import Tree
 from tests.realkernel.guest.kmod import (
     LP,
     insmod,
@@ -84,9 +87,11 @@ def test_bpf_trampoline_stalls_named_agreed_and_ended(bpftrace):
     try:
         wait_for(lambda: "bpf_trampoline_" in stack_of(napper.pid), what="sleep in do_nanosleep")
         loaded = time.monotonic()
-        load_patch("lptui_lp_uptime")
+        load_patch("lptui_lp_uptime", wait=False)
         assert read("/proc/uptime") == "1.00 1.00"  # the patch is in effect for this process already
         wait_for(lambda: {sleeper, longsleeper} <= pending_tids_by_kernel(1), what="the kthreads pending")
+        # ftrace's own table names the function each trampoline is attached to, as lptui reads it
+        assert "msleep" in attached_trampolines(Tree("/")).values()
         tasks = {t["tid"]: t for t in lptui("tasks")["tasks"]}
         for tid, traced in ((sleeper, "msleep"), (longsleeper, "msleep"), (napper.pid, "do_nanosleep")):
             if tid not in tasks:
@@ -96,9 +101,13 @@ def test_bpf_trampoline_stalls_named_agreed_and_ended(bpftrace):
             assert task["reason_code"] == "unreliable_stack", task
             assert f"the BPF trampoline on {traced} (bpf_trampoline_" in task["reason"], task["reason"]
             assert "still attached" in task["reason"], task["reason"]
-            if shutil.which("bpftool"):
+            if shutil.which("bpftool"):  # the programs and who holds them
                 assert "bpftrace pid" in task["reason"], task["reason"]
         assert "kernel thread" in tasks[sleeper]["reason"]
+        out = Path(os.environ.get("LPTUI_GUEST_OUT", "/tmp"))
+        for what in ("link", "prog"):  # what this bpftool prints, kept for the record
+            done = subprocess.run(["bpftool", what, "show", "--json"], capture_output=True, text=True)
+            (out / f"bpftool-{what}.json").write_text(done.stdout)
         rows = kernel_agrees("BPF fexit on msleep and do_nanosleep (bpftrace)")
         said = {row["tid"]: row for row in rows}
         assert said[sleeper]["verdict"] == said[longsleeper]["verdict"] == "unreliable_stack"
@@ -128,7 +137,7 @@ def test_a_killed_verdicts_window_is_restored_at_the_next_start(bpftrace):
     sleeper = pid_of("hk_sleeper")
     wait_for(lambda: "bpf_trampoline_" in stack_of(sleeper), what="hk_sleeper asleep through the trampoline")
     before = switch_task_sites()
-    load_patch("lptui_lp_uptime")
+    load_patch("lptui_lp_uptime", wait=False)
     argv = [sys.executable, "-m", "lptui", "verdicts", "--seconds", "30"]
     window = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -97,3 +97,35 @@ def test_atomic_replace_same_on_sim_and_real(kernel_label):
     real = lptui("status")
     sim = mirror.replaced(kernel_label)
     assert norm_status(sim_json(sim, "status")) == norm_status(real)
+
+
+def test_verdict_lines_and_call_sites_same_on_sim_and_real(kernel_label):
+    """The simulated kernel's dynamic debug: the same call sites of klp_try_switch_task (file, count)
+    and, for the same stall, the same verdict on the same thread."""
+    from lptui.core.actions.dyndbg import call_sites
+    from lptui.core.livepatch.verdicts import parse_verdict
+    from lptui.sim.dyndbg import SITES
+    from tests.realkernel.guest.kmod import kernel_agrees, switch_task_sites
+
+    insmod("lptui_target")
+    sleeper = pid_of("lptui_sleeper")
+    wait_for(lambda: "lptui_target_sleep" in read(f"/proc/{sleeper}/stack"), what="kthread in the function")
+    load_patch("lptui_lp_target", wait=False)
+    wait_for(lambda: pending_tids_by_kernel(1) == {sleeper}, timeout=60, what="only the sleeper pending")
+    real_sites = call_sites("\n".join(switch_task_sites()))
+    (real,) = [
+        r
+        for r in kernel_agrees("kthread asleep in the patched function (differential)")
+        if r["tid"] == sleeper
+    ]
+
+    sim = mirror.stalled(kernel_label)
+    sim_sites = call_sites(sim.dyndbg.control_text())
+    assert [(s.file, s.flags) for s in sim_sites] == [(s.file, s.flags) for s in real_sites]
+    assert len(SITES) == len(real_sites)
+    for site in sim_sites:
+        sim.write_dyndbg(site.enable_query())
+    sim.advance(3.0)
+    said = [parse_verdict(r.text, 0) for r in sim.log if "klp_try_switch_task" in r.text]
+    mine = [v for v in said if v is not None and v.pid == 9001]
+    assert mine and {(v.kind.value, v.function) for v in mine} == {(real["verdict"], real["function"])}
