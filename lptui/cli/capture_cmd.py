@@ -55,7 +55,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
         extra = {
             "status.json": (json.dumps(status_json(snap, oncall, life), indent=2) + "\n").encode(),
             "tasks.json": (
-                json.dumps(tasks_json(snap, snap.pending_tasks, oncall), indent=2) + "\n"
+                json.dumps(tasks_json(snap, oncall.snapshot.pending_tasks, oncall), indent=2) + "\n"
             ).encode(),
         }
         meta = _manifest(started, source.label, not args.no_cmdline, snap)

@@ -145,3 +145,15 @@ def test_the_older_systems_replay_the_same(tmp_path, capsys, scenario):
         code, out, _ = run(capsys, "--root", str(path), command, "--json")
         assert code == 0 and json.loads(out) == captured[name]
     assert captured["status.json"]["systems"][-1]["mechanism"] == scenario
+
+
+def test_a_bpf_stall_replays_with_its_verdicts_and_named_trampolines(tmp_path, capsys):
+    path = tmp_path / "bpf.tar.gz"
+    assert run(capsys, "--demo", "bpf", "capture", "-o", str(path))[0] == 0
+    with tarfile.open(path) as tar:
+        captured = json.load(tar.extractfile("tasks.json"))
+    code, out, _ = run(capsys, "--root", str(path), "tasks", "--json")
+    assert code == 0 and json.loads(out) == captured
+    assert {t["verdict"]["kind"] for t in captured["tasks"]} == {"unreliable_stack"}
+    stale = [t for t in captured["tasks"] if "stale frame" in t["reason"]]
+    assert [t["comm"] for t in stale] == ["khugepaged"]  # enabled_functions went into the bundle

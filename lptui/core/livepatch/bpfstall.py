@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -122,6 +123,9 @@ def bpftool_programs(frames: dict[str, tuple[int, int] | None]) -> dict[str, str
     if links is None or progs is None:
         return {}
     by_id = {p.get("id"): p for p in progs if isinstance(p, dict)}
+    linked = {link.get("prog_id") for link in links if isinstance(link, dict)}
+    bare = {i for i in linked if isinstance(i, int) and not (by_id.get(i) or {}).get("pids")}
+    holders = prog_holders(bare) if bare else {}
     exact: dict[str, list[str]] = {}
     tracing: list[str] = []
     for link in links:
@@ -130,9 +134,9 @@ def bpftool_programs(frames: dict[str, tuple[int, int] | None]) -> dict[str, str
             continue
         key = (link.get("target_obj_id"), link.get("target_btf_id"))
         if key in keys:
-            exact.setdefault(keys[key], []).append(_program(prog))
+            exact.setdefault(keys[key], []).append(_program(prog, holders))
         elif link.get("type") == "tracing" and "target_btf_id" not in link:
-            tracing.append(_program(prog))
+            tracing.append(_program(prog, holders))
     out = {name: "still attached: " + ", ".join(texts) for name, texts in exact.items()}
     if tracing:
         loaded = "; tracing programs loaded now (bpftool does not say which is on it): " + ", ".join(
@@ -143,11 +147,45 @@ def bpftool_programs(frames: dict[str, tuple[int, int] | None]) -> dict[str, str
     return out
 
 
-def _program(prog: dict) -> str:
+def _program(prog: dict, holders: dict[int, list[str]]) -> str:
     name = str(prog.get("name") or f"id {prog.get('id')}")
     pids = [p for p in prog.get("pids") or [] if isinstance(p, dict)]
-    holders = ", ".join(f"{p.get('comm')} pid {p.get('pid')}" for p in pids[:4])
-    return f"program {name} ({holders})" if holders else f"program {name}"
+    held = [f"{p.get('comm')} pid {p.get('pid')}" for p in pids[:4]] or holders.get(prog.get("id"), [])[:4]
+    return f"program {name} ({', '.join(held)})" if held else f"program {name}"
+
+
+MAX_FDS = 200_000  # file descriptors looked at for BPF program holders
+
+
+def prog_holders(wanted: set[int]) -> dict[int, list[str]]:
+    """BPF program id -> "comm pid N" of the processes holding it open, from /proc/<pid>/fdinfo's
+    prog_id (bpf_prog_show_fdinfo): for a bpftool built without its pids support."""
+    out: dict[int, list[str]] = {}
+    seen = 0
+    for pid in (p for p in os.listdir("/proc") if p.isdecimal()):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            seen += 1
+            if seen > MAX_FDS:
+                return out
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") != "anon_inode:bpf-prog":
+                    continue
+                with open(f"/proc/{pid}/fdinfo/{fd}") as fh:
+                    info = fh.read(4096)
+                with open(f"/proc/{pid}/comm") as fh:
+                    comm = fh.read(64).strip()
+            except OSError:
+                continue
+            match = re.search(r"^prog_id:\s*(\d+)$", info, re.MULTILINE)
+            if match and int(match[1]) in wanted:
+                holder = f"{comm} pid {pid}"
+                if holder not in out.setdefault(int(match[1]), []):
+                    out[int(match[1])].append(holder)
+    return out
 
 
 def name_bpf_stalls(

@@ -97,6 +97,12 @@ class RecordingTree(Tree):
             self.unreadable[rel] = result.error or "unreadable"
         return result
 
+    def read_upto(self, rel: str, limit: int) -> Read:
+        result = super().read_upto(rel, limit)  # e.g. tracefs enabled_functions, for a BPF frame
+        if result.ok and result.text is not None and not result.truncated and not self.skip(rel):
+            self.files[rel] = result.text.encode("utf-8", "surrogateescape")
+        return result
+
     def read_whole(self, rel: str) -> Read:
         result = super().read_whole(rel)  # /proc/kallsyms, read only when a BPF frame needs it
         if result.ok and result.text is not None and not self.skip(rel):

@@ -92,6 +92,10 @@ def test_bpf_trampoline_stalls_named_agreed_and_ended(bpftrace):
         wait_for(lambda: {sleeper, longsleeper} <= pending_tids_by_kernel(1), what="the kthreads pending")
         # ftrace's own table names the function each trampoline is attached to, as lptui reads it
         assert "msleep" in attached_trampolines(Tree("/")).values()
+        out = Path(os.environ.get("LPTUI_GUEST_OUT", "/tmp"))
+        for what in ("link", "prog"):  # what this bpftool prints, kept for the record
+            done = subprocess.run(["bpftool", what, "show", "--json"], capture_output=True, text=True)
+            (out / f"bpftool-{what}.json").write_text(done.stdout)
         tasks = {t["tid"]: t for t in lptui("tasks")["tasks"]}
         for tid, traced in ((sleeper, "msleep"), (longsleeper, "msleep"), (napper.pid, "do_nanosleep")):
             if tid not in tasks:
@@ -104,10 +108,6 @@ def test_bpf_trampoline_stalls_named_agreed_and_ended(bpftrace):
             if shutil.which("bpftool"):  # the programs and who holds them
                 assert "bpftrace pid" in task["reason"], task["reason"]
         assert "kernel thread" in tasks[sleeper]["reason"]
-        out = Path(os.environ.get("LPTUI_GUEST_OUT", "/tmp"))
-        for what in ("link", "prog"):  # what this bpftool prints, kept for the record
-            done = subprocess.run(["bpftool", what, "show", "--json"], capture_output=True, text=True)
-            (out / f"bpftool-{what}.json").write_text(done.stdout)
         rows = kernel_agrees("BPF fexit on msleep and do_nanosleep (bpftrace)")
         said = {row["tid"]: row for row in rows}
         assert said[sleeper]["verdict"] == said[longsleeper]["verdict"] == "unreliable_stack"
