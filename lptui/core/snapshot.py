@@ -7,6 +7,7 @@ from lptui.core.livepatch.patches import livepatch_modules, read_inactive_module
 from lptui.core.livepatch.scan import ScanResult, TaskScanner, read_all_tasks
 from lptui.core.model import (
     Direction,
+    KernelInfo,
     Mechanism,
     PatchInfo,
     Reason,
@@ -108,7 +109,7 @@ class SnapshotReader:
         return snap
 
     def _core_transition(
-        self, found: TransitionInfo, result: ScanResult, possible_cpus: int | None, notes: list[str]
+        self, found: TransitionInfo, result: ScanResult, kernel: KernelInfo, notes: list[str]
     ) -> tuple[TransitionInfo, tuple[TaskInfo, ...]]:
         """The core's transition with the scan's counts, and its pending tasks with any BPF stall named."""
         transition = TransitionInfo(
@@ -124,13 +125,13 @@ class SnapshotReader:
             from lptui.core.livepatch.bpfstall import BpfReader, name_bpf_stalls
 
             self._bpf = self._bpf or BpfReader()
-            pending = name_bpf_stalls(self.tree, pending, transition, self._bpf)
+            pending = name_bpf_stalls(self.tree, pending, transition, self._bpf, kernel.machine)
         if any(t.reason_code is Reason.RUNNING for t in pending):
             from lptui.core.livepatch.cpus import note_cpus
 
             pending = note_cpus(self.tree, pending)
         if not result.pending:
-            notes.append(idle_note(possible_cpus))
+            notes.append(idle_note(kernel.possible_cpus))
         if result.unknown:
             notes.append(
                 f"{result.unknown} thread(s) have an unreadable patch_state (run as root to see them)."
@@ -168,7 +169,7 @@ class SnapshotReader:
                 notes.append(f"{transition.tasks_unknown} process(es) have an unreadable kgr_in_progress "
                              "(run as root to see them).")  # fmt: skip
         elif transition is not None:
-            transition, pending = self._core_transition(transition, result, kernel.possible_cpus, notes)
+            transition, pending = self._core_transition(transition, result, kernel, notes)
         if others.transition is not None and transition is not others.transition:
             notes.append(f"{others.transition.mechanism} also shows {others.transition.patch!r} "
                          "in progress; its tasks are listed once the core's transition ends.")  # fmt: skip

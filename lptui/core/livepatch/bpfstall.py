@@ -189,13 +189,27 @@ def prog_holders(wanted: set[int]) -> dict[int, list[str]]:
 
 
 def name_bpf_stalls(
-    tree: Tree, tasks: tuple[TaskInfo, ...], transition: TransitionInfo, reader: BpfReader
+    tree: Tree,
+    tasks: tuple[TaskInfo, ...],
+    transition: TransitionInfo,
+    reader: BpfReader,
+    machine: str | None = "x86_64",
 ) -> tuple[TaskInfo, ...]:
     """The tasks with each BPF-caused unreliable stack named (traced function, attached or stale,
-    holders); on a kernel that walks BPF frames, explained as if the frames were any others."""
+    holders); on a kernel that walks BPF frames, explained as if the frames were any others. On another
+    architecture lptui knows nothing of how its unwinder treats BPF frames (the rule is x86's ORC): the
+    frames are ordinary ones there, and only the kernel's own verdict can say the stack is unreliable."""
     stalled = [t for t in tasks if t.reason_code is Reason.UNRELIABLE_STACK and bpf_frames(t.stack)]
     if not stalled:
         return tasks
+    if machine != "x86_64":
+        out = []
+        for task in tasks:
+            if task in stalled:
+                code, reason = explain(task, task.blocking_functions, transition, bpf_unreliable=False)
+                task = replace(task, reason_code=code, reason=reason)
+            out.append(task)
+        return tuple(out)
     frames = {
         f: trampoline_target(f)
         for t in stalled

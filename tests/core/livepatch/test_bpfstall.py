@@ -106,3 +106,13 @@ def test_a_bpftool_without_link_targets_lists_the_tracing_programs_said_so(tmp_p
     assert "does not say which" in said and "kretfunc_msleep (bpftrace pid 812)" in said
     fake_bpftool(tmp_path / "x", monkeypatch, "not json", PROGS)  # a broken answer: nothing said
     assert bpftool_programs({"bpf_trampoline_6442540718": (1, 89_774)}) == {}
+
+
+def test_on_another_architecture_a_bpf_frame_proves_nothing_by_itself():
+    # x86's ORC rule is the only one lptui knows: on aarch64 only the kernel's verdict says "unreliable"
+    sim = build_bpf()
+    sim.machine = "aarch64"
+    sim._changed()
+    with SimSession(sim, speed=0) as session:
+        codes = {t.comm: t.reason_code for t in read_snapshot(Tree(session.root)).pending_tasks}
+        assert codes == {"kcompactd0": Reason.KTHREAD, "khugepaged": Reason.KTHREAD, "sleep": Reason.WAITING}

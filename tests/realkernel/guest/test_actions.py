@@ -141,6 +141,7 @@ def test_kernel_errnos_for_load_and_unload():
 
 def test_force_a_stalled_patching_transition(actions):
     stall(actions, "lptui_lp_force1")
+    kmod.kernel_agrees("kthread asleep in the patched function, before a force")
     with pytest.raises(ActionError, match="without --yes") as refused:
         actions.force("lptui_lp_force1", yes=False)
     assert "consistency guarantee" in (refused.value.detail or "")  # the consequences, after the line
@@ -169,6 +170,7 @@ def test_unload_refused_after_forced_unpatching(actions):
     wait_for(lambda: "[lptui_lp_force2]" in read(f"/proc/{sleeper}/stack"), what="kthread in the new code")
     actions.revert("lptui_lp_force2")
     wait_for(lambda: pending_tids_by_kernel(0) == {sleeper}, timeout=60, what="stalled unpatching")
+    kmod.kernel_agrees("kthread asleep in the patch's code, unpatching, before a force")
     with pytest.raises(ActionError, match="without --yes") as refused:
         actions.force("lptui_lp_force2", yes=False)
     assert "can never be unloaded until reboot" in (refused.value.detail or "")

@@ -41,18 +41,20 @@ def direct_callers() -> str:
 
 
 @pytest.fixture
-def bpftrace():
+def bpftrace(request):
+    """bpftrace running PROGRAM (or the test's own, by indirect parametrization), attached."""
+    program, function = getattr(request, "param", (PROGRAM, "msleep"))
     if shutil.which("bpftrace") is None:
         pytest.fail("bpftrace is not installed (the harness installs Debian's bpftrace 0.17)")
     if not (TRACING / "enabled_functions").exists():
         subprocess.run(["mount", "-t", "tracefs", "nodev", str(TRACING)], check=True)
     log = open("/tmp/bpftrace.log", "w")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(["bpftrace", "-e", PROGRAM], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(["bpftrace", "-e", program], stdout=log, stderr=subprocess.STDOUT)
     try:
 
         def attached() -> bool:
             text = direct_callers()
-            return ("msleep" in text and "direct-->bpf_trampoline_" in text) or proc.poll() is not None
+            return (function in text and "direct-->bpf_trampoline_" in text) or proc.poll() is not None
 
         wait_for(attached, timeout=SLOW, interval=1.0, what="bpftrace to attach")
         assert proc.poll() is None, Path("/tmp/bpftrace.log").read_text()[-2000:]
@@ -155,4 +157,29 @@ def test_a_killed_verdicts_window_is_restored_at_the_next_start(bpftrace):
     stop(bpftrace)
     wait_for(
         lambda: read(LP / "lptui_lp_uptime/transition") == "0", timeout=120, what="the transition to end"
+    )
+
+
+SCHEDULE_TIMEOUT = ("kretfunc:schedule_timeout { @t = count(); }", "schedule_timeout")
+
+
+@pytest.mark.parametrize("bpftrace", [SCHEDULE_TIMEOUT], indirect=True)
+def test_a_program_on_schedule_timeout_stalls_kernel_threads_named_and_agreed(bpftrace):
+    """The table's second row: fexit on schedule_timeout. Every kernel thread asleep through it
+    (kcompactd0 among them, and hk_sleeper's msleep) is named with the traced function, and the
+    kernel's verdict agrees for every pending task."""
+    insmod("lptui_hk")
+    sleeper = pid_of("hk_sleeper")
+    wait_for(lambda: "bpf_trampoline_" in stack_of(sleeper), what="hk_sleeper asleep through the trampoline")
+    load_patch("lptui_lp_uptime", wait=False)
+    wait_for(lambda: sleeper in pending_tids_by_kernel(1), what="hk_sleeper pending")
+    tasks = lptui("tasks")["tasks"]
+    assert tasks and all(t["reason_code"] == "unreliable_stack" for t in tasks), tasks
+    assert all("the BPF trampoline on schedule_timeout" in t["reason"] for t in tasks)
+    assert sleeper in {t["tid"] for t in tasks}
+    rows = kernel_agrees("BPF fexit on schedule_timeout (bpftrace)")
+    assert {r["verdict"] for r in rows} == {"unreliable_stack"}
+    stop(bpftrace)
+    wait_for(
+        lambda: read(LP / "lptui_lp_uptime/transition") == "0", timeout=300, what="the transition to end"
     )

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from lptui.cli.main import main
+from tests.realkernel.guest import kmod
 from tests.realkernel.guest.kmod import LP, insmod, load_patch, pending_tids_by_kernel, pid_of, read, wait_for
 
 
@@ -65,6 +66,8 @@ def test_real_stall_age_check_metrics_and_capture():
     assert code == 2 and out.startswith("LIVEPATCH CRITICAL"), out
     code, out = run("check", "--warn", "100000", "--crit", "200000")
     assert code == 0 and out.startswith("LIVEPATCH OK"), out
+    (row,) = kmod.kernel_agrees("kthread asleep in the patched function, lptui started late")
+    assert row["tid"] == sleeper and row["verdict"] == "sleeping_on"
 
     code, out = run("metrics")
     assert code == 0 and "lptui_transition_tasks_pending 1.0" in out
