@@ -14,6 +14,9 @@ import struct
 
 MAGIC = 0xEB9F
 MAX_BYTES = 64 << 20  # Debian's vmlinux BTF is ~6 MiB
+MAX_TYPES = (
+    2_000_000  # types walked at most (Debian 12's vmlinux has ~130,000): a saved tree's BTF is hostile
+)
 KIND_FUNC = 12
 # bytes after the 12-byte btf_type, by kind: (fixed, per vlen item)
 _TRAILING = {
@@ -51,7 +54,7 @@ def type_names(data: bytes, wanted: set[int]) -> dict[int, tuple[int, str]] | No
     found: dict[int, tuple[int, str]] = {}
     last = max(wanted, default=0)
     pos, end, type_id = types, types + type_len, 1
-    while pos + 12 <= end and type_id <= last:
+    while pos + 12 <= end and type_id <= min(last, MAX_TYPES):
         name_off, info = struct.unpack_from("<2I", data, pos)
         kind, vlen = (info >> 24) & 0x1F, info & 0xFFFF
         trailing = _TRAILING.get(kind)

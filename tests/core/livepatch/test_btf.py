@@ -46,3 +46,11 @@ def test_a_huge_vlen_stops_at_the_section_end():
     types = struct.pack("<3I", 0, (4 << 24) | 0xFFFF, 8) + struct.pack("<3I", 0, KIND_FUNC << 24, 0)
     data = struct.pack("<HBBI4I", 0xEB9F, 1, 0, 24, 0, len(types), len(types), 1) + types + b"\0"
     assert type_names(data, {2}) == {}
+
+
+def test_the_walk_stops_at_max_types(monkeypatch):
+    import lptui.core.livepatch.btf as btf
+
+    monkeypatch.setattr(btf, "MAX_TYPES", 100)
+    data = build_btf({50: "early", 5000: "late"})
+    assert btf.type_names(data, {50, 5000}) == {50: (KIND_FUNC, "early")}
