@@ -88,6 +88,7 @@ class SimKernel(Transitions):
         self.dyndbg = DynDebug()
         self.bpf_reliable = False
         self.trampolines: list[SimTrampoline] = []  # BPF trampolines, attached or left on stacks
+        self.kprobes: dict[str, bool] = {}  # vmlinux function -> a kprobe on it has a post_handler
 
     # ----- logging and bookkeeping -----
     def _log(self, level: int, text: str) -> None:
@@ -202,8 +203,17 @@ class SimKernel(Transitions):
             self._log(4, f"livepatch: failed to enable patch '{name}'")  # klp_init_patch failed
             self._changed()
             raise kernel_error(errno.EINVAL, unresolved)
-        if not self.ftrace_enabled:
-            func = patch.objects[0].functions[0].name if patch.objects and patch.objects[0].functions else "?"
+        owned = [
+            f.name
+            for o in patch.objects
+            for f in o.functions
+            if o.name == "vmlinux" and self.kprobes.get(f.name)
+        ]
+        if not self.ftrace_enabled or owned:  # __ftrace_hash_update_ipmodify: one IPMODIFY user a function
+            first = (
+                patch.objects[0].functions[0].name if patch.objects and patch.objects[0].functions else "?"
+            )
+            func = owned[0] if owned else first
             self._log(3, f"livepatch: failed to register ftrace handler for function '{func}' (-16)")
             self._log(4, f"livepatch: failed to patch object '{patch.objects[0].name}'")
             self._log(4, f"livepatch: failed to enable patch '{name}'")

@@ -11,7 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
-from lptui.sim.bpf import enabled_functions, vmlinux_btf
+from lptui.sim.bpf import vmlinux_btf
+from lptui.sim.ftrace import enabled_functions, kprobes_list
 from lptui.sim.kernel import SimKernel
 from lptui.sim.kofile import module_image
 from lptui.sim.legacy import KgraftSim, KpatchCoreSim, KspliceSim
@@ -163,7 +164,7 @@ class Renderer:
         self._tasks_written: set[int] = set()
         self._disk: tuple | None = None
         self._symbols_key: tuple | None = None
-        self._dyndbg: tuple[str, str] | None = None
+        self._dyndbg: tuple[str, str, str] | None = None
 
     def render(self) -> None:
         if self.sim.version_counter == self._rendered_version:
@@ -185,13 +186,17 @@ class Renderer:
         """klp_try_switch_task's call sites (/proc/dynamic_debug/control) and the console log level the
         verdict window's gates read (proc/sys/kernel/printk: Debian's "4 4 1 7"); BPF trampolines in
         ftrace's enabled_functions and the kernel's BTF."""
-        control = self.sim.dyndbg.control_text()
-        bpf = enabled_functions(self.sim.trampolines)
-        if (control, bpf) != self._dyndbg:
-            self._dyndbg = (control, bpf)
+        sim = self.sim
+        key = (sim.dyndbg.control_text(), enabled_functions(sim.patches, sim.kprobes, sim.trampolines))
+        if (*key, kprobes_list(sim.kprobes)) != self._dyndbg:
+            self._dyndbg = control, table, probes = (*key, kprobes_list(sim.kprobes))
             tracing = self.root / "sys/kernel/tracing"
             tracing.mkdir(parents=True, exist_ok=True)
-            _write(tracing / "enabled_functions", bpf, 0o444)
+            _write(tracing / "enabled_functions", table, 0o444)
+            debugfs = {"kprobes/list": probes, "fail_function/inject": "", "error_injection/list": ""}
+            for rel, text in debugfs.items():
+                (self.root / "sys/kernel/debug" / rel).parent.mkdir(parents=True, exist_ok=True)
+                _write(self.root / "sys/kernel/debug" / rel, text, 0o400)
             if self.sim.trampolines:
                 (self.root / "sys/kernel/btf").mkdir(parents=True, exist_ok=True)
                 _write(self.root / "sys/kernel/btf/vmlinux", vmlinux_btf(self.sim.trampolines), 0o444)

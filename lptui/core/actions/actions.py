@@ -26,7 +26,7 @@ from lptui.core.livepatch.patches import read_module
 from lptui.core.model import Mechanism, PatchInfo, Snapshot, TaskInfo
 from lptui.core.oncall.facts import read_history
 from lptui.core.oncall.history import forced_evidence
-from lptui.core.oncall.kmsg import KmsgReader
+from lptui.core.oncall.kmsg import KmsgReader, LogLine
 from lptui.core.snapshot import SnapshotReader
 from lptui.core.tree import Tree, parse_int
 
@@ -46,9 +46,15 @@ class WaitTimeout(ActionError):
 
 
 def kernel_lines_about(log: KmsgReader, module: str) -> list[str]:
-    """The kernel's log lines naming `module` since `log` was opened (a failed load's own words,
-    e.g. "livepatch: Livepatch patch (x) is not compatible with the already installed livepatches.")."""
-    return [line.text.strip() for line in log.read_new(keep=lambda line: module in line.text)]
+    """The kernel's log lines naming `module`, and every livepatch line, since `log` was opened (a failed
+    load's own words: "livepatch: Livepatch patch (x) is not compatible with the already installed
+    livepatches.", or "livepatch: failed to register ftrace handler for function 'f' (-16)", which names
+    the function, not the module)."""
+
+    def keep(line: LogLine) -> bool:
+        return module in line.text or "livepatch: " in line.text
+
+    return [line.text.strip() for line in log.read_new(keep=keep)]
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,10 @@ class Actions:
                 why = errors.load_failure(
                     exc.errno, checked_livepatch=ins.module.is_livepatch, kernel_said=said
                 )
+                from lptui.core.actions.ftrace_users import ebusy_cause
+
+                cause = ebusy_cause(said, self.tree)
+                why += f"; {cause}" if cause else ""
                 raise ActionError(f"loading {name} failed: {why}", errno_value=exc.errno) from None
             finally:
                 log.close()

@@ -14,6 +14,10 @@ from lptui.core.tree import Tree
 
 TRACEFS = ("sys/kernel/tracing", "sys/kernel/debug/tracing")  # tracefs, or through debugfs (before 4.1)
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lptui.core.actions.ftrace_users import FtraceRecord
+
 
 @dataclass(frozen=True)
 class Check:
@@ -175,3 +179,61 @@ def preview_lines(p: ReplacePreview | None) -> list[str]:
     if len(out) == 1:
         out.append("  nothing is patched now, and it patches no function")
     return out
+
+
+EBUSY = "the kernel refuses the patch (EBUSY, failed to register ftrace handler)"
+
+
+def _user_check(
+    where: str, rec: FtraceRecord | None, probes: list[str], injected: bool, livepatched: bool
+) -> Check | None:
+    """One target's other ftrace users: refused, co-users, or nothing to say."""
+    if injected:
+        return Check("error", f"{where} has a fail_function injection (an IPMODIFY ftrace user): {EBUSY}")
+    if rec is not None and "I" in rec.flags and not livepatched and not rec.livepatch:
+        other = f"a kprobe with a post_handler ({', '.join(probes)})" if probes else "another IPMODIFY user"
+        return Check("error", f"{where} is owned by {other} ({rec.owner or 'enabled_functions: I'}): {EBUSY}")
+    if rec is None and not probes:
+        return None
+    users = list(probes)
+    if rec is not None and rec.direct:
+        users.append(f"a BPF trampoline ({rec.direct})")
+    if rec is not None and not users:
+        users.append("livepatch" if rec.livepatch else f"{rec.users} ftrace user(s)")
+    return Check("ok", f"{where} also traced by {', '.join(users)}: they do not block the load")
+
+
+def ftrace_user_checks(plan: PatchPlan, tree: Tree, snap: Snapshot) -> list[Check]:
+    """Ftrace's other users of each target (lptui/core/actions/ftrace_users.py): another IPMODIFY user
+    refuses the load (-EBUSY); other users are co-users; a function a BPF program could override is a
+    warning. An unreadable table is "cannot tell", never a tick."""
+    from lptui.core.actions.ftrace_users import read_tables
+
+    targets = _targets(plan, tree)
+    if not targets:
+        return []
+    t = read_tables(tree)
+    patched = {(o.name, f.name) for p in snap.patches for o in p.objects for f in o.functions}
+    checks: list[Check] = []
+    for obj, name, _ in targets:
+        key = (None if obj == "vmlinux" else obj, name)
+        where = name if obj == "vmlinux" else f"{obj}:{name}"
+        rec = t.enabled.get(key) if t.enabled is not None else None
+        probes = t.kprobes.get(key, []) if t.kprobes is not None else []
+        injected = t.fail_function is not None and key in t.fail_function
+        found = _user_check(where, rec, probes, injected, (obj, name) in patched)
+        if found is not None:
+            checks.append(found)
+        if t.error_injection is not None and (key in t.error_injection or name.startswith("security_")):
+            how = "error-injectable or security_*" if name.startswith("security_") else "error-injectable"
+            text = f"{where} can be overridden by a BPF program ({how}): the patched code may not run while "
+            checks.append(Check("warn", text + "one is attached"))
+    if t.enabled is None or t.kprobes is None or t.fail_function is None:
+        checks.append(
+            Check("unknown", f"cannot tell whether another ftrace user holds the targets ({t.why})")
+        )
+    elif not checks:
+        checks.append(
+            Check("ok", "no other ftrace user on the targets (enabled_functions, kprobes, fail_function)")
+        )
+    return checks

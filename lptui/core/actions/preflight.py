@@ -8,6 +8,7 @@ from pathlib import Path
 from lptui.core.actions.kernel_checks import (
     Check,
     ReplacePreview,
+    ftrace_user_checks,
     replace_preview,
     signature_checks,
     symbol_checks,
@@ -80,6 +81,7 @@ def _verdict(
     if tree is not None and snap.kernel.livepatch_supported:
         checks.extend(symbol_checks(plan, tree))
         checks.extend(trace_checks(plan, tree))
+        checks.extend(ftrace_user_checks(plan, tree, snap))
         checks.extend(signature_checks(mod.signed, tree))
     checks.extend(_states_check(plan, snap, tree, life))
     if snap.transition is not None:
