@@ -218,3 +218,26 @@ def test_an_xz_bomb_is_refused_within_the_bound(tmp_path, monkeypatch):
     path.write_bytes(lzma.compress(bytes(8 << 20)))  # 8 MiB of zeros in ~1 KiB
     with pytest.raises(modfile.ModuleFileError, match="unpacks to over 1 MiB"):
         modfile.open_module(str(path))
+
+
+def test_a_reserved_section_index_counts_as_no_section(tmp_path):
+    """klp-convert's `.klp.sym.*` symbols carry st_shndx SHN_LIVEPATCH (0xff20): a symbol with any
+    reserved index is in no section, and the rest of the patch is read (klpelf._Relocs._section)."""
+    import struct
+
+    from elftools.elf.elffile import ELFFile
+
+    src = KO / "lptui_lp_cmdline.ko"
+    data = bytearray(src.read_bytes())
+    with src.open("rb") as fh:
+        symtab = ELFFile(fh).get_section_by_name(".symtab")
+        names = [(i, s.name) for i, s in enumerate(symtab.iter_symbols())]
+        offset = symtab["sh_offset"]
+    (index,) = [i for i, name in names if name == "lptui_cmdline_proc_show"]
+    struct.pack_into("<H", data, offset + index * 24 + 6, 0xFF20)
+    path = tmp_path / "klp_converted.ko"
+    path.write_bytes(bytes(data))
+    plan = plan_patch(open_module(str(path)))
+    assert [(o.name, [f.name for f in o.functions]) for o in plan.objects] == [
+        ("vmlinux", ["cmdline_proc_show"])
+    ]
