@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the rest is imported by the command that needs it: start-up
     from lptui.core.model import Snapshot
 
 EXIT_NOT_LOADABLE = 4  # `inspect`: the file was read, and lptui load would refuse it
+EXIT_CANNOT_TELL = 6  # `inspect`: built for another release, and no CRCs here to decide it by
 
 
 def _progress_printer():
@@ -107,7 +108,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             out.json_out(inspection_json(ins))
         else:
             _print_inspection(ins)
-    return 0 if ins.loadable else EXIT_NOT_LOADABLE
+    if not ins.loadable:
+        return EXIT_NOT_LOADABLE
+    return EXIT_CANNOT_TELL if ins.version_unknown else 0
 
 
 def cmd_load(args: argparse.Namespace) -> int:

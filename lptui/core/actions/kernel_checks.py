@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 class Check:
     level: str  # "ok", "warn", "error", or "unknown" (lptui cannot tell)
     text: str
+    key: str = ""  # "version": the vermagic and CRC check, whose "unknown" `inspect` exits 6 on
 
 
 def _targets(plan: PatchPlan, tree: Tree) -> list[tuple[str, str, int]]:
@@ -193,13 +194,13 @@ def _user_check(
     if rec is not None and "I" in rec.flags and not livepatched and not rec.livepatch:
         other = f"a kprobe with a post_handler ({', '.join(probes)})" if probes else "another IPMODIFY user"
         return Check("error", f"{where} is owned by {other} ({rec.owner or 'enabled_functions: I'}): {EBUSY}")
-    if rec is None and not probes:
-        return None
+    if (rec is None or (rec.livepatch and not rec.direct)) and not probes:
+        return None  # nobody, or only a livepatch: the overlap check says what stacking on it means
     users = list(probes)
     if rec is not None and rec.direct:
         users.append(f"a BPF trampoline ({rec.direct})")
     if rec is not None and not users:
-        users.append("livepatch" if rec.livepatch else f"{rec.users} ftrace user(s)")
+        users.append(f"{rec.users} ftrace user(s)")
     return Check("ok", f"{where} also traced by {', '.join(users)}: they do not block the load")
 
 

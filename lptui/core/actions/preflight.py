@@ -42,6 +42,11 @@ class Inspection:
         return not any(c.level == "error" for c in self.checks)
 
     @property
+    def version_unknown(self) -> bool:
+        """The kernel's version check (vermagic, CRCs) is one lptui could not make: `inspect` exits 6."""
+        return any(c.key == "version" and c.level == "unknown" for c in self.checks)
+
+    @property
     def certain(self) -> bool:
         """False when a check could not be made (a "cannot tell" warning): no promise then."""
         return not any(c.level == "unknown" for c in self.checks)
@@ -122,10 +127,12 @@ def _vermagic_check(mod: ModuleFile, snap: Snapshot, tree: Tree | None) -> Check
     if same_magic(magic, ref.vermagic, crcs):
         if built_for == release:
             return Check("ok", f"built for this kernel ({release})")
-        # lptui cannot tell whether the CRCs match: no promise, never a ✓
-        return Check("unknown", f"built for {built_for}, this kernel is {release}: with symbol CRCs the "
-                                "kernel skips the release and checks each imported symbol's CRC "
-                                "(check_version); it loads only if every one matches")  # fmt: skip
+        # with symbol CRCs the kernel skips the release and checks each imported symbol's CRC
+        # (check_version): compared here with the running release's own (kofile/crcs.py)
+        from lptui.core.kofile.crcs import crc_verdict
+
+        level, said = crc_verdict(mod, str(tree.root) if tree is not None else "", release)
+        return Check(level, f"built for {built_for}, this kernel is {release}: {said}", key="version")
     differences = word_differences(magic, ref.vermagic)
     if not differences:  # the flags agree: the release is what differs, and without CRCs it counts
         return Check("error", f"built for {built_for}, but this kernel is {release} (no symbol CRCs: the "

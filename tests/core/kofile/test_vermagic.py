@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import struct
 
 import pytest
 
@@ -75,12 +76,56 @@ def test_one_flag_changed_is_refused_naming_it(tmp_path, host, crcs):
     assert code == 4 and "mod_unl0ad" in out.getvalue()
 
 
-def test_another_release_with_crcs_is_what_the_crc_check_decides(tmp_path, host):
-    ins, check = vermagic_check(
-        host, patch_file(tmp_path, KERNEL.replace(RELEASE, "6.1.0-56-amd64"), crcs=True)
+def versions(**crcs: int) -> bytes:
+    """__versions records: struct modversion_info { unsigned long crc; char name[56]; }."""
+    return b"".join(struct.pack("<Q", crc) + name.encode().ljust(56, b"\0") for name, crc in crcs.items())
+
+
+def other_release(tmp_path, **crcs: int) -> str:
+    info = {"name": "lp_test", "livepatch": "Y", "license": "GPL"}
+    info["vermagic"] = KERNEL.replace(RELEASE, "6.12.118+deb12-amd64")
+    path = tmp_path / "lp_other.ko"
+    path.write_bytes(module_image(info, extra={"__versions": versions(**crcs)}))
+    return str(path)
+
+
+def inspect_code(host, path) -> int:
+    with contextlib.redirect_stdout(io.StringIO()):
+        return main(["--root", str(host.root), "inspect", path])
+
+
+def test_another_release_is_decided_by_module_symvers(tmp_path, host):
+    symvers = host.root / f"lib/modules/{RELEASE}/build/Module.symvers"
+    symvers.parent.mkdir(parents=True)
+    symvers.write_text(
+        "0x12345678\tmodule_layout\tvmlinux\tEXPORT_SYMBOL\t\n"
+        "0x0000beef\tklp_enable_patch\tvmlinux\tEXPORT_SYMBOL_GPL\t\n"
     )
-    assert check.level == "unknown" and "check_version" in check.text and "6.1.0-56-amd64" in check.text
-    assert ins.loadable and not ins.certain  # no promise either way: never a ✓
+    same = other_release(tmp_path, module_layout=0x12345678, klp_enable_patch=0xBEEF)
+    _, check = vermagic_check(host, same)
+    assert check.level == "ok" and "every imported symbol's CRC (2) matches" in check.text
+    assert inspect_code(host, same) == 0
+    differs = other_release(tmp_path, module_layout=0x0BADC0DE, klp_enable_patch=0xBEEF)
+    ins, check = vermagic_check(host, differs)
+    assert check.level == "error" and not ins.loadable
+    assert "CRC of module_layout is 0x0badc0de in the module and 0x12345678" in check.text
+    assert "disagrees about version of symbol module_layout" in check.text
+    assert inspect_code(host, differs) == 4
+
+
+def test_without_symvers_the_in_tree_modules_crcs_decide(tmp_path, host):
+    info = {"name": "crc16", "intree": "Y", "vermagic": KERNEL}
+    ref = host.root / f"lib/modules/{RELEASE}/kernel/lib/crc16.ko"
+    ref.write_bytes(module_image(info, extra={"__versions": versions(module_layout=0x12345678)}))
+    _, check = vermagic_check(host, other_release(tmp_path, module_layout=0x0BADC0DE))
+    assert check.level == "error" and "in-tree modules" in check.text and "module_layout" in check.text
+
+
+def test_with_no_crcs_to_compare_inspect_cannot_tell_and_exits_6(tmp_path, host):
+    path = other_release(tmp_path, module_layout=0x12345678)
+    _, check = vermagic_check(host, path)
+    assert check.level == "unknown" and "cannot tell" in check.text
+    assert inspect_code(host, path) == 6
 
 
 def test_another_release_without_crcs_is_refused(tmp_path, host):
