@@ -16,15 +16,13 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from lptui.core.kofile.files import module_files_under
-from lptui.core.kofile.modfile import ModuleFile, ModuleFileError, open_module
-from lptui.core.kofile.unpack import Budget
+from lptui.core.kofile.modfile import ModuleFile
+from lptui.core.kofile.vermagic import intree_modules
 
 RECORD = 64
 MAX_RECORDS = 1 << 16  # imported symbols read from one module
 MAX_SYMVERS = 64 << 20  # Debian's Module.symvers is ~2 MiB
 MAX_MODULES = 40  # in-tree modules read when there is no Module.symvers
-SEARCH_BYTES = 128 << 20
 
 
 def module_crcs(mod: ModuleFile) -> dict[str, int]:
@@ -70,18 +68,8 @@ def kernel_crcs(root: str, release: str, wanted: set[str]) -> KernelCrcs:
     except OSError:
         pass
     found: dict[str, int] = {}
-    budget = Budget(SEARCH_BYTES)
-    kernel = base / "kernel"
-    files = module_files_under(kernel, max_entries=10_000).files if kernel.is_dir() else []
-    for path in files[:MAX_MODULES]:
-        try:
-            mod = open_module(str(path), budget)
-        except ModuleFileError:
-            if budget.left == 0:
-                break
-            continue
-        if mod.info("intree") == "Y" and (mod.info("vermagic") or "").split()[:1] == [release]:
-            found.update(module_crcs(mod))
+    for _, mod in intree_modules(root, release, MAX_MODULES):
+        found.update(module_crcs(mod))
         if wanted <= found.keys():
             break
     where = (

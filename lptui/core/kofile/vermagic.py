@@ -14,6 +14,7 @@ reference is the first in-tree module (`intree=Y`) under /lib/modules/<release>/
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +33,25 @@ class Reference:
     source: str  # the module it was read from, or why there is none
 
 
+def intree_modules(root: str, release: str, limit: int = MAX_TRIED) -> Iterator[tuple[Path, ModuleFile]]:
+    """The release's own in-tree modules (intree=Y, built for `release`) under /lib/modules/<release>/kernel,
+    in sorted order, at most `limit` files opened and SEARCH_BYTES read and unpacked in all."""
+    base = Path(root) / "lib/modules" / release / "kernel"
+    if not root or not release or not base.is_dir():
+        return
+    budget = Budget(SEARCH_BYTES)
+    for path in module_files_under(base, max_entries=10_000).files[:limit]:
+        try:
+            mod = open_module(str(path), budget)
+        except ModuleFileError:
+            if budget.left == 0:
+                return
+            continue
+        magic = mod.info("vermagic")
+        if magic and mod.info("intree") == "Y" and magic.split()[0] == release:
+            yield path, mod
+
+
 @lru_cache(maxsize=8)
 def kernel_vermagic(root: str, release: str) -> Reference:
     if not root or not release:
@@ -39,21 +59,11 @@ def kernel_vermagic(root: str, release: str) -> Reference:
     base = Path(root) / "lib/modules" / release / "kernel"
     if not base.is_dir():
         return Reference(None, f"no in-tree modules of {release} (no {base})")
-    budget = Budget(SEARCH_BYTES)
-    candidates = module_files_under(base, max_entries=10_000).files
-    for path in candidates[:MAX_TRIED]:
-        try:
-            mod = open_module(str(path), budget)
-        except ModuleFileError:
-            if budget.left == 0:
-                break
-            continue
-        magic = mod.info("vermagic")
-        if magic and mod.info("intree") == "Y" and magic.split()[0] == release:
-            return Reference(magic, str(path))
-    if len(candidates) > MAX_TRIED:
-        return Reference(None, f"no readable in-tree module among the first {MAX_TRIED} under {base}")
-    return Reference(None, f"no readable in-tree module under {base}")
+    for path, mod in intree_modules(root, release):
+        return Reference(mod.info("vermagic"), str(path))
+    return Reference(
+        None, f"no readable in-tree module of {release} among the first {MAX_TRIED} under {base}"
+    )
 
 
 def has_crcs(mod: ModuleFile) -> bool:
