@@ -31,7 +31,9 @@ def test_inspect_json(capsys):
 
 def test_inspect_human(capsys):
     code, out, _ = run(capsys, "inspect", str(KO / "lptui_lp_replace.ko"), "--demo", "idle")
-    assert code == 6 and "cmdline_proc_show" in out  # 6: another release, no CRCs here to decide it and "Cumulative (replace): yes" in out
+    assert (
+        code == 6 and "cmdline_proc_show" in out
+    )  # 6: another release, no CRCs here to decide it and "Cumulative (replace): yes" in out
     assert "already changed by livepatch_cve_2026_0815: replaces them" in " ".join(out.split())
 
 

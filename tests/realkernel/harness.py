@@ -256,7 +256,9 @@ def parse_junit(path: Path) -> tuple[GuestCase, ...]:
     return tuple(cases)
 
 
-def boot_and_test(kernel: Kernel, modules: Path, pytest_args: list[str] | None = None) -> GuestRun:
+def boot_and_test(
+    kernel: Kernel, modules: Path, pytest_args: list[str] | None = None, other: Path | None = None
+) -> GuestRun:
     vng = ensure_vng()
     out = CACHE / "out" / kernel.release
     shutil.rmtree(out, ignore_errors=True)
@@ -268,6 +270,7 @@ def boot_and_test(kernel: Kernel, modules: Path, pytest_args: list[str] | None =
     env_vars = {
         "LPTUI_GUEST": "1",
         "LPTUI_GUEST_MODULES": str(modules),
+        "LPTUI_GUEST_OTHER_MODULES": str(other or ""),  # the other kernel's build of the same modules
         "LPTUI_GUEST_KERNEL": kernel.label,
         "LPTUI_GUEST_OUT": str(out),  # artifacts for the host side (a capture bundle)
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -309,8 +312,10 @@ def run_kernel(label: str, pytest_args: list[str] | None = None) -> GuestRun:
     ensure_host_tools()
     kernel = prepare_kernel(label)
     modules = build_modules(kernel)
+    # the same modules built for the other kernel: a file of another release, for the CRC check
+    other = build_modules(prepare_kernel(next(k for k in KERNELS if k != label)))
     try:
-        return boot_and_test(kernel, modules, pytest_args)
+        return boot_and_test(kernel, modules, pytest_args, other)
     except HarnessError as first:
         # A guest that dies without writing results (seen once under emulation) gets one more
         # boot; failing tests are never retried. The first console is kept for the post-mortem.
@@ -320,7 +325,7 @@ def run_kernel(label: str, pytest_args: list[str] | None = None) -> GuestRun:
             console.replace(kept)
         log(f"guest on {kernel.release} died without results; console kept in {kept}; booting once more")
         try:
-            return boot_and_test(kernel, modules, pytest_args)
+            return boot_and_test(kernel, modules, pytest_args, other)
         except HarnessError as second:
             raise HarnessError(f"{second}\n(first attempt: {first})") from None
 

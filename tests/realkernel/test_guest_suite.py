@@ -39,6 +39,9 @@ REQUIRED = {
     "test_bpf_trampoline_stalls_named_agreed_and_ended",
     "test_a_killed_verdicts_window_is_restored_at_the_next_start",
     "test_verdict_lines_and_call_sites_same_on_sim_and_real",
+    "test_a_kprobe_with_a_post_handler_refuses_the_patch_as_the_kernel_does",
+    "test_a_plain_kprobe_is_a_co_user_and_still_fires_under_the_patch",
+    "test_a_module_of_the_other_release_is_never_called_loadable_when_the_kernel_refuses_it",
     "test_a_program_on_schedule_timeout_stalls_kernel_threads_named_and_agreed[bpftrace0]",
 }
 # what the guest measured (issue 11), printed here: software emulation makes times meaningless, not ratios
