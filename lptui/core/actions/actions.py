@@ -153,7 +153,7 @@ class Actions:
                 why = errors.load_failure(
                     exc.errno, checked_livepatch=ins.module.is_livepatch, kernel_said=said
                 )
-                from lptui.core.actions.ftrace_users import ebusy_cause
+                from lptui.core.livepatch.ftrace import ebusy_cause
 
                 cause = ebusy_cause(said, self.tree)
                 why += f"; {cause}" if cause else ""

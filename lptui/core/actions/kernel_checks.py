@@ -16,7 +16,7 @@ TRACEFS = ("sys/kernel/tracing", "sys/kernel/debug/tracing")  # tracefs, or thro
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from lptui.core.actions.ftrace_users import FtraceRecord
+    from lptui.core.livepatch.ftrace import FtraceRecord
 
 
 @dataclass(frozen=True)
@@ -205,10 +205,10 @@ def _user_check(
 
 
 def ftrace_user_checks(plan: PatchPlan, tree: Tree, snap: Snapshot) -> list[Check]:
-    """Ftrace's other users of each target (lptui/core/actions/ftrace_users.py): another IPMODIFY user
+    """Ftrace's other users of each target (lptui.core.livepatch.ftrace.py): another IPMODIFY user
     refuses the load (-EBUSY); other users are co-users; a function a BPF program could override is a
     warning. An unreadable table is "cannot tell", never a tick."""
-    from lptui.core.actions.ftrace_users import read_tables
+    from lptui.core.livepatch.ftrace import read_tables
 
     targets = _targets(plan, tree)
     if not targets:

@@ -25,13 +25,12 @@ from dataclasses import replace
 
 from lptui.core.livepatch.blockers import BpfFacts, bpf_frames, explain, trampoline_target, unreliable_text
 from lptui.core.livepatch.btf import KIND_FUNC, MAX_BYTES, type_names
+from lptui.core.livepatch.ftrace import read_enabled
 from lptui.core.model import Reason, TaskInfo, TransitionInfo
 from lptui.core.tree import Tree
 
 FIX_SYMBOL = "bpf_has_frame_pointer"
 BTF_VMLINUX = "sys/kernel/btf/vmlinux"
-ENABLED_FUNCTIONS = ("sys/kernel/tracing/enabled_functions", "sys/kernel/debug/tracing/enabled_functions")
-_DIRECT = re.compile(r"direct-->(bpf_trampoline_\d{1,20})")
 _FIX = re.compile(rf"^[0-9a-fA-F]+ [A-Za-z] {FIX_SYMBOL}(?:\s|$)", re.MULTILINE)
 BPFTOOL_TIMEOUT = 5.0
 BPFTOOL_MAX_OUTPUT = 4 << 20
@@ -43,19 +42,16 @@ def probe_reliable(tree: Tree) -> bool | None:
 
 
 def attached_trampolines(tree: Tree) -> dict[str, str] | None:
-    """Trampoline -> the function it is attached to, from enabled_functions; None when unreadable."""
-    for rel in ENABLED_FUNCTIONS:
-        read = tree.read_upto(rel, 16 << 20)
-        if read.ok and not read.truncated:
-            found: dict[str, str] = {}
-            function = "?"
-            for line in (read.text or "").splitlines():
-                if line and not line[0].isspace():
-                    function = line.split(" ", 1)[0]  # "<func> (<count>) R I D ..."
-                for match in _DIRECT.finditer(line):
-                    found[match[1]] = function
-            return found
-    return None
+    """Trampoline -> the function it is attached to, from enabled_functions' direct callers (t_show's
+    "direct-->%pS"); None when unreadable."""
+    enabled = read_enabled(tree)
+    if enabled is None:
+        return None
+    return {
+        rec.direct.split("+", 1)[0]: rec.function
+        for rec in enabled.values()
+        if rec.direct and rec.direct.startswith("bpf_trampoline_")
+    }
 
 
 class BpfReader:

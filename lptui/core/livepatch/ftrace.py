@@ -1,4 +1,5 @@
-"""Ftrace's other users of a patch's target functions, read before a load.
+"""ftrace's own tables, read as the kernel prints them: who else uses a patch's target functions (read
+before a load), and which BPF trampolines are attached (bpfstall.py).
 
 A livepatch puts its handler on each target with FTRACE_OPS_FL_IPMODIFY (klp_patch_func in
 kernel/livepatch/patch.c). ftrace lets one IPMODIFY user own a function (__ftrace_hash_update_ipmodify
@@ -135,11 +136,21 @@ def _first(tree: Tree, bases: list[str], rel: str) -> tuple[str | None, str]:
     return None, f"{rel}: {why}"
 
 
+def tracefs_dirs(tree: Tree) -> list[str]:
+    debugfs = [*_mounts(tree, "debugfs"), *DEBUGFS]
+    return [*_mounts(tree, "tracefs"), *(f"{d}/tracing" for d in debugfs), *TRACEFS]
+
+
+def read_enabled(tree: Tree) -> dict[tuple[str | None, str], FtraceRecord] | None:
+    """enabled_functions alone (None: unreadable)."""
+    text, _ = _first(tree, tracefs_dirs(tree), "enabled_functions")
+    return None if text is None else parse_enabled(text)
+
+
 def read_tables(tree: Tree) -> FtraceTables:
     """The four tables, wherever tracefs and debugfs are mounted (/proc/mounts), then their usual places."""
     debugfs = [*_mounts(tree, "debugfs"), *DEBUGFS]
-    tracefs = [*_mounts(tree, "tracefs"), *(f"{d}/tracing" for d in debugfs), *TRACEFS]
-    enabled, why1 = _first(tree, tracefs, "enabled_functions")
+    enabled, why1 = _first(tree, tracefs_dirs(tree), "enabled_functions")
     kprobes, why2 = _first(tree, debugfs, "kprobes/list")
     inject, why3 = _first(tree, debugfs, "fail_function/inject")
     errors, why4 = _first(tree, debugfs, "error_injection/list")

@@ -4,8 +4,8 @@ an overridable function is a warning, an unreadable table is "cannot tell"."""
 
 from __future__ import annotations
 
-from lptui.core.actions.ftrace_users import parse_enabled, parse_kprobes, read_tables
 from lptui.core.actions.kernel_checks import ftrace_user_checks
+from lptui.core.livepatch.ftrace import parse_enabled, parse_kprobes, read_tables
 from lptui.core.snapshot import read_snapshot
 from lptui.core.tree import Tree
 from tests.core.actions.test_kernel_checks import plan
@@ -107,7 +107,7 @@ def test_the_simulated_kernel_refuses_what_the_preflight_refuses():
 
     import pytest
 
-    from lptui.core.actions.ftrace_users import ebusy_cause
+    from lptui.core.livepatch.ftrace import ebusy_cause
     from lptui.sim.scenarios import CVE_PATCH, build_idle
     from lptui.sim.session import SimSession
 
