@@ -30,6 +30,7 @@ TEST_MODULES = (
     "lptui_lp_uptime",
     "lptui_target",
     "lptui_hk",
+    "lptui_kprobe",
     "lptui_dup",
     "lptui_plain",
 )

@@ -63,15 +63,22 @@ def bpftrace(request):
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
             try:
-                proc.wait(timeout=SLOW)
+                proc.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait(timeout=SLOW)
         log.close()
 
 
 def stop(proc: subprocess.Popen) -> None:
+    """bpftrace's own way out (SIGINT: print the maps, detach); a bpftrace that has not gone 120 s later is
+    killed, which detaches its programs too (seen once under emulation: SIGINT never returned)."""
     proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=SLOW)
+    try:
+        proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=SLOW)
     wait_for(lambda: "direct-->bpf_trampoline_" not in direct_callers(), timeout=120, what="the detach")
 
 

@@ -66,6 +66,8 @@ def test_a_module_of_the_other_release_is_never_called_loadable_when_the_kernel_
     assert other.exists(), other
     code, out = lptui_text("inspect", str(other))
     done = subprocess.run(["insmod", str(other)], capture_output=True, text=True)
+    record = Path(os.environ.get("LPTUI_GUEST_OUT", "/tmp")) / "other-release.txt"
+    record.write_text(f"inspect exit {code}\n{out}\ninsmod exit {done.returncode}: {done.stderr}\n")
     if done.returncode == 0:  # the kernel took it: then lptui must not have refused it
         assert code in (0, 6), out
         wait_for(lambda: (LP / PATCH / "transition").exists(), what="the patch")
