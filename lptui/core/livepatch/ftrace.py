@@ -154,6 +154,14 @@ def read_tables(tree: Tree) -> FtraceTables:
     kprobes, why2 = _first(tree, debugfs, "kprobes/list")
     inject, why3 = _first(tree, debugfs, "fail_function/inject")
     errors, why4 = _first(tree, debugfs, "error_injection/list")
+    # debugfs readable (kprobes/list was) without these directories: a kernel built without
+    # CONFIG_FAIL_FUNCTION / CONFIG_FUNCTION_ERROR_INJECTION (Debian 12's 6.1), so none can exist
+    if kprobes is not None:
+        base = next((b for b in dict.fromkeys(debugfs) if tree.exists(f"{b}/kprobes/list")), None)
+        if base is not None and inject is None and not tree.exists(f"{base}/fail_function"):
+            inject, why3 = "", ""
+        if base is not None and errors is None and not tree.exists(f"{base}/error_injection"):
+            errors, why4 = "", ""
     return FtraceTables(
         None if enabled is None else parse_enabled(enabled),
         None if kprobes is None else parse_kprobes(kprobes),

@@ -137,3 +137,12 @@ def test_the_simulated_kernel_refuses_what_the_preflight_refuses():
             (None, "cmdline_proc_show")
         ].livepatch
     assert CVE_PATCH.name in {p.name for p in snap.patches}
+
+
+def test_a_kernel_without_fail_function_has_none_rather_than_cannot_tell(fake):
+    # Debian 12's 6.1: debugfs and kprobes/list there, no fail_function or error_injection directory
+    tables(fake, inject=None, errors=None)
+    t = read_tables(Tree(fake.root))
+    assert t.fail_function == set() and t.error_injection == set() and t.why == ""
+    fake.write("sys/kernel/debug/fail_function/other", "")  # the directory without a readable inject
+    assert read_tables(Tree(fake.root)).fail_function is None
