@@ -55,3 +55,12 @@ def test_the_control_file_takes_the_kernels_queries_and_refuses_others():
     with pytest.raises(OSError) as exc:
         dd.write(f"file {FILE} line 1 +p")
     assert exc.value.errno == errno.EINVAL
+
+
+def test_the_bpf_scenarios_user_task_moves_at_the_fake_signal_and_the_kthreads_do_not():
+    sim = build_bpf()
+    pending = {t.comm for t in sim._pending()}
+    assert pending == {"kcompactd0", "khugepaged", "sleep"}
+    sim.advance(5.0)  # 12 s in at start: the fake signal comes at the 15th retry
+    assert {t.comm for t in sim._pending()} == {"kcompactd0", "khugepaged"}
+    assert any("signaling remaining tasks" in r.text for r in sim.log)
