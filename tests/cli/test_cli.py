@@ -310,3 +310,13 @@ def test_tasks_verbose_shows_the_kernels_word_or_how_to_get_it(capsys):
     assert code == 0 and "kernel: kcompactd0:1105 has an unreliable stack (klp_try_switch_task" in out
     code, out, _ = run(capsys, "--demo", "stuck", "tasks", "-v")
     assert "kernel: no verdict in the kernel log" in out and "sudo lptui verdicts" in out
+
+
+def test_verdicts_is_audited_in_the_kernel_log():
+    from lptui.source import open_source
+
+    with open_source(demo="stuck") as source:
+        source.verdict_window(3.5, 200)
+        said = [r.text for r in source.session.sim.log if r.text.startswith("lptui: ")]
+    assert any("verdicts: klp_try_switch_task debug on for 3.5 s" in line for line in said), said
+    assert any("4 call site(s) restored" in line for line in said), said
