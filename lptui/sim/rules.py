@@ -13,8 +13,18 @@ from lptui.sim.state import PatchSpec, SimPatch, SimTask
 
 # The simulated kernel's symbol table, beyond what task stacks show: the functions its scenarios and
 # the suite's test modules patch, in vmlinux and in the modules that carry them.
-VMLINUX_SYMBOLS = ("cmdline_proc_show", "meminfo_proc_show", "pipe_read", "do_sys_openat2", "tcp_recvmsg",
-                   "tcp_sendmsg", "msleep", "ep_poll", "schedule", "uptime_proc_show")  # fmt: skip
+VMLINUX_SYMBOLS = (
+    "cmdline_proc_show",
+    "meminfo_proc_show",
+    "pipe_read",
+    "do_sys_openat2",
+    "tcp_recvmsg",
+    "tcp_sendmsg",
+    "msleep",
+    "ep_poll",
+    "schedule",
+    "uptime_proc_show",
+)
 MODULE_SYMBOLS = {
     "xfs": ("xfsaild",),
     "ext4": ("ext4_sync_file",),
