@@ -61,16 +61,11 @@ def bpftrace(request):
         yield proc
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=SLOW)
+            end(proc)
         log.close()
 
 
-def stop(proc: subprocess.Popen) -> None:
+def end(proc: subprocess.Popen) -> None:
     """bpftrace's own way out (SIGINT: print the maps, detach); a bpftrace that has not gone 120 s later is
     killed, which detaches its programs too (seen once under emulation: SIGINT never returned)."""
     proc.send_signal(signal.SIGINT)
@@ -79,6 +74,10 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=SLOW)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    end(proc)
     wait_for(lambda: "direct-->bpf_trampoline_" not in direct_callers(), timeout=120, what="the detach")
 
 
