@@ -69,14 +69,24 @@ class Source:
             return str(saved) if saved.is_file() else None
         return "/dev/kmsg"
 
-    def on_call(self, snap: Snapshot, wall_now: float, observed_since: float | None = None) -> OnCall:
-        """The snapshot's on-call facts (real transition age, forced this boot) from this source's log."""
+    def on_call(
+        self, snap: Snapshot, wall_now: float, observed_since: float | None = None, *, in_effect: bool = True
+    ) -> OnCall:
+        """The snapshot's on-call facts (real transition age, forced this boot, post-load health) from this
+        source's log; with `in_effect`, whether the settled patches are in effect (ftrace's table)."""
         from lptui.core.oncall.facts import on_call, read_history
 
         with self.reading():
             history, problem = read_history(self.kmsg_path)
             clock = self.kernel_clock()
-        return on_call(snap, history, clock, wall_now, observed_since=observed_since, log_problem=problem)
+            effect = None
+            if in_effect:
+                from lptui.core.livepatch.effect import read_effect
+
+                effect = read_effect(snap, self.tree)
+        return on_call(
+            snap, history, clock, wall_now, observed_since=observed_since, log_problem=problem, effect=effect
+        )
 
     def kernel_clock(self) -> KernelClock:
         """The kernel's clocks now: this host's (live), the simulator's, a capture's own at capture time,

@@ -224,7 +224,9 @@ LOADED_BY = (
 # lptui's own modules each command loads (packages aside: their __init__ holds a docstring only),
 # as counted before the core was split into sub-packages (issue 18): the split must not add any.
 # each count includes the output boundary: lptui.core.shown and lptui.cli.out
-MODULES_LOADED = {"status": 21, "check": 23, "tasks": 20}  # +1 in issue 29: the log's verdicts
+# +1 in issue 29: the log's verdicts; in issue 30 +1 (the post-load health read from the log) and, for
+# status and check, +2 (the in-effect check and ftrace's table, read only where a settled patch is loaded)
+MODULES_LOADED = {"status": 24, "check": 26, "tasks": 21}
 LEAF_MODULES = (
     "import sys, io, contextlib\n"
     "from lptui.cli.main import main\n"

@@ -61,8 +61,13 @@ def _print_inspection(ins: Inspection) -> None:
                 sympos = "0 (unique)" if fn.declared_sympos == 0 else str(fn.sympos)
                 table.add_row(obj.name if i == 0 else "", fn.name, sympos, fn.new_func or "?")
         console.print(table)
+        for obj in plan.objects:
+            if obj.callbacks:
+                hooks = ", ".join(f"{hook} {fn}" for hook, fn in obj.callbacks)
+                console.print(f"Callbacks ({obj.name}): {hooks}")
         if plan.replace is not None:
-            console.print(f"Cumulative (replace): {'yes' if plan.replace else 'no'}")
+            default = " (the builder's default; see below)" if plan.replace_by_default else ""
+            console.print(f"Cumulative (replace): {'yes' if plan.replace else 'no'}{default}")
         if plan.states:
             states = ", ".join(f"id {st.id} version {st.version}" for st in plan.states)
             console.print(f"System states (klp_state): {states}")

@@ -19,6 +19,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
     import json
 
     from lptui.core.lifecycle.provenance import read_life_cycle
+    from lptui.core.livepatch.effect import read_effect
     from lptui.core.livepatch.procfacts import read_process_facts
     from lptui.core.livepatch.tasks import iter_thread_ids
     from lptui.core.oncall.capture import RecordingTree, write_bundle
@@ -46,7 +47,10 @@ def cmd_capture(args: argparse.Namespace) -> int:
             history, problem = read_history(source.kmsg_path)
             clock = source.kernel_clock()  # the log's clock at capture: a replay's "now" on it
             tree.read("proc/uptime")  # kept for older lptui and for people: a replay reads `clock`
-            oncall = on_call(snap, history, clock, started, log_problem=problem)
+            # ftrace's tables are read through the recording tree: the bundle keeps them, a replay
+            # answers "in effect" from the same bytes
+            effect = read_effect(snap, tree)
+            oncall = on_call(snap, history, clock, started, log_problem=problem, effect=effect)
             if "proc/sys/kernel/arch" not in tree.files and str(source.tree.root) == "/":
                 tree.files["proc/sys/kernel/arch"] = (os.uname().machine + "\n").encode()  # what lptui used
         root = Path(source.tree.root)

@@ -42,7 +42,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return UNKNOWN
     verdict = judge(view, warn=args.warn, crit=args.crit, live_not_root=live_not_root)
     if args.json:
-        from lptui.core.output.jsonify import age_json, transition_json
+        from lptui.core.output.jsonify import age_json, effect_json, transition_json
 
         snap = view.snapshot
         data = {
@@ -57,6 +57,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             "blockers": [{"pid": t.pid, "tid": t.tid, "comm": t.comm, "functions": list(t.blocking_functions),
                           "reason_code": str(t.reason_code)} for t in view.rows[:20]],
         }  # fmt: skip
+        if view.oncall is not None:
+            data.update(effect_json(view.oncall))
         out.json_out(data)
     else:
         out.line(verdict.line())
@@ -68,9 +70,11 @@ def add_parsers(sub, source_options) -> dict:
         "check",
         help="monitoring plugin: one status line with perfdata; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN",
         description="Nagios/Icinga/Sensu/checkmk plugin. WARNING when a transition is older than --warn, "
-        "CRITICAL when older than --crit, when a transition was forced this boot, or when a patch module "
-        "is loaded with its patch gone; UNKNOWN when the state cannot be read (e.g. not root). A kernel "
-        "without live patching is OK.",
+        "when an enabled patch is not in effect on a function (ftrace's enabled_functions) or a BPF "
+        "program may override it, or when the kernel logged a WARNING after a patch went in; CRITICAL "
+        "when older than --crit, when a transition was forced this boot, when a patch module is loaded "
+        "with its patch gone, or when the kernel oopsed (Oops, BUG) after a patch went in; UNKNOWN when "
+        "the state cannot be read (e.g. not root). A kernel without live patching is OK.",
     )
     p.add_argument("--warn", type=float, default=DEFAULT_WARN, metavar="SECONDS",
                    help=f"transition age for WARNING (default {DEFAULT_WARN:.0f})")  # fmt: skip

@@ -55,6 +55,7 @@ def judge(view, *, warn: float, crit: float, live_not_root: bool) -> Verdict:
     gone = [m.name for m in snap.inactive_modules]
     if gone:
         problems.append((CRITICAL, f"patch module loaded with its patch gone: {', '.join(gone)}"))
+    problems.extend(_effect_and_health(view))
     unresolved = [p.name for p in snap.patches if p.transition and p.enabled is None]
     if t is None and unresolved:  # find_transition needs `enabled` for the direction: it cannot say
         return Verdict(
@@ -102,3 +103,15 @@ def _moving(view, t, age: float | None, *, warn: float, crit: float) -> tuple[in
         text += f", first {first.comm} ({first.pid}){where}: {SHORT_REASON[first.reason_code]}"
     code = CRITICAL if (age or 0) >= crit else WARNING if (age or 0) >= warn else OK
     return code, text
+
+
+def _effect_and_health(view) -> list[tuple[int, str]]:
+    """WARNING: a settled patch not in effect on a function, or one a BPF program may override; the
+    kernel's WARNING after a patch went in. CRITICAL: an oops or BUG tied to a patch."""
+    oncall = getattr(view, "oncall", None)  # a View; tests may pass a bare record of its facts
+    if oncall is None:
+        return []
+    found = [(WARNING, f.text) for f in (oncall.effect.findings if oncall.effect is not None else ())]
+    for h in oncall.health:
+        found.append((CRITICAL if h.grave else WARNING, f"{h.patch} post-load health ({h.why}): {h.text}"))
+    return found

@@ -235,7 +235,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
     with opened(args.root, args.demo) as source:
         snap = read_snapshot(source.tree)
-        oncall = source.on_call(snap, source.wall_now())
+        oncall = source.on_call(snap, source.wall_now(), in_effect=False)
         # the kernel's own verdicts put on the tasks (oncall's snapshot has them on the pending ones)
         tasks = oncall.snapshot.pending_tasks
         if args.all:

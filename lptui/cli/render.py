@@ -310,7 +310,10 @@ def life_cycle_lines(life: LifeCycle) -> list[Text]:
 def status_renderable(
     snap: Snapshot, source_label: str, oncall: OnCall | None = None, life: LifeCycle | None = None
 ) -> Group:
-    parts: list = [kernel_block(snap), *forced_lines(oncall), Text(""), transition_line(snap, oncall)]
+    from lptui.cli.effect_lines import effect_lines, health_lines
+
+    parts: list = [kernel_block(snap), *forced_lines(oncall), *health_lines(oncall), Text("")]
+    parts.append(transition_line(snap, oncall))
     if snap.transition is not None:
         who = "threads" if snap.transition.mechanism is Mechanism.LIVEPATCH else "processes"
         parts.append(Text(f"`lptui tasks` shows which {who} hold it up, and why.", style="dim"))
@@ -319,6 +322,7 @@ def status_renderable(
         with_objects = tuple(p for p in snap.patches if p.objects or p.mechanism is Mechanism.LIVEPATCH)
         if with_objects:
             parts.append(functions_table(with_objects))
+        parts.extend(effect_lines(oncall))
     elif snap.kernel.livepatch_supported:
         parts.append(Text("No livepatch is loaded.", style="dim"))
     if snap.patches or snap.inactive_modules:

@@ -26,6 +26,7 @@ class PlannedFunction:
 class PlannedObject:
     name: str  # "vmlinux" or a module name
     functions: tuple[PlannedFunction, ...] = ()  # empty: an object with callbacks only
+    callbacks: tuple[tuple[str, str], ...] = ()  # (hook, function), e.g. ("pre_patch", "my_pre"); klp-build
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,13 @@ class PlannedState:
 
 @dataclass(frozen=True)
 class PatchPlan:
-    source: str  # "klp_patch", "kpatch.funcs", or "unknown"
+    source: str  # "klp_patch", "kpatch.funcs", "klp-build", or "unknown"
     objects: tuple[PlannedObject, ...] = ()
     replace: bool | None = None
     notes: tuple[str, ...] = field(default=())
     states: tuple[PlannedState, ...] | None = None  # None: not known (kpatch-build, pre-5.5 layouts)
+    # replace is the builder's default, compiled into init code (kpatch-build, klp-build), not read
+    replace_by_default: bool = False
 
     @property
     def function_count(self) -> int:

@@ -129,6 +129,39 @@ def _patch_metrics(view: View) -> Iterator[Metric]:
         value=int(bool(view.forced)),
     )
     yield forced
+    yield from _effect_metrics(view)
+
+
+def _effect_metrics(view: View) -> Iterator[Metric]:
+    """In effect and post-load health, per patch (bounded by the patches loaded)."""
+    oncall = view.oncall
+    effect = oncall.effect if oncall is not None else None
+    in_effect = GaugeMetricFamily(
+        "lptui_patch_in_effect",
+        "1 if ftrace runs the livepatch handler on every function of the settled, enabled patch "
+        "(enabled_functions), 0 if not on some; absent where not checked (in transition, unreadable).",
+        labels=["patch"],
+    )
+    overridable = GaugeMetricFamily(
+        "lptui_patch_overridable_functions",
+        "Functions of the patch a BPF program on them may override (error-injectable, with a kprobe or "
+        "a BPF trampoline attached).",
+        labels=["patch"],
+    )
+    health = GaugeMetricFamily(
+        "lptui_patch_post_load_problems",
+        "Kernel complaints tied to the patch since it completed: severity warning (WARNING) or oops "
+        "(Oops, BUG, panic).",
+        labels=["patch", "severity"],
+    )
+    for name in effect.checked if effect is not None else ():
+        in_effect.add_metric([name], int(bool(effect.in_effect(name))))
+        overridable.add_metric([name], sum(f.kind == "overridable" for f in effect.of(name)))
+    for p in view.snapshot.patches:
+        tied = [h for h in oncall.health if h.patch == p.name] if oncall is not None else []
+        health.add_metric([p.name, "warning"], sum(not h.grave for h in tied))
+        health.add_metric([p.name, "oops"], sum(h.grave for h in tied))
+    yield from (in_effect, overridable, health)
 
 
 def _transition_metrics(view: View) -> Iterator[Metric]:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from lptui.core.livepatch.effect import Effect, EffectCache
 from lptui.core.model import Snapshot, TaskInfo
 from lptui.core.oncall.facts import OnCall, on_call
 from lptui.core.oncall.history import ForceEvidence, LogHistory, TransitionAge
@@ -34,6 +35,7 @@ LIFE_CYCLE_SOON = 0.2  # after the first view, the poll that adds the life cycle
 ROW_LIMIT = 1000  # pending rows worth showing; `a` (all threads) lists everything
 RELIST_EVERY = 2.0  # at least this many seconds between listings of /proc during a transition
 RELIST_SHARE = 0.01  # and listing takes at most 1% of the time: ~10 s apart at 100,000 threads
+EFFECT_EVERY = 30.0  # idle: ftrace's enabled_functions re-read at most this often (else on a change)
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ class Poller:
         self._life: LifeCycle | None = None
         self._prefetch: threading.Thread | None = None
         self._prefetched: View | BaseException | None = None
+        self.effects = EffectCache(EFFECT_EVERY)
         if self.kmsg is not None and self.kmsg.error:
             self._notes.append(Note(self.kmsg.error, "dim"))
 
@@ -300,7 +303,15 @@ class Poller:
         problem = self.kmsg.error if self.kmsg is not None else "no kernel log for this source"
         with self.source.reading():
             clock = self.source.kernel_clock()
-            return on_call(snap, self.history, clock, wall, observed_since=observed, log_problem=problem)
+            effect = self._effect(snap)
+            return on_call(
+                snap, self.history, clock, wall, observed_since=observed, log_problem=problem, effect=effect
+            )
+
+    def _effect(self, snap: Snapshot) -> Effect | None:
+        """ftrace's table costs a read of tracefs: only when the patches changed, else every
+        EFFECT_EVERY seconds while idle; never during a transition (the check waits for its end)."""
+        return self.effects.get(snap, self.source.tree, self.clock())
 
     def _life_cycle(self, snap: Snapshot) -> LifeCycle | None:
         """Provenance reads module files: only when the loaded patch modules change (a load, an

@@ -188,7 +188,8 @@ def _overlap_checks(plan: PatchPlan, snap: Snapshot, tree: Tree | None) -> list[
                 )
     if plan.replace and snap.patches:
         names = ", ".join(p.name for p in snap.patches)
-        checks.append(Check("warn", f"cumulative patch: replaces every loaded patch ({names})"))
+        unless = " unless built as a non-replace patch" if plan.replace_by_default else ""
+        checks.append(Check("warn", f"cumulative patch: replaces every loaded patch ({names}){unless}"))
     return checks
 
 
@@ -209,6 +210,9 @@ def _states_check(plan: PatchPlan, snap: Snapshot, tree: Tree | None, life: Life
     installed, unreadable = _installed_states(snap, tree, life)
     if not unreadable and plan.states is not None:
         refusal = _incompatible(plan, installed)
+        if refusal and plan.replace_by_default:  # the refusal rests on replace, which the file hides
+            why = "the kernel refuses it (EINVAL) if it was built cumulative, the builder's default"
+            return [Check("unknown", f"{refusal}: {why}")]
         if refusal:
             text = f"{refusal}: the kernel refuses it (EINVAL"
             return [Check("error", f"{text}, not compatible with the already installed livepatches)")]
@@ -331,11 +335,13 @@ def inspection_json(ins: Inspection) -> dict:
         "patches": {
             "source": ins.plan.source,
             "replace": ins.plan.replace,
+            "replace_by_default": ins.plan.replace_by_default,
             "states": None if ins.plan.states is None
             else [{"id": st.id, "version": st.version} for st in ins.plan.states],
             "objects": [
                 {"name": o.name, "functions": [{"name": f.name, "sympos": f.sympos, "new_func": f.new_func}
-                                               for f in o.functions]}
+                                               for f in o.functions],
+                 "callbacks": dict(o.callbacks)}
                 for o in ins.plan.objects
             ],
             "notes": list(ins.plan.notes),

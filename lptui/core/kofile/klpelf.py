@@ -9,148 +9,18 @@ vary by kernel version and config) never matter:
   klp_func   { old_name -> string; new_func -> code; old_sympos (u64) ; ... }
   klp_state  { id (unsigned long); version (unsigned int); data (pointer) }: 24 bytes, ends at id 0
 kpatch-build modules carry `.kpatch.funcs` instead: 56-byte entries whose name (+40) and object
-name (+48) point into `.kpatch.strings`.
+name (+48) point into `.kpatch.strings`; klp-build modules carry `.init.klp_objects`/`.init.klp_funcs`
+(read by `klpext`).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
-
-from elftools.elf.relocation import RelocationSection
-from elftools.elf.sections import SymbolTableSection
+from bisect import bisect_right
 
 from lptui.core.declared import PatchPlan, PlannedFunction, PlannedObject, PlannedState
+from lptui.core.kofile.klpext import from_klp_ext
 from lptui.core.kofile.modfile import ModuleFile
-from lptui.core.kofile.survey import MAX_NAME, SHT_SYMTAB, symbol_names_end
-
-SHF_EXECINSTR = 0x4
-SHF_WRITE = 0x1
-SHT_RELA = 4
-
-
-# A livepatch module holds a few hundred symbols and relocations; pyelftools reads each at 15-30 us, so
-# these bound the walk to about two seconds whatever the file says (10 million relocations took minutes).
-MAX_SYMBOLS = 32_768
-MAX_RELOCATIONS = 65_536
-
-
-class TooLarge(Exception):
-    """A table past its bound: the plan says it cannot tell, and why."""
-
-
-@dataclass(frozen=True)
-class _Target:
-    symbol: str
-    shndx: int | None  # None: undefined / special section
-    offset: int
-
-
-def _check_tables(mod: ModuleFile) -> None:
-    """The symbol and relocation counts, from the survey's headers, before pyelftools walks them."""
-    symbols = sum(h.size // 24 for h in mod.sections if h.kind == SHT_SYMTAB)
-    relocations = sum(h.size // 24 for h in mod.sections if h.kind == SHT_RELA)
-    if symbols > MAX_SYMBOLS:
-        raise TooLarge(f"{symbols:,} symbols, over the {MAX_SYMBOLS:,} lptui reads")
-    if relocations > MAX_RELOCATIONS:
-        raise TooLarge(f"{relocations:,} relocations, over the {MAX_RELOCATIONS:,} lptui reads")
-    for h in mod.sections:
-        if h.kind == SHT_SYMTAB and not symbol_names_end(mod.data, mod.sections, h):
-            raise TooLarge(f"a symbol name in {h.name} has no end within {MAX_NAME:,} bytes")
-
-
-class _Relocs:
-    def __init__(self, mod: ModuleFile) -> None:
-        _check_tables(mod)
-        elf = mod.elf
-        self.elf = elf
-        self.sections = list(elf.iter_sections())
-        self._data: dict[int, bytes] = {}
-        symtab = elf.get_section_by_name(".symtab")
-        self.symtab = symtab if isinstance(symtab, SymbolTableSection) else None
-        self.by_section: dict[int, dict[int, _Target]] = {}
-        self.offsets: dict[int, list[int]] = {}  # each section's relocated offsets, sorted
-        self.funcs_at: dict[tuple[int, int], str] = {}
-        if self.symtab is None:
-            return
-        symbols = []  # read once: pyelftools parses a symbol again on every get_symbol
-        for sym in self.symtab.iter_symbols():
-            shndx = sym["st_shndx"] if self._section(sym["st_shndx"]) else None
-            symbols.append((sym.name, shndx, sym["st_value"] if shndx is not None else 0))
-            if sym["st_info"]["type"] == "STT_FUNC" and shndx is not None:
-                self.funcs_at[(shndx, sym["st_value"])] = sym.name
-        for sec in self.sections:
-            if not isinstance(sec, RelocationSection) or sec["sh_type"] != "SHT_RELA":
-                continue
-            table = self.by_section.setdefault(sec["sh_info"], {})
-            for rel in sec.iter_relocations():
-                index = rel["r_info_sym"]
-                if index < len(symbols):
-                    name, shndx, value = symbols[index]
-                    table[rel["r_offset"]] = _Target(name, shndx, value + rel["r_addend"])
-        self.offsets = {shndx: sorted(table) for shndx, table in self.by_section.items()}
-
-    def _section(self, shndx: object) -> bool:
-        """A real section index: not a special one (SHN_ABS, SHN_COMMON, klp-convert's SHN_LIVEPATCH)."""
-        return isinstance(shndx, int) and 0 < shndx < len(self.sections)
-
-    def data(self, shndx: int) -> bytes:
-        """A section's bytes, read once (pyelftools copies them out of the image on every call)."""
-        if shndx not in self._data:
-            self._data[shndx] = self.sections[shndx].data()
-        return self._data[shndx]
-
-    def relocated(self, shndx: int, start: int, stop: int) -> list[int]:
-        """The relocated offsets of a section in [start, stop), in order."""
-        offsets = self.offsets.get(shndx, [])
-        return offsets[bisect_left(offsets, start) : bisect_left(offsets, stop)]
-
-    def flags(self, shndx: int) -> int:
-        return self.sections[shndx]["sh_flags"]
-
-    def is_code(self, t: _Target) -> bool:
-        return t.shndx is not None and bool(self.flags(t.shndx) & SHF_EXECINSTR)
-
-    def is_data(self, t: _Target, *, zeroed_too: bool = False) -> bool:
-        """Initialised data; with `zeroed_too`, .bss as well (where an all-zero array lands)."""
-        kinds = ("SHT_PROGBITS", "SHT_NOBITS") if zeroed_too else ("SHT_PROGBITS",)
-        return t.shndx is not None and not self.is_code(t) and self.sections[t.shndx]["sh_type"] in kinds
-
-    def string(self, t: _Target) -> str | None:
-        if t.shndx is None or self.is_code(t):
-            return None
-        data = self.data(t.shndx)
-        end = data.find(b"\x00", t.offset, t.offset + MAX_NAME)
-        if t.offset >= len(data) or end <= t.offset:
-            return None
-        raw = data[t.offset : end]
-        try:
-            text = raw.decode("ascii")
-        except UnicodeDecodeError:
-            return None
-        return text if text.isprintable() else None
-
-    def code_name(self, t: _Target) -> str | None:
-        if not self.is_code(t):
-            return t.symbol or None
-        return self.funcs_at.get((t.shndx, t.offset)) or (t.symbol if t.symbol else None)
-
-    def u64(self, shndx: int, offset: int, size: int = 8) -> int | None:
-        data = self.data(shndx)
-        if offset + size > len(data):
-            return None
-        return int.from_bytes(data[offset : offset + size], "little")
-
-    def is_empty_func_array(self, t: _Target) -> bool:
-        """A `klp_func[]` holding only its `{}` end marker: zero bytes where old_name would be, and
-        no relocation there (the sentinel the kernel's klp_for_each_func() stops at)."""
-        if t.shndx is None:
-            return False
-        if self.sections[t.shndx]["sh_type"] == "SHT_NOBITS":
-            return True  # .bss: all zeros, nothing relocated
-        if t.offset in self.by_section.get(t.shndx, {}):
-            return False
-        return self.u64(t.shndx, t.offset) == 0
+from lptui.core.kofile.relocs import SHF_EXECINSTR, Relocs, Target, TooLarge
 
 
 def _release_tuple(release: str | None) -> tuple[int, int]:
@@ -161,7 +31,7 @@ def _release_tuple(release: str | None) -> tuple[int, int]:
         return (0, 0)
 
 
-def _func_entries(r: _Relocs, shndx: int, start: int, stop: int) -> list[PlannedFunction]:
+def _func_entries(r: Relocs, shndx: int, start: int, stop: int) -> list[PlannedFunction]:
     """Consecutive {old_name string, new_func code, u64 sympos} entries from `start`."""
     relocs = r.by_section.get(shndx, {})
     found: list[tuple[int, PlannedFunction]] = []
@@ -179,11 +49,13 @@ def _func_entries(r: _Relocs, shndx: int, start: int, stop: int) -> list[Planned
     return [f for _, f in found]
 
 
-def _from_klp_patch(mod: ModuleFile, r: _Relocs) -> PatchPlan | None:
+def _from_klp_patch(mod: ModuleFile, r: Relocs) -> PatchPlan | None:
     for shndx, relocs in r.by_section.items():
         for off, target in sorted(relocs.items()):
-            if target.symbol != "__this_module" or not r._section(shndx):
+            if target.symbol != "__this_module" or not r.real_section(shndx):
                 continue
+            if r.flags(shndx) & SHF_EXECINSTR:
+                continue  # code taking THIS_MODULE (klp-build's init.c does, twice), not a klp_patch
             if r.sections[shndx].name == ".gnu.linkonce.this_module":
                 continue
             objs = relocs.get(off + 8)
@@ -193,7 +65,7 @@ def _from_klp_patch(mod: ModuleFile, r: _Relocs) -> PatchPlan | None:
     return None
 
 
-def _walk_patch(mod: ModuleFile, r: _Relocs, pshndx: int, poff: int, objs: _Target) -> PatchPlan:
+def _walk_patch(mod: ModuleFile, r: Relocs, pshndx: int, poff: int, objs: Target) -> PatchPlan:
     sec = objs.shndx
     assert sec is not None
     relocs = r.by_section.get(sec, {})
@@ -247,7 +119,7 @@ def _walk_patch(mod: ModuleFile, r: _Relocs, pshndx: int, poff: int, objs: _Targ
     return PatchPlan("klp_patch", tuple(objects), replace, tuple(notes), states)
 
 
-def _states(r: _Relocs, states_t: _Target | None) -> tuple[PlannedState, ...]:
+def _states(r: Relocs, states_t: Target | None) -> tuple[PlannedState, ...]:
     """The `klp_state[]` a klp_patch points at, up to its id-0 end marker; () when it has none."""
     if states_t is None or states_t.shndx is None:
         return ()
@@ -262,37 +134,64 @@ def _states(r: _Relocs, states_t: _Target | None) -> tuple[PlannedState, ...]:
     return tuple(out)
 
 
-def _from_kpatch_funcs(r: _Relocs) -> PatchPlan | None:
+# kpatch-build (kpatch-build/kpatch-build, livepatch-patch-hook.c) compiles `lpatch->replace =
+# KLP_REPLACE_ENABLE` into its init code: true unless built with -R/--non-replace, and not in the data.
+KPATCH_REPLACE = (
+    "kpatch-build builds replace (cumulative) patches unless run with --non-replace (-R); that choice "
+    "is compiled into the init code, not data lptui can read"
+)
+
+
+def _kpatch_layout(size: int) -> tuple[int, int, int | None] | None:
+    """(entry size, name offset, sympos offset) of `struct kpatch_patch_func` (kmod/patch/kpatch-patch.h):
+    56 bytes since kpatch b64ab2b (2016, sympos at +32), 48 before it (no sympos)."""
+    if size % 56 == 0:
+        return 56, 40, 32
+    if size % 48 == 0:
+        return 48, 32, None
+    return None
+
+
+def _from_kpatch_funcs(r: Relocs) -> PatchPlan | None:
     sec = r.elf.get_section_by_name(".kpatch.funcs")
     if sec is None:
         return None
     shndx = r.sections.index(sec)
     relocs = r.by_section.get(shndx, {})
+    layout = _kpatch_layout(len(r.data(shndx)))  # what the section holds, not what its header says
+    if layout is None:
+        return PatchPlan(
+            "unknown",
+            notes=(
+                "cannot tell which functions it patches: .kpatch.funcs is neither 56- nor 48-byte entries",
+            ),
+        )
+    size, name_at, sympos_at = layout
     by_object: dict[str, list[PlannedFunction]] = {}
-    for entry in range(len(r.data(shndx)) // 56):  # what the section holds, not what its header says
-        base = entry * 56
-        name_t, obj_t = relocs.get(base + 40), relocs.get(base + 48)
+    for base in range(0, len(r.data(shndx)), size):
+        name_t, obj_t, new_t = relocs.get(base + name_at), relocs.get(base + name_at + 8), relocs.get(base)
         name = r.string(name_t) if name_t else None
         obj = r.string(obj_t) if obj_t else None
         if not name or not obj:
             continue
-        sympos = r.u64(shndx, base + 32) or 0
-        by_object.setdefault(obj, []).append(PlannedFunction(name, max(sympos, 1), declared_sympos=sympos))
+        sympos = (r.u64(shndx, base + sympos_at) or 0) if sympos_at is not None else 0
+        new_func = r.code_name(new_t) if new_t else None
+        by_object.setdefault(obj, []).append(PlannedFunction(name, max(sympos, 1), new_func, sympos))
     objects = tuple(PlannedObject(o, tuple(f)) for o, f in by_object.items())
-    return PatchPlan("kpatch.funcs", objects, True, ("kpatch-build patches replace by default",))
+    return PatchPlan("kpatch.funcs", objects, True, (KPATCH_REPLACE,), replace_by_default=True)
 
 
 def plan_patch(mod: ModuleFile) -> PatchPlan:
     try:
-        r = _Relocs(mod)
-        plan = _from_kpatch_funcs(r) or _from_klp_patch(mod, r)
+        r = Relocs(mod)
+        plan = _from_kpatch_funcs(r) or from_klp_ext(r) or _from_klp_patch(mod, r)
     except TooLarge as why:
         return PatchPlan("unknown", notes=(f"cannot tell which functions it patches: {why}",))
     except Exception as exc:  # hostile ELF content: the verdict says we cannot tell
         return PatchPlan("unknown", notes=(f"cannot read the patch structures ({type(exc).__name__})",))
     if plan is None or not plan.objects:
-        why = "no klp_patch structure or .kpatch.funcs found"
-        if r.elf.get_section_by_name("__klp_funcs") or r.elf.get_section_by_name(".init.klp_funcs"):
-            why = "klp-build module: its function list is not read yet"
+        why = "no klp_patch structure, klp-build table or .kpatch.funcs found"
+        if plan is not None and plan.source == "unknown":
+            return plan
         return PatchPlan("unknown", notes=(f"cannot tell which functions it patches: {why}",))
     return plan

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from lptui.core.livepatch.verdicts import VerdictLog, with_verdicts
 from lptui.core.model import Snapshot, TaskInfo
+from lptui.core.oncall.health import HealthFinding, tie
 from lptui.core.oncall.history import (
     ForceEvidence,
     KernelClock,
@@ -17,6 +18,10 @@ from lptui.core.oncall.history import (
 )
 from lptui.core.oncall.kmsg import KmsgReader
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from lptui.core.livepatch.effect import Effect
+
 
 @dataclass(frozen=True)
 class OnCall:
@@ -26,6 +31,8 @@ class OnCall:
     log_problem: str | None  # why the kernel log could not be read (then "forced" may be incomplete)
     verdicts: VerdictLog | None = None  # the kernel's own per-task verdicts this transition
     clock: KernelClock | None = None  # the kernel's clock these facts were judged at
+    effect: Effect | None = None  # whether the settled patches are in effect; None: not checked this poll
+    health: tuple[HealthFinding, ...] = ()  # the kernel's warnings and oopses tied to a loaded patch
 
     def judged(self, tasks: tuple[TaskInfo, ...]) -> tuple[TaskInfo, ...]:
         """Other tasks (`tasks --all`) with the kernel's verdicts put on them, as the snapshot's are."""
@@ -69,6 +76,7 @@ def on_call(
     *,
     observed_since: float | None = None,
     log_problem: str | None = None,
+    effect: Effect | None = None,
 ) -> OnCall:
     age = None
     if snap.transition is not None:
@@ -77,4 +85,21 @@ def on_call(
         judged = with_verdicts(snap.pending_tasks, history.verdicts, now_usec)
         if judged is not snap.pending_tasks:
             snap = replace(snap, pending_tasks=judged)
-    return OnCall(snap, age, forced_evidence(snap, history), log_problem, history.verdicts, clock)
+    return OnCall(
+        snap,
+        age,
+        forced_evidence(snap, history),
+        log_problem,
+        history.verdicts,
+        clock,
+        effect,
+        post_load_health(snap, history),
+    )
+
+
+def post_load_health(snap: Snapshot, history: LogHistory) -> tuple[HealthFinding, ...]:
+    """The kernel's complaints tied to each loaded patch (health.py), oldest first."""
+    troubles = list(history.troubles)
+    if not troubles:
+        return ()
+    return tuple(f for p in snap.patches for f in tie(p, troubles, history.completed.get(p.name)))

@@ -14,18 +14,21 @@ module_put when patch->forced): an inactive livepatch module with refcnt > 0 is 
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from lptui.core.livepatch.verdicts import VerdictLog
 from lptui.core.model import Snapshot, TransitionInfo
+from lptui.core.oncall.health import Trouble, is_trouble, trouble_of
 from lptui.core.oncall.kmsg import LogLine
 from lptui.core.tree import Tree
 
 _START = re.compile(r"livepatch: '(?P<patch>[^']+)': starting (?P<dir>patching|unpatching) transition")
 _DONE = re.compile(r"livepatch: '(?P<patch>[^']+)': (?P<dir>patching|unpatching) complete")
 _FORCE = "livepatch: forcing remaining tasks to the"
+MAX_TROUBLES = 256  # the latest kernel complaints kept: a warning storm cannot grow the history
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class LogHistory:
     lines_seen: int = 0
     last_started: str | None = None
     verdicts: VerdictLog = field(default_factory=VerdictLog)  # this transition's, the latest per thread
+    completed: dict[str, int] = field(default_factory=dict)  # patch -> usec of its last "patching complete"
+    troubles: deque[Trouble] = field(default_factory=lambda: deque(maxlen=MAX_TROUBLES))  # health.py
 
     def feed(self, lines: Iterable[LogLine]) -> None:
         for line in lines:
@@ -60,6 +65,16 @@ class LogHistory:
             done = _DONE.search(line.text)
             if done:
                 self.starts.pop((done["patch"], done["dir"]), None)  # that transition is over
+                if done["dir"] == "patching":
+                    self.completed[done["patch"]] = line.usec
+                continue
+            if is_trouble(line.text, line.level):
+                last = self.troubles[-1] if self.troubles else None
+                trouble = trouble_of(line.text, line.usec, last)
+                if trouble is not None and last is not None and trouble.usec == last.usec:
+                    self.troubles[-1] = trouble  # the RIP line completed it
+                elif trouble is not None:
+                    self.troubles.append(trouble)
                 continue
             if _FORCE in line.text:
                 self.forces.append(

@@ -8,6 +8,8 @@ import os
 import stat
 from dataclasses import dataclass
 
+from lptui.core.oncall.health import is_trouble
+
 # The older systems' lines too: kGraft's "kgr succeeded" / "kgr still in progress ..." / "kgr: ..."
 # (kernel/kgraft.c), the kpatch core's pr_fmt "kpatch: " (kmod/core/core.c), Ksplice's "ksplice: ..."
 # and "ksplice_h: ..." (kmodsrc/ksplice.c).
@@ -38,7 +40,8 @@ def parse_record(record: str) -> LogLine | None:
 
 
 def interesting(line: LogLine) -> bool:
-    return any(mark in line.text for mark in INTERESTING)
+    """A livepatch line, or a kernel complaint the post-load health check ties to patches (health.py)."""
+    return any(mark in line.text for mark in INTERESTING) or is_trouble(line.text, line.level)
 
 
 class KmsgReader:

@@ -156,8 +156,19 @@ def life_cycle_json(lc: LifeCycle) -> dict[str, Any]:
     }
 
 
+def effect_json(oncall: OnCall) -> dict[str, Any]:
+    """In effect (ftrace's handler on each patched function) and post-load health, per patch."""
+    effect = oncall.effect
+    checked = None
+    if effect is not None:
+        findings = [pick(f, "patch object function kind text") for f in effect.findings]
+        checked = {"checked": list(effect.checked), "cannot_tell": effect.why, "findings": findings}
+    health = [pick(f, "patch grave text seconds_after why") for f in oncall.health]
+    return {"in_effect": checked, "post_load_health": health}
+
+
 def status_json(s: Snapshot, oncall: OnCall | None = None, life: LifeCycle | None = None) -> dict[str, Any]:
-    extra = {} if oncall is None else {"forced_this_boot": forced_json(oncall)}
+    extra = {} if oncall is None else {"forced_this_boot": forced_json(oncall), **effect_json(oncall)}
     if life is not None:
         extra["life_cycle"] = life_cycle_json(life)
     patches = [patch_json(p) for p in s.patches]

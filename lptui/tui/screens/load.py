@@ -49,7 +49,8 @@ def inspection_text(ins: Inspection) -> Text:
         text.append(f"  {obj.name}: ", style="cyan")
         text.append(funcs).append("\n")
     if ins.plan.replace:
-        text.append("  cumulative: replaces every loaded patch", style="yellow").append("\n")
+        unless = " (unless built not to: the builder's default)" if ins.plan.replace_by_default else ""
+        text.append(f"  cumulative: replaces every loaded patch{unless}", style="yellow").append("\n")
     for line in preview_lines(ins.preview)[1:]:
         text.append(f"  {line.strip()}", style="yellow" if "original code" in line else "").append("\n")
     for note in ins.plan.notes:

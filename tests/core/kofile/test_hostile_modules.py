@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lptui.core.kofile import klpelf, survey, unpack
+from lptui.core.kofile import relocs, survey, unpack
 from lptui.core.kofile.klpelf import plan_patch
 from lptui.core.kofile.modfile import MAX_MODINFO, ModuleFileError, open_module
 from lptui.core.kofile.unpack import Budget
@@ -101,8 +101,8 @@ def test_sections_at_the_cap_are_read_within_the_memory_bound(tmp_path):
 @pytest.mark.parametrize(
     "build, words",
     [
-        (lambda: h.many_symbols(klpelf.MAX_SYMBOLS), "32,769 symbols, over the 32,768"),
-        (lambda: h.many_relocations(klpelf.MAX_RELOCATIONS + 1), "65,537 relocations, over the 65,536"),
+        (lambda: h.many_symbols(relocs.MAX_SYMBOLS), "32,769 symbols, over the 32,768"),
+        (lambda: h.many_relocations(relocs.MAX_RELOCATIONS + 1), "65,537 relocations, over the 65,536"),
         (lambda: h.gzip_of(h.many_symbols(2_500_000)), "2,500,001 symbols"),
     ],
 )
@@ -115,8 +115,8 @@ def test_tables_past_their_bound_are_not_walked(tmp_path, build, words):
 
 def test_tables_at_their_bound_are_walked(tmp_path):
     for data in (
-        h.many_symbols(klpelf.MAX_SYMBOLS - 1, name_length=4_096),
-        h.many_relocations(klpelf.MAX_RELOCATIONS, name_length=4_096),
+        h.many_symbols(relocs.MAX_SYMBOLS - 1, name_length=4_096),
+        h.many_relocations(relocs.MAX_RELOCATIONS, name_length=4_096),
     ):
         path = h.write(tmp_path / "at-cap.ko", data)
         plan = plan_patch(open_module(str(path)))
