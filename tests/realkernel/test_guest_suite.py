@@ -14,6 +14,9 @@ from tests.realkernel import harness
 # Guest tests that must be present and pass on every kernel (a renamed or lost test must not
 # quietly turn this suite into a no-op).
 REQUIRED = {
+    "test_a_klp_build_layout_module_inspects_as_sysfs_shows_it",
+    "test_in_effect_until_the_handler_is_taken_off",
+    "test_a_warning_from_the_new_code_is_the_patchs_post_load_health",
     "test_loaded_patch_matches_sysfs",
     "test_stalled_transition_names_the_kthread_and_function",
     "test_release_completes_the_transition",

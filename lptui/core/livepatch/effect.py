@@ -16,6 +16,7 @@ whose object is loaded:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lptui.core.livepatch.ftrace import FtraceRecord, FtraceTables
@@ -57,7 +58,11 @@ class Effect:
 
 
 def _handler_there(rec: FtraceRecord | None) -> bool:
-    return rec is not None and (rec.livepatch or "I" in rec.flags)
+    """The livepatch's handler named, or the I flag with no single owner named: with one user t_show
+    names its handler ("tramp: ADDR (HANDLER…)"), and one that is not klp_ftrace_handler owns it."""
+    if rec is None or rec.livepatch:
+        return rec is not None
+    return "I" in rec.flags and re.search(r"tramp: \S+ \(", rec.owner) is None
 
 
 def _owner(rec: FtraceRecord | None) -> str:

@@ -28,6 +28,9 @@ TEST_MODULES = (
     "lptui_lp_force1",
     "lptui_lp_force2",
     "lptui_lp_uptime",
+    "lptui_klpbuild",
+    "lptui_lp_warn",
+    "lptui_unhook",
     "lptui_target",
     "lptui_hk",
     "lptui_kprobe",
@@ -63,6 +66,26 @@ def load_patch(name: str, *, wait: bool = True, **params: str) -> None:
     wait_for(lambda: (LP / name).exists(), what=f"{LP / name}")
     if wait:
         wait_for(lambda: read(LP / name / "transition") == "0", what=f"{name} transition to finish")
+        assert_in_effect(name)
+
+
+def check_json() -> tuple[int, dict]:
+    """`lptui check --json`, whatever its exit code (WARNING and CRITICAL are answers too)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["check", "--json"])
+    return code, json.loads(out.getvalue())
+
+
+def assert_in_effect(name: str) -> None:
+    """Issue 30, 8b: after every load, lptui finds the livepatch's handler on each function it patches
+    in ftrace's own table (its objects not loaded are patched when they load: not checked)."""
+    _, data = check_json()
+    effect = data["in_effect"]
+    assert effect is not None and effect["cannot_tell"] is None, effect
+    assert name in effect["checked"], effect
+    wrong = [f for f in effect["findings"] if f["patch"] == name and f["kind"] == "not_in_effect"]
+    assert wrong == [], wrong
 
 
 def disable_patch(name: str, *, wait: bool = True) -> None:
@@ -89,6 +112,8 @@ def cleanup() -> None:
     for module, param in (("lptui_target", "block"), *holds):
         if Path(f"/sys/module/{module}/parameters/{param}").exists():
             set_param(module, param, "N")
+    if Path("/sys/module/lptui_unhook/parameters/unhook").exists():
+        set_param("lptui_unhook", "unhook", "0")  # the handler back before any patch is disabled
     if Path("/sys/module/lptui_hk/parameters/long_ms").exists():
         set_param("lptui_hk", "long_ms", "0")
     for patch in sorted(LP.iterdir()) if LP.exists() else []:
