@@ -135,7 +135,10 @@ class Source:
         from lptui.core.oncall.facts import read_history
         from lptui.core.oncall.history import forced_evidence
         from lptui.core.snapshot import read_snapshot
+        from lptui.core.tree import file_in_root
 
+        if self.session is not None:
+            path = file_in_root(path, self.session.root)
         try:
             with self.reading():
                 snap = read_snapshot(self.tree)

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PATCHES = ("livepatch_cve_2026_0815", "livepatch_nfsd_fix")  # loaded on the idle demo
 
 
 def setup_commands() -> list[str]:
@@ -53,3 +54,26 @@ def test_readme_never_calls_bare_python():
     """Debian has no `python` command: every command README shows names python3 or a venv's python."""
     text = (ROOT / "README.md").read_text()
     assert not re.findall(r"(?<![/\w])python (?!3)\S+\.py", text)
+
+
+def test_readme_states_the_metrics_series_counts():
+    """README's cardinality claim, counted on the idle demo: the total, and per loaded patch."""
+    import contextlib
+    import io
+
+    from lptui.cli.main import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["metrics", "--demo", "idle"]) == 0
+    samples = [line for line in out.getvalue().splitlines() if line and not line.startswith("#")]
+    text = " ".join((ROOT / "README.md").read_text().split())
+    total = int(re.search(r"Per host: (\d+) series on the idle demo", text)[1])
+    per_patch = int(re.search(r"at most (\d+) per loaded patch plus one per CVE", text)[1])
+    assert len(samples) == total
+    for patch in PATCHES:
+        mine = [s for s in samples if f'patch="{patch}"' in s and not s.startswith("lptui_patch_fixes")]
+        mine = [s for s in mine if not s.startswith(("lptui_patch_installed", "lptui_transition"))]
+        assert len(mine) <= per_patch, mine
+    counts = [len([s for s in samples if f'patch="{p}"' in s and "fixes" not in s]) for p in PATCHES]
+    assert per_patch in counts  # the bound is reached, not only respected

@@ -58,6 +58,16 @@ def describe_oserror(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
+def file_in_root(path: str, root: str | os.PathLike) -> str:
+    """A module file's path as the kernel behind `root` sees it: a simulated kernel's own disk holds its
+    installed files (the demo's /lib/modules/…), so a path missing here but present under its root is
+    taken from there; on the live root ("/") the path is unchanged."""
+    inside = Path(root) / str(path).lstrip("/")
+    if str(root) != "/" and not os.path.exists(path) and inside.is_file():
+        return str(inside)
+    return path
+
+
 class Tree:
     """Reads files under `root` (`/` on a host; a temporary tree in tests and demos).
 

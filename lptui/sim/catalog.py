@@ -12,4 +12,5 @@ SUMMARIES: dict[str, str] = {
     "kpatch-core": "the kpatch core module (kpatch.ko): two patches enabled, one disabled",
     "ksplice": "Ksplice beside the upstream core: one update applied, one aborted on a conflict",
     "bpf": "a patch of an unrelated function held up by BPF fexit programs (unreliable stacks)",
+    "kprobe": "another tool's kprobe owns tcp_recvmsg: the installed tcp fix cannot load (EBUSY)",
 }

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 KLP = "(klp_ftrace_handler+0x0/0x258)->klp_ftrace_handler+0x0/0x258"
 KPROBE = "(kprobe_ftrace_handler+0x0/0x1b0)->kprobe_ftrace_handler+0x0/0x1b0"
+DIRECT = "(call_direct_funcs+0x0/0x20)->call_direct_funcs+0x0/0x20"
 
 
 def _name(obj: str, func: str) -> str:
@@ -22,23 +23,29 @@ def _name(obj: str, func: str) -> str:
 def enabled_functions(
     patches: list[SimPatch], kprobes: dict[str, bool], trampolines: list[SimTrampoline]
 ) -> str:
-    lines = []
-    done = set()
+    """One record per function, as t_show prints it: its users' count and flags, the single user's
+    trampoline and handler ("\ttramp: …"), none when several share it (no FTRACE_FL_TRAMP_EN), and a
+    direct caller's target on its own line."""
+    users: dict[str, list[tuple[str, str]]] = {}  # record name -> (flags, handler) per user
     for patch in patches:
         for obj in patch.objects:
             for f in obj.funcs:
-                if obj.patched and (obj.name, f.name) not in done:
-                    done.add((obj.name, f.name))
-                    tramp = f"0xffffffffc0{len(lines):06x}"
-                    lines.append(f"{_name(obj.name, f.name)} (1)   I     M \ttramp: {tramp} {KLP}\n")
+                record = users.setdefault(_name(obj.name, f.name), [])
+                if obj.patched and ("I", KLP) not in record:
+                    record.append(("I", KLP))  # one klp_ops per function, whatever the patches on it
     for func, post in kprobes.items():
-        flags = " R I     M " if post else " R         "
-        lines.append(f"{func} (1){flags}\ttramp: 0xffffffffc1{len(lines):06x} {KPROBE}\n")
-    for n, t in enumerate(x for x in trampolines if x.attached):
-        lines.append(
-            f"{t.function} (1)      D   M \ttramp: 0xffffffffc2{n:06x} (call_direct_funcs+0x0/0x20) "
-            f"->call_direct_funcs+0x0/0x20\n\tdirect-->{t.name}+0x0/0x1000\n"
-        )
+        users.setdefault(func, []).append(("RI" if post else "R", KPROBE))
+    direct = {t.function: t.name for t in trampolines if t.attached}
+    for func in direct:
+        users.setdefault(func, []).append(("D", DIRECT))
+    lines = []
+    for n, (name, found) in enumerate((k, v) for k, v in users.items() if v):
+        flags = "".join(found_flags for found_flags, _ in found)
+        columns = "".join(f" {c}" if c in flags else "  " for c in "RID") + "   M "
+        tramp = f"\ttramp: 0xffffffffc0{n:06x} {found[0][1]}" if len(found) == 1 else ""
+        lines.append(f"{name} ({len(found)}){columns}{tramp}\n")
+        if name in direct:
+            lines.append(f"\tdirect-->{direct[name]}+0x0/0x1000\n")
     return "".join(lines)
 
 

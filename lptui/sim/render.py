@@ -255,7 +255,8 @@ class Renderer:
             info |= {k: v for k, v in (("version", spec.version), ("description", spec.description)) if v}
             directory = self.root / item.directory.format(r=release)
             directory.mkdir(parents=True, exist_ok=True)
-            _write(directory / f"{spec.name}.ko", module_image(info, sim.machine))
+            funcs = tuple((o.name, f.name, f.wanted_sympos) for o in spec.objects for f in o.functions)
+            _write(directory / f"{spec.name}.ko", module_image(info, sim.machine, funcs=funcs))
         if sim.boot_service is not None:
             units = self.root / "usr/lib/systemd/system"
             units.mkdir(parents=True, exist_ok=True)

@@ -138,6 +138,15 @@ def build_idle() -> SimKernel:
     return sim
 
 
+def build_kprobe() -> SimKernel:
+    """The idle host, where a tracing tool put a kprobe with a post_handler on tcp_recvmsg (IPMODIFY: the
+    tcp fix installed on disk is refused with EBUSY) and a plain one on cmdline_proc_show (a co-user of
+    the loaded CVE patch: both run)."""
+    sim = build_idle()
+    sim.kprobes = {"tcp_recvmsg": True, "cmdline_proc_show": False}
+    return sim
+
+
 def build_stuck() -> SimKernel:
     """A patching transition over a few hundred threads; three never switch on their own."""
     sim, pop = _kernel()
@@ -362,5 +371,6 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("kpatch-core", SUMMARIES["kpatch-core"], build_kpatch_core),
         Scenario("ksplice", SUMMARIES["ksplice"], build_ksplice),
         Scenario("bpf", SUMMARIES["bpf"], build_bpf),
+        Scenario("kprobe", SUMMARIES["kprobe"], build_kprobe),
     )
 }

@@ -23,6 +23,7 @@ from lptui.core.oncall.history import ForceEvidence, LogHistory, TransitionAge
 from lptui.core.oncall.kmsg import KmsgReader, LogLine
 from lptui.core.snapshot import SnapshotReader, read_all_tasks_of
 from lptui.source import Source
+from lptui.watch.status_line import alert_segments, badge_of, status_segments
 from lptui.watch.tracker import TransitionTracker
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
@@ -283,7 +284,8 @@ class Poller:
             signal_seen=tracker.signaled,
             badge=badge,
             badge_style=badge_style,
-            status=status_segments(snap, rows, source.why_read_only, bool(oncall.forced)),
+            status=alert_segments(oncall)
+            + status_segments(snap, rows, source.why_read_only, bool(oncall.forced)),
             lines=lines,
             notes=notes,
             wall=wall,
@@ -337,53 +339,3 @@ class Poller:
         self.stop()
         if self.kmsg is not None:
             self.kmsg.close()
-
-
-def badge_of(source: Source) -> tuple[str, str]:
-    if source.simulated:
-        return "DEMO", "bold black on yellow"  # short: the header must fit 80 columns
-    if source.read_only:
-        return "READ-ONLY", "bold white on blue"
-    if source.can_act:
-        return "ROOT", "bold white on red"
-    return "NOT ROOT: read-only", "bold black on yellow"
-
-
-def status_segments(
-    snap: Snapshot, rows: tuple[TaskInfo, ...], why_read_only: str | None, forced: bool = False
-) -> tuple[tuple[str, str], ...]:
-    """The one-sentence status line: a force this boot first, then why actions are off, or who blocks
-    the transition first."""
-    if forced:
-        return (("FORCED THIS BOOT: plan a reboot, load no more patches. ", "bold red"),
-                *_status(snap, rows, why_read_only))  # fmt: skip
-    return _status(snap, rows, why_read_only)
-
-
-def _status(
-    snap: Snapshot, rows: tuple[TaskInfo, ...], why_read_only: str | None
-) -> tuple[tuple[str, str], ...]:
-    from lptui.core.livepatch.blockers import SHORT_REASON
-
-    if why_read_only:
-        return ((why_read_only, "yellow"),)
-    t = snap.transition
-    if t is None:
-        n = len(snap.patches)
-        return ((f"No transition in progress. {n} patch{'es' if n != 1 else ''} loaded.", "green"),)
-    if not snap.pending_tasks:
-        return ((f"{t.patch} is {t.direction}; no visible task is pending.", "yellow"),)
-    first = rows[0] if rows else snap.pending_tasks[0]  # the longest pending
-    where = f" in {first.blocking_functions[0]}" if first.blocking_functions else ""
-    n = len(snap.pending_tasks)
-    if t.aborted is not None:  # Ksplice: nothing moves; these processes made the update abort
-        return (
-            (f"Ksplice {t.patch} aborted ({t.aborted}): {n} process{'es' if n != 1 else ''} in its way. ",
-             "bold yellow"),
-            (f"First: {first.comm} ({first.pid}){where}.", ""),
-        )  # fmt: skip
-    unit = ("task", "tasks") if t.mechanism == "livepatch" else ("process", "processes")
-    return (  # two lines at most at 80 columns: the status line's max-height
-        (f"{n} {unit[n != 1]} block {t.patch}. ", "bold yellow"),
-        (f"First: {first.comm} ({first.pid}){where}: {SHORT_REASON[first.reason_code]}.", ""),
-    )

@@ -79,3 +79,32 @@ def test_a_demo_leaves_no_tree_behind(tmp_path):
     kept, closed, closed_exists, kept_exists = out
     assert (closed_exists, kept_exists) == ("False", "True")  # still there while the process ran
     assert not os.path.exists(kept) and not os.path.exists(closed)
+
+
+def test_kprobe_scenario_refuses_the_tcp_fix_as_the_kernel_does(capsys):
+    """README's kprobe row: inspect exits 4 naming the kprobe and EBUSY, load refuses it before the
+    kernel is asked, the simulated kernel asked directly logs the real kernel's line, and the loaded CVE
+    patch stays in effect beside the plain kprobe."""
+    import errno
+    import json
+
+    import pytest
+
+    from lptui.cli.main import main
+    from lptui.sim.control import SimControl
+
+    path = "/lib/modules/6.16.0-lptui-demo/livepatch/livepatch_tcp_fix.ko"
+    assert main(["--demo", "kprobe", "inspect", path]) == 4
+    said = capsys.readouterr().out
+    assert "tcp_recvmsg is owned by a kprobe with a post_handler" in " ".join(said.split())
+    assert main(["--demo", "kprobe", "load", path]) == 1
+    assert "refusing to load livepatch_tcp_fix" in capsys.readouterr().err
+    assert main(["--demo", "kprobe", "status", "--json"]) == 0
+    effect = json.loads(capsys.readouterr().out)["in_effect"]
+    assert "livepatch_cve_2026_0815" in effect["checked"] and effect["findings"] == []
+    with SimSession.from_scenario("kprobe", speed=0) as session:
+        with pytest.raises(OSError) as refused:
+            SimControl(session).load_module(str(session.root / path.lstrip("/")))
+        assert refused.value.errno == errno.EBUSY
+        log = [r.text for r in session.sim.log]
+        assert "livepatch: failed to register ftrace handler for function 'tcp_recvmsg' (-16)" in log

@@ -28,7 +28,7 @@ from lptui.core.oncall.facts import read_history
 from lptui.core.oncall.history import forced_evidence
 from lptui.core.oncall.kmsg import KmsgReader, LogLine
 from lptui.core.snapshot import SnapshotReader
-from lptui.core.tree import Tree, parse_int
+from lptui.core.tree import Tree, file_in_root, parse_int
 
 EXIT_TIMEOUT = 3
 POLL = 0.5
@@ -126,6 +126,7 @@ class Actions:
 
     # ----- inspect / load -----
     def inspect(self, path: str) -> Inspection:
+        path = file_in_root(path, self.control.root)
         try:
             snap = self.snapshot()
             with self.control.reading():
@@ -137,6 +138,8 @@ class Actions:
     def load(
         self, path: str, *, wait: bool = False, timeout: float = 60.0, progress: Progress | None = None
     ) -> Outcome:
+        path = file_in_root(path, self.control.root)
+
         def run() -> Outcome:
             ins = self.inspect(path)
             name = ins.module.name or Path(path).name

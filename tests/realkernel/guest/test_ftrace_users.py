@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from lptui.cli.main import main
-from tests.realkernel.guest.kmod import LP, MODULES, insmod, read, rmmod, wait_for
+from tests.realkernel.guest.kmod import LP, MODULES, assert_in_effect, insmod, read, rmmod, wait_for
 
 PATCH = "lptui_lp_uptime"
 EBUSY_LINE = "failed to register ftrace handler for function 'uptime_proc_show' (-16)"
@@ -56,6 +56,9 @@ def test_a_plain_kprobe_is_a_co_user_and_still_fires_under_the_patch():
     code, out = lptui_text("load", path, "--wait")
     assert code == 0, out
     assert read(LP / PATCH / "enabled") == "1" and read("/proc/uptime") == "1.00 1.00"
+    shared = Path("/sys/kernel/tracing/enabled_functions").read_text()
+    (Path(os.environ.get("LPTUI_GUEST_OUT", "/tmp")) / "enabled-functions-shared.txt").write_text(shared)
+    assert_in_effect(PATCH)  # two users on the function, the I flag the livepatch's
     fired = hits()
     read("/proc/uptime")
     assert hits() > fired  # the kprobe on the old function's entry still runs

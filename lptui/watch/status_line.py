@@ -1,0 +1,71 @@
+"""The console's status line and badge, as (text, style) segments: a force this boot, a patch not in
+effect, a kernel complaint after a patch, why actions are off, or who blocks the transition first."""
+
+from __future__ import annotations
+
+from lptui.core.model import Snapshot, TaskInfo
+from lptui.core.oncall.facts import OnCall
+from lptui.source import Source
+
+
+def badge_of(source: Source) -> tuple[str, str]:
+    if source.simulated:
+        return "DEMO", "bold black on yellow"  # short: the header must fit 80 columns
+    if source.read_only:
+        return "READ-ONLY", "bold white on blue"
+    if source.can_act:
+        return "ROOT", "bold white on red"
+    return "NOT ROOT: read-only", "bold black on yellow"
+
+
+def alert_segments(oncall: OnCall) -> tuple[tuple[str, str], ...]:
+    """The status line's first words when a patch is not in effect or the kernel complained after it."""
+    out: list[tuple[str, str]] = []
+    effect = oncall.effect
+    for f in effect.findings if effect is not None else ():
+        if f.kind == "not_in_effect":
+            out.append((f"NOT IN EFFECT: {f.patch} on {f.function}. ", "bold red"))
+    for h in oncall.health:
+        word = "OOPS" if h.grave else "WARNING"
+        out.append((f"{word} after {h.patch} ({h.why}). ", "bold red" if h.grave else "bold yellow"))
+    return tuple(out[:3])  # the line has two rows at 80 columns: `lptui status` lists them all
+
+
+def status_segments(
+    snap: Snapshot, rows: tuple[TaskInfo, ...], why_read_only: str | None, forced: bool = False
+) -> tuple[tuple[str, str], ...]:
+    """The one-sentence status line: a force this boot first, then why actions are off, or who blocks
+    the transition first."""
+    if forced:
+        return (("FORCED THIS BOOT: plan a reboot, load no more patches. ", "bold red"),
+                *_status(snap, rows, why_read_only))  # fmt: skip
+    return _status(snap, rows, why_read_only)
+
+
+def _status(
+    snap: Snapshot, rows: tuple[TaskInfo, ...], why_read_only: str | None
+) -> tuple[tuple[str, str], ...]:
+    from lptui.core.livepatch.blockers import SHORT_REASON
+
+    if why_read_only:
+        return ((why_read_only, "yellow"),)
+    t = snap.transition
+    if t is None:
+        n = len(snap.patches)
+        return ((f"No transition in progress. {n} patch{'es' if n != 1 else ''} loaded.", "green"),)
+    if not snap.pending_tasks:
+        return ((f"{t.patch} is {t.direction}; no visible task is pending.", "yellow"),)
+    first = rows[0] if rows else snap.pending_tasks[0]  # the longest pending
+    where = f" in {first.blocking_functions[0]}" if first.blocking_functions else ""
+    n = len(snap.pending_tasks)
+    if t.aborted is not None:  # Ksplice: nothing moves; these processes made the update abort
+        return (
+            (f"Ksplice {t.patch} aborted ({t.aborted}): {n} process{'es' if n != 1 else ''} in its way. ",
+             "bold yellow"),
+            (f"First: {first.comm} ({first.pid}){where}.", ""),
+        )  # fmt: skip
+    unit = ("task", "tasks") if t.mechanism == "livepatch" else ("process", "processes")
+    return (  # two lines at most at 80 columns: the status line's max-height
+        (f"{n} {unit[n != 1]} block {t.patch}. ", "bold yellow"),
+        (f"First: {first.comm} ({first.pid}){where}: {SHORT_REASON[first.reason_code]}.", ""),
+    )
