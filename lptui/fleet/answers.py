@@ -108,9 +108,10 @@ class FleetVerdict:
 
 
 def judge(fleet: Fleet, *, warn: float, crit: float) -> FleetVerdict:
-    """CRITICAL: stuck past `crit`, or forced this boot; WARNING: stuck past `warn`, in transition for
-    a time that is not a number, not reporting, suspect, or any other bad value. Never OK on a host whose
-    series say something lptui cannot believe."""
+    """CRITICAL: stuck past `crit`, forced this boot, or oopsed after a patch; WARNING: stuck past `warn`,
+    in transition for a time that is not a number, not reporting, suspect, any other bad value, a patch
+    not in effect, or a kernel WARNING after a patch (each as the host's own `check` says it). Never OK
+    on a host whose series say something lptui cannot believe."""
     stuck = [h for h in fleet.hosts if h.reporting and h.transition is not None]
 
     def age(h: Host) -> float:
@@ -121,16 +122,24 @@ def judge(fleet: Fleet, *, warn: float, crit: float) -> FleetVerdict:
     unknown_age = [h for h in stuck if h.transition and h.transition.age_seconds is None]
     forced = [h for h in fleet.hosts if h.reporting and h.forced]
     silent = [h for h in fleet.hosts if not h.reporting]
+    oopsed = [h for h in fleet.hosts if h.reporting and any("oops" in p.health for p in h.patches)]
+    unwell = [
+        h
+        for h in fleet.hosts
+        if h.reporting and h not in oopsed and any(p.in_effect is False or p.health for p in h.patches)
+    ]
     doubtful = [h for h in fleet.hosts if h.reporting and h.problems and h not in unknown_age]
     problems = []
     code = OK
-    if over_crit or forced:
+    if over_crit or forced or oopsed:
         code = CRITICAL
-    elif over_warn or silent or unknown_age or doubtful:
+    elif over_warn or silent or unknown_age or doubtful or unwell:
         code = WARNING
     for label, group in (
         ("stuck", over_crit + over_warn),
         ("forced this boot", forced),
+        ("oopsed after a patch went in", oopsed),
+        ("with a patch not in effect or a kernel WARNING after it", unwell),
         ("in transition for an unknown time", unknown_age),
         ("not reporting", silent),
         ("with series lptui cannot believe", doubtful),
@@ -170,6 +179,8 @@ def host_json(h: Host) -> dict:
                 "cves": list(p.cves),
                 "provenance_known": p.provenance_known,
                 "lost_at_reboot": p.lost_at_reboot,
+                "in_effect": p.in_effect,
+                "post_load_health": list(p.health),
             }
             for p in h.patches
         ],

@@ -55,6 +55,8 @@ def _patches(name: str, f: dict[str, dict], has_life: bool) -> tuple[HostPatch, 
     known = f["patch_provenance_known"].get(name, _NONE) if has_life else _NONE
     lost = f["patch_lost_at_reboot"].get(name, _NONE)
     fixes = f["patch_fixes"].get(name, _NONE)
+    effect = f["patch_in_effect"].get(name, _NONE)
+    health = f["patch_post_load_problems"].get(name, _NONE)
     return tuple(
         HostPatch(
             p,
@@ -66,6 +68,8 @@ def _patches(name: str, f: dict[str, dict], has_life: bool) -> tuple[HostPatch, 
             tuple(sorted(fixes[p])) if p in fixes else (),
             known.get(p),
             lost.get(p),
+            effect.get(p),
+            tuple(sorted(health.get(p, ()))),
         )
         for p, labels in sorted(infos.items())
     )

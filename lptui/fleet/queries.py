@@ -31,10 +31,12 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "kpatch_service": ("service", ("state",)),
     "inactive_modules": ("value", ()),
     "blocked_tasks": ("reasons", ("reason",)),
+    "patch_in_effect": ("per_patch", ("patch",)),
+    "patch_post_load_problems": ("severities", ("patch", "severity")),
 }
 # only the series that count: the blockers that are not 0, the service's one state that is 1 (the exporter
 # sets exactly one: its presence says the host exports its life cycle)
-FILTERS = {"blocked_tasks": " > 0", "kpatch_service": " == 1"}
+FILTERS = {"blocked_tasks": " > 0", "kpatch_service": " == 1", "patch_post_load_problems": " > 0"}
 # series read per host and family: "labels" families have one series a host (two are read, to see a
 # second); a host has a few patches, each a few CVEs; the reasons and the service's states are closed sets
 LIMITS = {
@@ -45,8 +47,9 @@ LIMITS = {
     "cves": 1_000,
     "reasons": 32,
     "service": 4,
+    "severities": 400,
 }
-MAX_SERIES = 2_000  # lptui series of one host: ~30, 8 a patch and one a CVE (README's On call)
+MAX_SERIES = 2_000  # lptui series of one host: ~30, 12 a patch and one a CVE (README's On call)
 MAX_LABEL = 256  # characters of a label value read (a patch name is tens)
 LABELS_READ = tuple(sorted({label for _, labels in FAMILIES.values() for label in labels}))
 DEFAULT_STALE = 300.0  # seconds: the textfile timer writes every 30 s; the listener polls every 3 s idle

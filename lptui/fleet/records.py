@@ -18,6 +18,8 @@ class HostPatch:
     cves: tuple[str, ...]
     provenance_known: bool | None  # None: the host has not exported its life cycle (yet)
     lost_at_reboot: bool | None
+    in_effect: bool | None = None  # ftrace runs its handler on every function; None: not checked
+    health: tuple[str, ...] = ()  # kernel complaints tied to it since it went in: "warning", "oops"
 
     @property
     def live(self) -> bool:

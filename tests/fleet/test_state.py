@@ -105,6 +105,35 @@ def test_stuck_longest_first_and_check_critical():
     assert judge(fleet_of(healthy("b:1") + newer), warn=60, crit=300).code == 1
 
 
+def test_not_in_effect_and_post_load_health_judged_as_each_host_judges_itself():
+    """Each host's `check`: WARNING for a patch not in effect or a kernel WARNING after it, CRITICAL for
+    an oops after it; the fleet says the same of that host."""
+    from lptui.fleet.answers import host_json
+
+    def with_patch(host, *extra):
+        return healthy(host, patches=[FIX]) + list(extra)
+
+    effect = [s("lptui_patch_in_effect", "noeffect:1", 0, patch="lp_fix")]
+    warned = [s("lptui_patch_post_load_problems", "warned:1", 1, patch="lp_fix", severity="warning")]
+    oops = [s("lptui_patch_post_load_problems", "oops:1", 2, patch="lp_fix", severity="oops")]
+    fine = [s("lptui_patch_in_effect", "fine:1", 1, patch="lp_fix")]
+    fleet = fleet_of(
+        with_patch("noeffect:1", *effect),
+        with_patch("warned:1", *warned),
+        with_patch("oops:1", *oops),
+        with_patch("fine:1", *fine),
+    )
+    by = {h.name: h for h in fleet.hosts}
+    assert by["noeffect:1"].patches[0].in_effect is False and by["fine:1"].patches[0].in_effect is True
+    assert by["oops:1"].patches[0].health == ("oops",) and by["warned:1"].patches[0].health == ("warning",)
+    assert host_json(by["noeffect:1"])["patches"][0]["in_effect"] is False
+    verdict = judge(fleet, warn=60, crit=300)
+    assert verdict.code == 2 and "oopsed after a patch went in (oops:1)" in verdict.summary
+    assert "not in effect or a kernel WARNING after it (noeffect:1, warned:1)" in verdict.summary
+    assert judge(fleet_of(with_patch("noeffect:1", *effect)), warn=60, crit=300).code == 1
+    assert judge(fleet_of(with_patch("fine:1", *fine)), warn=60, crit=300).code == 0
+
+
 class Server(BaseHTTPRequestHandler):
     body = b""
     status = 200

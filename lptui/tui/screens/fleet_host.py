@@ -174,6 +174,10 @@ class FleetHostScreen(Screen):
             notes.append(f"{lost} gone after a reboot (no file)")
         if h.installed_not_loaded:
             notes.append(f"{len(h.installed_not_loaded)} installed, not loaded")
+        notes += [f"{p.name} NOT IN EFFECT" for p in h.patches if p.in_effect is False]
+        notes += [
+            f"{'OOPS' if 'oops' in p.health else 'WARNING'} after {p.name}" for p in h.patches if p.health
+        ]
         patches.border_subtitle = Text(" · ".join(notes))
         if not h.reporting:
             self.notify(f"{h.name}: exporter {h.state}: these series may be old", severity="warning")
