@@ -213,7 +213,7 @@ def ftrace_user_checks(plan: PatchPlan, tree: Tree, snap: Snapshot) -> list[Chec
     targets = _targets(plan, tree)
     if not targets:
         return []
-    t = read_tables(tree)
+    t = read_tables(tree, frozenset(name for _, name, _ in targets))
     patched = {(o.name, f.name) for p in snap.patches for o in p.objects for f in o.functions}
     checks: list[Check] = []
     for obj, name, _ in targets:

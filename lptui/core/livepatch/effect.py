@@ -127,7 +127,11 @@ def read_effect(snap: Snapshot, tree: Tree) -> Effect:
         return Effect(())
     from lptui.core.livepatch.ftrace import read_tables
 
-    return check_effect(snap, read_tables(tree))
+    names = set(settled(snap))
+    wanted = frozenset(
+        f.name for p in snap.patches if p.name in names for o in p.objects for f in o.functions
+    )
+    return check_effect(snap, read_tables(tree, wanted))
 
 
 def effect_key(snap: Snapshot) -> tuple:

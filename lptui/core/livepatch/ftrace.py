@@ -54,11 +54,17 @@ class FtraceRecord:
         return "klp_ftrace_handler" in self.owner
 
 
-def parse_enabled(text: str) -> dict[tuple[str | None, str], FtraceRecord]:
-    """(module or None, function) -> its record in enabled_functions."""
+def parse_enabled(
+    text: str, wanted: frozenset[str] | None = None
+) -> dict[tuple[str | None, str], FtraceRecord]:
+    """(module or None, function) -> its record in enabled_functions; with `wanted`, only the records of
+    those function names (a host tracing every function lists tens of thousands)."""
     out: dict[tuple[str | None, str], FtraceRecord] = {}
     last: FtraceRecord | None = None
     for line in text.splitlines():
+        if wanted is not None and not line[:1].isspace() and line.split(" ", 1)[0] not in wanted:
+            last = None
+            continue
         if line[:1].isspace():
             found = re.search(r"direct-->(\S+)", line)
             if last is not None and found:
@@ -147,8 +153,9 @@ def read_enabled(tree: Tree) -> dict[tuple[str | None, str], FtraceRecord] | Non
     return None if text is None else parse_enabled(text)
 
 
-def read_tables(tree: Tree) -> FtraceTables:
-    """The four tables, wherever tracefs and debugfs are mounted (/proc/mounts), then their usual places."""
+def read_tables(tree: Tree, wanted: frozenset[str] | None = None) -> FtraceTables:
+    """The four tables, wherever tracefs and debugfs are mounted (/proc/mounts), then their usual places;
+    `wanted`: the function names asked about (enabled_functions' other records are skipped unparsed)."""
     debugfs = [*_mounts(tree, "debugfs"), *DEBUGFS]
     enabled, why1 = _first(tree, tracefs_dirs(tree), "enabled_functions")
     kprobes, why2 = _first(tree, debugfs, "kprobes/list")
@@ -163,7 +170,7 @@ def read_tables(tree: Tree) -> FtraceTables:
         if base is not None and errors is None and not tree.exists(f"{base}/error_injection"):
             errors, why4 = "", ""
     return FtraceTables(
-        None if enabled is None else parse_enabled(enabled),
+        None if enabled is None else parse_enabled(enabled, wanted),
         None if kprobes is None else parse_kprobes(kprobes),
         None if inject is None else parse_functions(inject),
         None if errors is None else parse_functions(errors),
