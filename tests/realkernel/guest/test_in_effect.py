@@ -6,6 +6,7 @@ what the patched /proc files print, its own WARNING line."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -70,6 +71,12 @@ def test_in_effect_until_the_handler_is_taken_off():
     load_patch("lptui_lp_uptime")
     assert read("/proc/uptime") == "1.00 1.00"
     (OUT / "enabled-functions-uptime.txt").write_text(enabled_functions())
+    try:  # the other way to take handlers off: the kernel refuses it (klp's ftrace_ops is PERMANENT)
+        Path("/proc/sys/kernel/ftrace_enabled").write_text("0")
+        refused = None
+    except OSError as exc:
+        refused = exc.errno
+    assert refused == errno.EBUSY and read("/proc/sys/kernel/ftrace_enabled") == "1", refused
     insmod("lptui_unhook")
     set_param("lptui_unhook", "unhook", "1")
     try:
