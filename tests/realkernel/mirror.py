@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from lptui.core.declared import PlannedFunction, PlannedObject
 from lptui.sim.kernel import SimKernel
 from lptui.sim.population import Population
@@ -66,5 +68,19 @@ def replaced(profile: str) -> SimKernel:
         "lptui_lp_replace", (PlannedObject("vmlinux", (PlannedFunction("cmdline_proc_show"),)),), replace=True
     )
     sim.load_module("lptui_lp_replace", patch=replace)
+    sim.advance(2.0)
+    return sim
+
+
+LP_UPTIME = PatchSpec("lptui_lp_uptime", (PlannedObject("vmlinux", (PlannedFunction("uptime_proc_show"),)),))
+
+
+def kprobed(profile: str, *, post: bool) -> SimKernel:
+    """lptui_kprobe on uptime_proc_show (with a post_handler or not), then lptui_lp_uptime loaded: refused
+    with EBUSY (post) or settled beside the kprobe."""
+    sim, _ = base(profile)
+    sim.kprobes = {"uptime_proc_show": post}
+    with contextlib.suppress(OSError):  # the refusal is what the test compares
+        sim.load_module("lptui_lp_uptime", patch=LP_UPTIME)
     sim.advance(2.0)
     return sim

@@ -129,3 +129,58 @@ def test_verdict_lines_and_call_sites_same_on_sim_and_real(kernel_label):
     said = [parse_verdict(r.text, 0) for r in sim.log if "klp_try_switch_task" in r.text]
     mine = [v for v in said if v is not None and v.pid == 9001]
     assert mine and {(v.kind.value, v.function) for v in mine} == {(real["verdict"], real["function"])}
+
+
+def ftrace_record(text: str, function: str) -> dict:
+    """What the two kernels must agree on in a function's enabled_functions record: its users, the
+    R/I/D flags (the M and O columns are version-dependent), whether one owner's handler is named, and
+    whether lptui reads it as the livepatch's."""
+    import re
+
+    from lptui.core.livepatch.effect import _handler_there
+    from lptui.core.livepatch.ftrace import parse_enabled
+
+    rec = parse_enabled(text).get((None, function))
+    if rec is None:
+        return {}
+    named = re.search(r"tramp: \S+ \((\w+)\+", rec.owner)
+    return {
+        "users": rec.users,
+        "flags": sorted(rec.flags & {"R", "I", "D"}),
+        "handler": named[1] if named else None,
+        "livepatch_handler_there": _handler_there(rec),
+    }
+
+
+def test_ftrace_tables_and_the_ebusy_refusal_same_on_sim_and_real(kernel_label):
+    """The simulated kernel's enabled_functions and its EBUSY refusal, against the real kernel's: a
+    kprobe with a post_handler owns uptime_proc_show (the same kernel line refuses the patch), and a
+    plain kprobe shares it with the settled livepatch."""
+    import subprocess
+    from pathlib import Path
+
+    from tests.realkernel.guest.kmod import MODULES, rmmod
+
+    tables = Path("/sys/kernel/tracing/enabled_functions")
+    line = "livepatch: failed to register ftrace handler for function 'uptime_proc_show' (-16)"
+    insmod("lptui_kprobe", post="1")
+    real_owned = ftrace_record(tables.read_text(), "uptime_proc_show")
+    done = subprocess.run(["insmod", str(MODULES / "lptui_lp_uptime.ko")], capture_output=True, text=True)
+    assert done.returncode != 0
+    wait_for(lambda: line in subprocess.run(["dmesg"], capture_output=True, text=True).stdout, what=line)
+    sim = mirror.kprobed(kernel_label, post=True)
+    assert line in [r.text for r in sim.log] and "lptui_lp_uptime" not in {p.name for p in sim.patches}
+    sim_owned = ftrace_record(sim_table(sim), "uptime_proc_show")
+    assert sim_owned == real_owned, (sim_owned, real_owned)
+    rmmod("lptui_kprobe")
+    insmod("lptui_kprobe", post="0")
+    load_patch("lptui_lp_uptime")
+    real_shared = ftrace_record(tables.read_text(), "uptime_proc_show")
+    sim_shared = ftrace_record(sim_table(mirror.kprobed(kernel_label, post=False)), "uptime_proc_show")
+    assert sim_shared == real_shared and real_shared["livepatch_handler_there"], (sim_shared, real_shared)
+
+
+def sim_table(sim) -> str:
+    from lptui.sim.ftrace import enabled_functions
+
+    return enabled_functions(sim.patches, sim.kprobes, sim.trampolines)
