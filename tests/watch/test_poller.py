@@ -178,3 +178,27 @@ def test_the_life_cycle_is_read_only_by_the_console_and_after_its_first_paint():
         assert second.life is not None and second.life.lost_at_reboot == ("livepatch_nfsd_fix",)
     finally:
         source.close()
+
+
+def test_the_status_line_opens_with_a_patch_not_in_effect_and_a_complaint_after_it(fake):
+    """The console's first words: a settled patch whose handler ftrace does not show, and the kernel's
+    WARNING in its module; ftrace's table is read once while nothing changes."""
+    from tests.core.livepatch.test_ftrace import tables
+
+    fake.patch("lp")
+    tables(fake, enabled="", kprobes="")
+    fake.write(
+        "dev/kmsg",
+        "5,1,100000000,-;livepatch: 'lp': patching complete\n"
+        "4,2,101000000,-;WARNING: CPU: 0 PID: 7 at lp.c:3 lp_new_fn+0x1/0x2 [lp]\n",
+    )
+    with open_source(root=str(fake.root)) as source:
+        poller = Poller(source, clock=Clock())
+        view = poller.poll()
+        words = "".join(t for t, _ in view.status)
+        assert words.startswith(
+            "NOT IN EFFECT: lp on cmdline_proc_show. WARNING after lp (in its module lp)."
+        )
+        poller.poll()
+        assert poller.effects.reads == 1
+        poller.close()
