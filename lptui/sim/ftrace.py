@@ -11,9 +11,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lptui.sim.state import SimPatch
 
-KLP = "(klp_ftrace_handler+0x0/0x258)->klp_ftrace_handler+0x0/0x258"
-KPROBE = "(kprobe_ftrace_handler+0x0/0x1b0)->kprobe_ftrace_handler+0x0/0x1b0"
-DIRECT = "(call_direct_funcs+0x0/0x20)->call_direct_funcs+0x0/0x20"
+# as Debian's 6.1 and 6.12 print them (the guests' enabled-functions-*.txt): "(%pS) ->%pS"
+KLP = "(klp_ftrace_handler+0x0/0x100) ->klp_ftrace_handler+0x0/0x100"
+KPROBE = "(kprobe_ftrace_handler+0x0/0x1b0) ->kprobe_ftrace_handler+0x0/0x1b0"
+DIRECT = "(call_direct_funcs+0x0/0x20) ->call_direct_funcs+0x0/0x20"
+SHARED = " ->arch_ftrace_ops_list_func+0x0/0x1d0"  # several users: ftrace's list function calls them
 
 
 def _name(obj: str, func: str) -> str:
@@ -24,8 +26,8 @@ def enabled_functions(
     patches: list[SimPatch], kprobes: dict[str, bool], trampolines: list[SimTrampoline]
 ) -> str:
     """One record per function, as t_show prints it: its users' count and flags, the single user's
-    trampoline and handler ("\ttramp: …"), none when several share it (no FTRACE_FL_TRAMP_EN), and a
-    direct caller's target on its own line."""
+    trampoline and handler ("\ttramp: …"), ftrace's list function when several share it (no
+    FTRACE_FL_TRAMP_EN), and a direct caller's target on its own line."""
     users: dict[str, list[tuple[str, str]]] = {}  # record name -> (flags, handler) per user
     for patch in patches:
         for obj in patch.objects:
@@ -42,7 +44,7 @@ def enabled_functions(
     for n, (name, found) in enumerate((k, v) for k, v in users.items() if v):
         flags = "".join(found_flags for found_flags, _ in found)
         columns = "".join(f" {c}" if c in flags else "  " for c in "RID") + "   M "
-        tramp = f"\ttramp: 0xffffffffc0{n:06x} {found[0][1]}" if len(found) == 1 else ""
+        tramp = f"\ttramp: 0xffffffffc0{n:06x} {found[0][1]}" if len(found) == 1 else SHARED
         lines.append(f"{name} ({len(found)}){columns}{tramp}\n")
         if name in direct:
             lines.append(f"\tdirect-->{direct[name]}+0x0/0x1000\n")

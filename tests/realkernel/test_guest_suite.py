@@ -18,6 +18,7 @@ REQUIRED = {
     "test_in_effect_until_the_handler_is_taken_off",
     "test_a_warning_from_the_new_code_is_the_patchs_post_load_health",
     "test_ftrace_tables_and_the_ebusy_refusal_same_on_sim_and_real",
+    "test_every_file_of_the_corpus_is_refused_by_inspect_or_taken_by_the_kernel",
     "test_loaded_patch_matches_sysfs",
     "test_stalled_transition_names_the_kthread_and_function",
     "test_release_completes_the_transition",

@@ -17,7 +17,8 @@ from lptui.core.kofile.modfile import open_module
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc to build the modules")
 
 HEADER = r"""
-struct klp_callbacks { void *pre_patch, *post_patch, *pre_unpatch, *post_unpatch; _Bool post_unpatch_enabled; };
+struct klp_callbacks { void *pre_patch, *post_patch, *pre_unpatch, *post_unpatch;
+                       _Bool post_unpatch_enabled; };
 struct klp_func_ext { const char *old_name; void *new_func; unsigned long sympos; };
 #define STR __attribute__((section(".rodata.klp.str1.1")))
 static const char s_cmd[] STR = "cmdline_proc_show";

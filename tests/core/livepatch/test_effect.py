@@ -83,3 +83,24 @@ def test_the_poller_cache_reads_the_table_on_a_change_or_when_stale(fake):
     fake.patch("lp2")
     cache.get(read_snapshot(tree), tree, 31.0)
     assert cache.reads == 3  # a patch came: read at once
+
+
+# enabled_functions as Debian's kernels printed it in the guests (out/*/enabled-functions-*.txt)
+REAL = {
+    "6.1 alone": "uptime_proc_show (1)   I  \ttramp: 0xffffffffc055d000 (klp_ftrace_handler+0x0/0x110) "
+    "->klp_ftrace_handler+0x0/0x110",
+    "6.12 alone": "uptime_proc_show (1)   I     M \ttramp: 0xffffffffc0351000 (klp_ftrace_handler+0x0/0x100) "
+    "->klp_ftrace_handler+0x0/0x100",
+    "6.1 with a kprobe": "uptime_proc_show (2) R I   ->arch_ftrace_ops_list_func+0x0/0x1d0",
+    "6.12 with a kprobe": "uptime_proc_show (2) R I     M  ->arch_ftrace_ops_list_func+0x0/0x1d0",
+}
+
+
+def test_the_real_kernels_records_read_as_in_effect(fake):
+    from lptui.core.livepatch.effect import _handler_there
+    from lptui.core.livepatch.ftrace import parse_enabled
+
+    for label, line in REAL.items():
+        rec = parse_enabled(line)[(None, "uptime_proc_show")]
+        assert _handler_there(rec), label
+    assert not _handler_there(parse_enabled(OTHER)[(None, "cmdline_proc_show")])
