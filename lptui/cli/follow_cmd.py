@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from lptui.core.tree import Tree
 
 EXIT_TIMEOUT = 3
+EXIT_UNWELL = 7  # complete, but the patch is not in effect or the kernel complained within --after
 
 
 def thread_started(tree: Tree, pid: int, tid: int) -> float | None:
@@ -87,6 +88,37 @@ class Follower:
         self.pending: dict[int, TaskInfo] = {}
         self.count: int | None = None
         self.ended = False
+        self.said: set[str] = set()  # the effect and health lines already printed
+        self.unwell = False
+
+    def aftermath(self, view) -> list[str]:
+        """After the transition: whether the patch is in effect (ftrace's table, read at its end) and the
+        kernel's complaints tied to it (post-load health), each said once."""
+        oncall = view.oncall
+        if not self.ended or oncall is None or self.key is None:
+            return []
+        patch = self.key[0]
+        found = []
+        effect = oncall.effect
+        if effect is not None and effect.why:
+            found.append(f"in effect: {effect.why}")
+        elif effect is not None and patch in effect.checked:
+            problems = effect.of(patch)
+            found += [
+                f"{'NOT IN EFFECT' if f.kind == 'not_in_effect' else 'warning'}: {f.text}" for f in problems
+            ]
+            if not problems:
+                found.append(f"in effect: ftrace runs {patch}'s handler on every function it patches")
+            self.unwell |= any(f.kind == "not_in_effect" for f in problems)
+        for h in oncall.health:
+            if h.patch == patch:
+                found.append(
+                    f"post-load: {'OOPS' if h.grave else 'WARNING'} after {patch} ({h.why}): {h.text}"
+                )
+                self.unwell = True
+        out = [line for line in found if line not in self.said]
+        self.said.update(out)
+        return out
 
     def lines(self, view) -> list[str]:
         from lptui.core.livepatch.blockers import SHORT_REASON
@@ -144,6 +176,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from lptui.source import opened
     from lptui.watch.poller import Poller
 
+    if args.after < 0 or args.timeout < 0:
+        out.error("--after and --timeout take seconds, 0 or more")
+        return 2
     with opened(args.root, args.demo, speed=1.0) as source:
         poller = Poller(source)
         follower = Follower()
@@ -156,9 +191,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 out.line(f"{stamp} no transition in progress", flush=True)
                 done.set()
                 return
-            for line in follower.lines(view):
+            for line in [*follower.lines(view), *follower.aftermath(view)]:
                 out.line(f"{stamp} {line}", flush=True)
-            if follower.ended:
+            if (
+                follower.ended
+                and state.setdefault("ended_at", time.monotonic()) + args.after <= time.monotonic()
+            ):
                 done.set()
 
         def failed(error: str) -> None:
@@ -168,7 +206,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         thread = threading.Thread(target=poller.run, args=(show, failed), daemon=True)
         thread.start()
         try:
-            if not done.wait(args.timeout if args.timeout > 0 else None):
+            if not done.wait(args.timeout + args.after if args.timeout > 0 else None):
                 out.line(
                     f"{time.strftime('%H:%M:%S')} timeout: still in transition after {args.timeout:.0f} s "
                     "(nothing was changed)",
@@ -179,7 +217,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             poller.stop()
             thread.join(5)
             poller.close()
-    return state["code"]
+    return EXIT_UNWELL if state["code"] == 0 and follower.unwell else state["code"]
 
 
 def add_parsers(sub, source_options) -> dict:
@@ -187,8 +225,18 @@ def add_parsers(sub, source_options) -> dict:
         "watch",
         help="follow the transition in plain lines until it ends (exit 0) or --timeout (exit 3)",
         description="One line per change: started, pending count, a task released, a new blocker, signal "
-        "sent, reversed, forced, complete. Ends when the transition does, at --timeout, or on Ctrl-C.",
+        "sent, reversed, forced, complete; then whether the patch is in effect (ftrace's table) and, with "
+        "--after, the kernel's complaints tied to it. Ends when the transition does (or --after seconds "
+        "later), at --timeout, or on Ctrl-C. Exit 7: complete, but not in effect or the kernel complained.",
     )
     p.add_argument("--timeout", type=float, default=0, metavar="S", help="give up after S seconds (exit 3)")
+    p.add_argument(
+        "--after",
+        type=float,
+        default=0,
+        metavar="S",
+        help="after the transition completes, keep reading the kernel log S seconds for complaints tied "
+        "to the patch (post-load health; exit 7 if any)",
+    )
     source_options(p)
     return {"watch": cmd_watch}

@@ -31,6 +31,37 @@ def test_follower_tells_each_change_until_complete():
         poller.close()
 
 
+def test_watch_says_in_effect_at_the_end_and_ties_a_warning_after_it():
+    """`watch`'s aftermath: in effect (ftrace's table, read at the transition's end), then the kernel's
+    WARNING in the new patch's module as its post-load health, once; exit 7 then (`unwell`)."""
+    with open_source(demo="replace") as source:
+        poller = Poller(source)
+        follower = Follower()
+        follower.lines(poller.poll())
+        said: list[str] = []
+        for _ in range(60):
+            source.session.advance(1)
+            view = poller.poll()
+            follower.lines(view)
+            said += follower.aftermath(view)
+            if follower.ended:
+                break
+        assert said == [
+            "in effect: ftrace runs livepatch_cumulative_3's handler on every function it patches"
+        ]
+        assert not follower.unwell
+        warning = "WARNING: CPU: 1 PID: 4242 at x.c:9 cmdline_proc_show+0x1d/0x40 [livepatch_cumulative_3]"
+        with source.session.lock:
+            source.session.sim._log(4, warning)
+            source.session.sim._changed()  # the rendered log follows the kernel's
+            source.session.render()
+        later = follower.aftermath(poller.poll())
+        how = "in its module livepatch_cumulative_3"
+        assert later == [f"post-load: WARNING after livepatch_cumulative_3 ({how}): {warning}"]
+        assert follower.unwell and follower.aftermath(poller.poll()) == []
+        poller.close()
+
+
 def test_follower_on_kgraft_and_ksplice():
     with open_source(demo="kgraft") as source:
         poller = Poller(source)
