@@ -57,7 +57,7 @@ def _reduce(kind: str, items: tuple[dict, ...], host_label: str) -> dict:
             cves.add(cut(labels.get("cve", "")).upper())
         elif kind == "severities":  # the kinds of kernel complaint tied to each patch (only those > 0)
             out.setdefault(host, {}).setdefault(cut(labels.get("patch", "")), set()).add(
-                cut(labels.get("severity", ""))
+                cut(labels.get("kind", ""))
             )
         elif kind == "service":  # present at all: the host exports its life cycle
             if value == 1 or host not in out:

@@ -150,9 +150,9 @@ def _effect_metrics(view: View) -> Iterator[Metric]:
     )
     health = GaugeMetricFamily(
         "lptui_patch_post_load_problems",
-        "Kernel complaints tied to the patch since it completed: severity warning (WARNING) or oops "
+        "Kernel complaints tied to the patch since it completed: kind warning (WARNING) or oops "
         "(Oops, BUG, panic).",
-        labels=["patch", "severity"],
+        labels=["patch", "kind"],
     )
     for name in effect.checked if effect is not None else ():
         in_effect.add_metric([name], int(bool(effect.in_effect(name))))
@@ -192,6 +192,12 @@ def _transition_metrics(view: View) -> Iterator[Metric]:
     blocked = GaugeMetricFamily(
         "lptui_blocked_tasks", "Pending threads by the reason they block.", labels=["reason"]
     )
+    aborted = GaugeMetricFamily(
+        "lptui_transition_aborted",
+        "1 while the transition is a Ksplice update that aborted (nothing moves; label cause: its "
+        "abort_cause); absent otherwise.",
+        labels=["cause"],
+    )
     counts = dict.fromkeys(REASONS, 0)
     if t is not None:
         source = view.age.source if view.age else "observed"
@@ -204,13 +210,15 @@ def _transition_metrics(view: View) -> Iterator[Metric]:
             start.add_metric([], view.age.started_at or 0)
         for task in snap.pending_tasks:
             counts[task.reason_code] = counts.get(task.reason_code, 0) + 1
+        if t.aborted is not None:
+            aborted.add_metric([str(t.aborted)], 1)
     else:
         pending.add_metric([], 0)
         total.add_metric([], 0)
         unreadable.add_metric([], 0)
     for reason, n in counts.items():
         blocked.add_metric([str(reason)], n)
-    yield from (info, pending, total, unreadable, age, start, blocked)
+    yield from (info, pending, total, unreadable, age, start, blocked, aborted)
 
 
 def _fleet_metrics(view: View) -> Iterator[Metric]:

@@ -114,8 +114,8 @@ def test_not_in_effect_and_post_load_health_judged_as_each_host_judges_itself():
         return healthy(host, patches=[FIX]) + list(extra)
 
     effect = [s("lptui_patch_in_effect", "noeffect:1", 0, patch="lp_fix")]
-    warned = [s("lptui_patch_post_load_problems", "warned:1", 1, patch="lp_fix", severity="warning")]
-    oops = [s("lptui_patch_post_load_problems", "oops:1", 2, patch="lp_fix", severity="oops")]
+    warned = [s("lptui_patch_post_load_problems", "warned:1", 1, patch="lp_fix", kind="warning")]
+    oops = [s("lptui_patch_post_load_problems", "oops:1", 2, patch="lp_fix", kind="oops")]
     fine = [s("lptui_patch_in_effect", "fine:1", 1, patch="lp_fix")]
     fleet = fleet_of(
         with_patch("noeffect:1", *effect),

@@ -113,7 +113,7 @@ def test_a_warning_from_the_new_code_is_the_patchs_post_load_health():
     assert "lptui_lp_warn post-load health (in its module lptui_lp_warn): WARNING: " in data["summary"]
     assert tied[0]["text"].startswith("WARNING: ") and "[lptui_lp_warn]" in tied[0]["text"], tied
     metrics = metrics_text()
-    line = 'lptui_patch_post_load_problems{patch="lptui_lp_warn",severity="warning"} 1.0'
+    line = 'lptui_patch_post_load_problems{kind="warning",patch="lptui_lp_warn"} 1.0'
     assert line in metrics, metrics[-2000:]
     disable_patch("lptui_lp_warn")
     rmmod("lptui_lp_warn")
