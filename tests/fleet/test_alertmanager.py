@@ -1,10 +1,12 @@
 """The whole alarm chain on real parts: Debian's Prometheus evaluates contrib/prometheus-alerts.yml over the
 demo exporters, Debian's Alertmanager routes what fires, and a webhook receiver this test runs on
-loopback receives the stuck demo's LivepatchTransitionStuck (after the rule's `for: 1m`)."""
+loopback receives the stuck demo's LivepatchTransitionStuck (after the rule's `for: 1m`), stating that
+host's patch, age, pending count and a blocker."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -63,7 +65,14 @@ def test_alertmanager_delivers_the_stuck_alert(tmp_path):
         assert stuck in instances, instances
         mine = next(a for a in alerts if a["labels"]["instance"] == stuck)
         assert mine["status"] == "firing" and mine["labels"]["severity"] == "critical"
-        assert "tasks pending" in mine["annotations"]["description"]
+        # the real facts of the stuck demo host, its own series only: patch, age, pending, a blocker
+        assert (mine["labels"]["patch"], mine["labels"]["direction"]) == ("kpatch_cve_2026_4242", "patching")
+        said = mine["annotations"]["description"]
+        found = re.search(
+            r"has run for 2h 1[4-9]m \d+s on (\S+); (\d+) tasks pending, top blocker: (\w+) \(1\)", said
+        )
+        assert found and found[1] == stuck and found[2] == "3", said
+        assert found[3] in {"kthread_in_patched_function", "uninterruptible", "stack_unreadable"}, said
         assert fleet.host("idle") not in instances  # nothing is stuck there
     finally:
         if fleet is not None:

@@ -79,7 +79,7 @@ def test_alert_rules_are_valid():
         capture_output=True,
         text=True,
     )
-    assert check.returncode == 0 and "SUCCESS: 3 rules found" in check.stdout, check
+    assert check.returncode == 0 and "SUCCESS: 9 rules found" in check.stdout, check
 
 
 def test_the_older_systems_in_the_metrics():
