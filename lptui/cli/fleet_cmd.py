@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from lptui.cli import out
 
@@ -53,8 +54,17 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         out.error(f"{args.cve!r} is not a CVE id (CVE-YYYY-NNNN)")
         return 2
     if question == "check" and (args.warn < 0 or args.crit < 0 or args.warn > args.crit):
-        out.plugin_line("FLEET UNKNOWN - --warn must be at most --crit, both 0 or more")
-        return 3
+        return _unknown(args, "--warn must be at most --crit, both 0 or more")
+    if question is None and not sys.stdout.isatty():  # escape sequences into a file help nobody
+        out.error(
+            "the fleet console needs a terminal; in a script ask a question: hosts, patches, cve ID, check"
+        )
+        return 2
+    if not (args.prometheus or os.environ.get("PROMETHEUS_URL")):
+        if question == "check":  # a plugin says UNKNOWN for any problem of its own, usage included
+            return _unknown(args, "fleet needs --prometheus URL (or PROMETHEUS_URL)")
+        out.error("fleet needs --prometheus URL (or PROMETHEUS_URL)", "lptui: usage error: ")
+        return 2
     try:
         prom = open_prometheus(args)
         if question is None:
@@ -66,8 +76,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         fleet = read_fleet(prom, job=args.job, host_label=args.host_label, stale=args.stale)
     except FleetError as exc:
         if question == "check":
-            out.plugin_line(f"FLEET UNKNOWN - {exc}")
-            return 3
+            return _unknown(args, str(exc))
         out.error(exc)
         return 1
     if not fleet.hosts and question != "check":
@@ -108,13 +117,33 @@ def _cve(fleet, args) -> int:
     from lptui.fleet.answers import cve_json, cve_verdicts
 
     verdicts = cve_verdicts(fleet, args.cve)
+    code = cve_exit(verdicts)
     if args.json:
-        out.json_out({"cve": args.cve.upper(), "hosts": [cve_json(v) for v in verdicts]})
+        out.json_out({"cve": args.cve.upper(), "exit": code, "hosts": [cve_json(v) for v in verdicts]})
     else:
         from lptui.cli.fleet_render import cve_table
 
         out.console().print(cve_table(args.cve.upper(), verdicts))
+    return code
+
+
+def cve_exit(verdicts) -> int:
+    """As `status --cve` exits, for the fleet as a whole: 0 every host fixed, 4 a host not fixed, 5 none
+    unfixed but a host's patch still in transition, 6 none of those but a host lptui cannot tell about."""
+    seen = {v.verdict for v in verdicts}
+    for verdict, code in (("not fixed", 4), ("in transition", 5), ("unknown", 6)):
+        if verdict in seen:
+            return code
     return 0
+
+
+def _unknown(args, why: str) -> int:
+    """`fleet check`'s UNKNOWN (3): its plugin line, or with --json the same JSON as every other state."""
+    if getattr(args, "json", False):
+        out.json_out({"status": "UNKNOWN", "code": 3, "summary": why})
+    else:
+        out.plugin_line(f"FLEET UNKNOWN - {why}")
+    return 3
 
 
 def _check(fleet, args) -> int:
@@ -122,8 +151,7 @@ def _check(fleet, args) -> int:
 
     verdict = judge(fleet, warn=args.warn, crit=args.crit)
     if not fleet.hosts:
-        out.plugin_line(f"FLEET UNKNOWN - no lptui series in Prometheus for job {args.job!r}")
-        return 3
+        return _unknown(args, f"no lptui series in Prometheus for job {args.job!r}")
     if args.json:
         out.json_out({"status": NAMES[verdict.code], "code": verdict.code, "summary": verdict.summary})
     else:

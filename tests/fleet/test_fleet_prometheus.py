@@ -101,9 +101,9 @@ def fleet(tmp_path_factory):
     real.stop()
 
 
-def fleet_json(fleet, *question: str) -> dict:
+def fleet_json(fleet, *question: str, code: int = 0) -> dict:
     out = lptui("fleet", "--prometheus", fleet.url, *question, "--json")
-    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert out.returncode == code and out.stderr == "", (out.returncode, out.stderr)
     return json.loads(out.stdout)
 
 
@@ -154,7 +154,8 @@ def test_each_host_as_its_own_status_says(fleet, scenario):
 
 
 def test_cve_names_who_has_it_live_and_who_does_not(fleet):
-    verdicts = {v["host"]: v for v in fleet_json(fleet, "cve", "CVE-2026-0815")["hosts"]}
+    # exit 6: no host is "not fixed", and lptui cannot tell about the dead one (as `status --cve` would not)
+    verdicts = {v["host"]: v for v in fleet_json(fleet, "cve", "CVE-2026-0815", code=6)["hosts"]}
     assert len(verdicts) == 7
     assert verdicts[f"127.0.0.1:{fleet.dead}"]["verdict"] == "unknown"
     for scenario in SCENARIOS:
@@ -169,8 +170,9 @@ def test_cve_names_who_has_it_live_and_who_does_not(fleet):
         v["verdict"] in ("not fixed", "unknown") and v["host"] != f"127.0.0.1:{fleet.dead}"
         for v in verdicts.values()
     )
-    text = lptui("fleet", "--prometheus", fleet.url, "cve", "cve-2026-0815").stdout
-    assert "CVE-2026-0815" in text and "fixed" in text
+    done = lptui("fleet", "--prometheus", fleet.url, "cve", "cve-2026-0815")
+    assert "CVE-2026-0815" in done.stdout and "fixed" in done.stdout
+    assert done.returncode == 6 and "not fixed" not in {v["verdict"] for v in verdicts.values()}
 
 
 def test_rollout_by_patch(fleet):
@@ -190,6 +192,8 @@ def test_fleet_check_is_critical_with_the_stuck_host(fleet):
     )
     out = lptui("fleet", "--prometheus", "http://127.0.0.1:1", "check")
     assert out.returncode == 3 and out.stdout.startswith("FLEET UNKNOWN - cannot reach Prometheus")
+    out = lptui("fleet", "--prometheus", "http://127.0.0.1:1", "check", "--json")  # JSON in every state
+    assert out.returncode == 3 and json.loads(out.stdout)["status"] == "UNKNOWN"
 
 
 def test_bad_prometheus_input_is_one_line(fleet, tmp_path):
