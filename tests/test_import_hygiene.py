@@ -226,7 +226,11 @@ LOADED_BY = (
 # each count includes the output boundary: lptui.core.shown and lptui.cli.out
 # +1 in issue 29: the log's verdicts; in issue 30 +1 (the post-load health read from the log) and, for
 # status and check, +2 (the in-effect check and ftrace's table, read only where a settled patch is loaded)
-MODULES_LOADED = {"status": 24, "check": 27, "tasks": 21}  # check: +1 the status line, out of the poller
+MODULES_LOADED = {
+    "status": 24,
+    "check": 28,
+    "tasks": 21,
+}  # check: +1 the status line, +1 the shared verdict rules (issue 31)
 LEAF_MODULES = (
     "import sys, io, contextlib\n"
     "from lptui.cli.main import main\n"

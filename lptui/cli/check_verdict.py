@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lptui.core.oncall.verdict import CRITICAL, NAMES, OK, UNKNOWN, WARNING, HostFacts
+from lptui.core.oncall.verdict import problems as host_problems
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms of every command's start)
 if TYPE_CHECKING:
     from typing import Any
 
-OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
-NAMES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
+__all__ = ["CRITICAL", "NAMES", "OK", "UNKNOWN", "WARNING", "Verdict", "judge"]
 
 
 @dataclass(frozen=True)
@@ -48,47 +50,50 @@ def judge(view, *, warn: float, crit: float, live_not_root: bool) -> Verdict:
         return Verdict(
             UNKNOWN, "cannot read the per-task state: run as root (e.g. through sudo)", perf, details
         )
-    problems: list[tuple[int, str]] = []
-    if view.forced:
-        names = ", ".join(sorted({e.patch for e in view.forced if e.patch})) or "patch unknown"
-        problems.append((CRITICAL, f"a transition was forced this boot ({names}): plan a reboot"))
-    gone = [m.name for m in snap.inactive_modules]
-    if gone:
-        problems.append((CRITICAL, f"patch module loaded with its patch gone: {', '.join(gone)}"))
-    problems.extend(_effect_and_health(view))
     unresolved = [p.name for p in snap.patches if p.transition and p.enabled is None]
     if t is None and unresolved:  # find_transition needs `enabled` for the direction: it cannot say
         return Verdict(
             UNKNOWN, f"{', '.join(unresolved)} in transition, but its enabled is unreadable", perf, details
         )
-    if t is not None:
-        if t.tasks_unknown:
-            return Verdict(
-                UNKNOWN,
-                f"{t.tasks_unknown} thread(s) have an unreadable patch_state"
-                if t.mechanism == "livepatch"
-                else f"{t.tasks_unknown} process(es) have an unreadable kgr_in_progress",
-                perf,
-                details,
-            )
-        if t.aborted is not None:  # Ksplice stopped: nothing is moving, the update is not in effect
-            problems.append((WARNING, f"Ksplice {'undo of' if t.target == 0 else 'update'} {t.patch} aborted "
-                                      f"({t.aborted}), {t.tasks_pending or 0} process(es) were using what it "
-                                      "changes"))  # fmt: skip
-            t = None
-    if t is not None:
-        problems.append(_moving(view, t, age, warn=warn, crit=crit))
+    if t is not None and t.tasks_unknown:
+        unreadable = "patch_state" if t.mechanism == "livepatch" else "kgr_in_progress"
+        unit = "thread(s)" if t.mechanism == "livepatch" else "process(es)"
+        return Verdict(UNKNOWN, f"{t.tasks_unknown} {unit} have an unreadable {unreadable}", perf, details)
+    found = host_problems(facts_of(view), warn=warn, crit=crit)
+    problems = [(code, text or _moving(view, t, age)) for code, text in found]
     if not problems:
         n = len(snap.patches)
         return Verdict(
             OK, f"no transition in progress, {n} patch{'es' if n != 1 else ''} loaded", perf, details
         )
-    problems.sort(key=lambda p: -p[0])
     return Verdict(problems[0][0], "; ".join(text for _, text in problems), perf, details)
 
 
-def _moving(view, t, age: float | None, *, warn: float, crit: float) -> tuple[int, str]:
-    """A transition still moving: its code by age against the thresholds, and the first blocker."""
+def facts_of(view) -> HostFacts:
+    """The live host's facts for the shared rules (lptui/core/oncall/verdict.py)."""
+    snap = view.snapshot
+    t = snap.transition
+    oncall = getattr(view, "oncall", None)  # a View; tests may pass a bare record of its facts
+    effect = oncall.effect if oncall is not None else None
+    health = oncall.health if oncall is not None else ()
+    forced = tuple(e.patch or "" for e in view.forced) if view.forced else None
+    return HostFacts(
+        forced=forced,
+        gone=tuple(m.name for m in snap.inactive_modules),
+        moving=(t.patch, str(t.direction)) if t is not None else None,
+        age=view.age.age_seconds if view.age is not None else None,
+        aborted=t.aborted if t is not None else None,
+        undo=t is not None and t.target == 0,
+        pending=t.tasks_pending if t is not None else None,
+        not_in_effect=tuple(f.text for f in (effect.findings if effect is not None else ())),
+        warnings=tuple(f"{h.patch} post-load health ({h.why}): {h.text}" for h in health if not h.grave),
+        oopses=tuple(f"{h.patch} post-load health ({h.why}): {h.text}" for h in health if h.grave),
+    )
+
+
+def _moving(view, t, age: float | None) -> str:
+    """A transition still moving, in the live host's words: its age, counts and first blocker (its code
+    is the shared rules')."""
     from lptui.core.oncall.history import age_text
 
     source = "kernel log" if view.age and view.age.source == "kernel-log" else "seen by lptui"
@@ -101,17 +106,4 @@ def _moving(view, t, age: float | None, *, warn: float, crit: float) -> tuple[in
 
         where = f" in {first.blocking_functions[0]}" if first.blocking_functions else ""
         text += f", first {first.comm} ({first.pid}){where}: {SHORT_REASON[first.reason_code]}"
-    code = CRITICAL if (age or 0) >= crit else WARNING if (age or 0) >= warn else OK
-    return code, text
-
-
-def _effect_and_health(view) -> list[tuple[int, str]]:
-    """WARNING: a settled patch not in effect on a function, or one a BPF program may override; the
-    kernel's WARNING after a patch went in. CRITICAL: an oops or BUG tied to a patch."""
-    oncall = getattr(view, "oncall", None)  # a View; tests may pass a bare record of its facts
-    if oncall is None:
-        return []
-    found = [(WARNING, f.text) for f in (oncall.effect.findings if oncall.effect is not None else ())]
-    for h in oncall.health:
-        found.append((CRITICAL if h.grave else WARNING, f"{h.patch} post-load health ({h.why}): {h.text}"))
-    return found
+    return text

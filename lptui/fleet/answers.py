@@ -6,10 +6,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lptui.core.oncall.verdict import CRITICAL, NAMES, OK, UNKNOWN, WARNING, HostFacts, code_of
 from lptui.fleet.state import Fleet, Host
 
-OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
-NAMES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
+__all__ = ["CRITICAL", "NAMES", "OK", "UNKNOWN", "WARNING", "host_code", "judge"]
+
+
+def host_facts(h: Host) -> HostFacts:
+    """A host's facts from its series, for the rules its own `lptui check` applies (oncall/verdict.py)."""
+    t = h.transition
+    return HostFacts(
+        forced=("",) if h.forced else None,
+        gone=(f"{h.inactive_modules} module(s)",) if h.inactive_modules else (),
+        moving=(t.patch, t.direction) if t is not None else None,
+        age=t.age_seconds if t is not None else None,
+        aborted=t.aborted if t is not None else None,
+        pending=t.tasks_pending if t is not None else None,
+        not_in_effect=tuple(p.name for p in h.patches if p.in_effect is False),
+        warnings=tuple(p.name for p in h.patches if "warning" in p.health),
+        oopses=tuple(p.name for p in h.patches if "oops" in p.health),
+    )
+
+
+def host_code(h: Host, *, warn: float, crit: float) -> int:
+    """The host's own `check` code from its series; UNKNOWN when they cannot be believed (down, stale,
+    suspect), as its check would be UNKNOWN if it could not read the kernel."""
+    if not h.trusted:
+        return UNKNOWN
+    return code_of(host_facts(h), warn=warn, crit=crit)
 
 
 @dataclass(frozen=True)
@@ -112,7 +136,9 @@ def judge(fleet: Fleet, *, warn: float, crit: float) -> FleetVerdict:
     in transition for a time that is not a number, not reporting, suspect, any other bad value, a patch
     not in effect, or a kernel WARNING after a patch (each as the host's own `check` says it). Never OK
     on a host whose series say something lptui cannot believe."""
-    stuck = [h for h in fleet.hosts if h.reporting and h.transition is not None]
+    stuck = [h for h in fleet.hosts if h.reporting and h.transition is not None and not h.transition.aborted]
+    aborted = [h for h in fleet.hosts if h.reporting and h.transition is not None and h.transition.aborted]
+    gone = [h for h in fleet.hosts if h.reporting and h.inactive_modules]
 
     def age(h: Host) -> float:
         return (h.transition.age_seconds if h.transition else None) or 0.0
@@ -131,13 +157,16 @@ def judge(fleet: Fleet, *, warn: float, crit: float) -> FleetVerdict:
     doubtful = [h for h in fleet.hosts if h.reporting and h.problems and h not in unknown_age]
     problems = []
     code = OK
-    if over_crit or forced or oopsed:
+    codes = [host_code(h, warn=warn, crit=crit) for h in fleet.hosts if h.trusted]
+    if CRITICAL in codes:
         code = CRITICAL
-    elif over_warn or silent or unknown_age or doubtful or unwell:
+    elif WARNING in codes or silent or unknown_age or doubtful:
         code = WARNING
     for label, group in (
         ("stuck", over_crit + over_warn),
         ("forced this boot", forced),
+        ("with a patch module loaded and its patch gone", gone),
+        ("with a Ksplice update aborted", aborted),
         ("oopsed after a patch went in", oopsed),
         ("with a patch not in effect or a kernel WARNING after it", unwell),
         ("in transition for an unknown time", unknown_age),
@@ -159,11 +188,12 @@ def console_command(host: str) -> str:
     return f"ssh {address.strip('[]')} sudo lptui"
 
 
-def host_json(h: Host) -> dict:
+def host_json(h: Host, *, warn: float = 60.0, crit: float = 300.0) -> dict:
     t = h.transition
     return {
         "host": h.name,
         "state": h.state,
+        "check": NAMES[host_code(h, warn=warn, crit=crit)],  # what the host's own `lptui check` says
         "exporter_up": h.up,
         "poll_age_seconds": None if h.poll_age is None else round(h.poll_age, 1),
         "release": h.release,

@@ -89,6 +89,7 @@ def _transition(name: str, f: dict[str, dict], problems: list[str]) -> HostTrans
         _counted(f["transition_tasks_pending"].get(name), "pending thread count", problems),
         _counted(f["transition_tasks"].get(name), "thread count", problems),
         _counted(f["transition_tasks_unreadable"].get(name), "unreadable thread count", problems),
+        f["transition_aborted"].get(name, (_NONE, 0))[0].get("cause"),
     )
 
 

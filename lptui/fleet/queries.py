@@ -33,6 +33,7 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "blocked_tasks": ("reasons", ("reason",)),
     "patch_in_effect": ("per_patch", ("patch",)),
     "patch_post_load_problems": ("severities", ("patch", "kind")),
+    "transition_aborted": ("labels", ("cause",)),
 }
 # only the series that count: the blockers that are not 0, the service's one state that is 1 (the exporter
 # sets exactly one: its presence says the host exports its life cycle)

@@ -36,6 +36,7 @@ class HostTransition:
     tasks_pending: int | None
     tasks_total: int | None
     tasks_unreadable: int | None = None  # neither pending nor switched (an exporter before it: None)
+    aborted: str | None = None  # a Ksplice update that aborted: its cause (nothing moves)
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,6 +128,9 @@ def test_each_host_as_its_own_status_says(fleet, scenario):
     tasks = json.loads(lptui("--demo", scenario, "tasks", "--json").stdout)
     assert host["state"] in ("ok", "in transition") and host["exporter_up"] is True
     assert host["release"] == status["kernel"]["release"] and host["machine"] == status["kernel"]["machine"]
+    # one verdict per host, the host's own: its `lptui check` and the fleet's reading of its series
+    own_check = lptui("--demo", scenario, "check")
+    assert host["check"] == own_check.stdout.split()[1], (host["check"], own_check.stdout)
     if scenario == "replace":  # its transition moves on in real time: the exporter's demo started earlier
         assert {p["name"] for p in host["patches"]} <= {p["name"] for p in status["patches"]}
         return

@@ -134,6 +134,29 @@ def test_not_in_effect_and_post_load_health_judged_as_each_host_judges_itself():
     assert judge(fleet_of(with_patch("fine:1", *fine)), warn=60, crit=300).code == 0
 
 
+def test_each_host_judged_by_its_own_checks_rules():
+    """Before: a host with a patch module loaded and its patch gone was "ok" in the fleet and CRITICAL in
+    its own check; an aborted Ksplice update paged as a stuck transition where its check says WARNING."""
+    from lptui.fleet.answers import host_json
+
+    gone = [*healthy("gone:1"), s("lptui_inactive_modules", "gone:1", 1)]
+    info = {"patch": "q2v9xw1e", "direction": "patching", "mechanism": "ksplice", "age_source": "observed"}
+    ksplice = [
+        *healthy("ks:1"),
+        s("lptui_transition_info", "ks:1", **info),
+        s("lptui_transition_age_seconds", "ks:1", 4000),
+        s("lptui_transition_aborted", "ks:1", cause="code_busy"),
+    ]
+    fleet = fleet_of(gone, ksplice)
+    by = {h.name: host_json(h)["check"] for h in fleet.hosts}
+    assert by == {"gone:1": "CRITICAL", "ks:1": "WARNING"}
+    verdict = judge(fleet_of(ksplice), warn=60, crit=300)
+    assert verdict.code == 1 and "stuck" not in verdict.summary
+    assert "Ksplice update aborted (ks:1)" in verdict.summary
+    verdict = judge(fleet, warn=60, crit=300)
+    assert verdict.code == 2 and "patch module loaded and its patch gone (gone:1)" in verdict.summary
+
+
 class Server(BaseHTTPRequestHandler):
     body = b""
     status = 200

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from lptui.cli.check_verdict import CRITICAL, WARNING, _effect_and_health
+from lptui.cli.check_verdict import facts_of
 from lptui.core.oncall.facts import post_load_health
 from lptui.core.oncall.history import MAX_TROUBLES, LogHistory
 from lptui.core.oncall.kmsg import LogLine, interesting, parse_record
+from lptui.core.oncall.verdict import CRITICAL, WARNING, problems
 from lptui.core.snapshot import read_snapshot
 from lptui.core.tree import Tree
 
@@ -41,8 +42,10 @@ def test_a_warning_in_the_patch_module_and_an_oops_after_it_are_tied(fake):
     assert not any("bar+0x1" in f.text or "foo+0x1" in f.text for f in found)
     warn = next(f for f in found if f.patch == "lp" and not f.grave)
     assert warn.why == "in its module lp" and warn.seconds_after == 10.0
-    view = SimpleNamespace(oncall=SimpleNamespace(effect=None, health=found))
-    codes = {code for code, _ in _effect_and_health(view)}
+    view = SimpleNamespace(
+        snapshot=snap, forced=(), age=None, oncall=SimpleNamespace(effect=None, health=found)
+    )
+    codes = {code for code, _ in problems(facts_of(view), warn=60, crit=300)}
     assert codes == {WARNING, CRITICAL}
 
 
