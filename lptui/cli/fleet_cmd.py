@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 from lptui.cli import out
 
@@ -55,7 +54,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         return 2
     if question == "check" and (args.warn < 0 or args.crit < 0 or args.warn > args.crit):
         return _unknown(args, "--warn must be at most --crit, both 0 or more")
-    if question is None and not sys.stdout.isatty():  # escape sequences into a file help nobody
+    if question is None and not out.is_terminal():  # escape sequences into a file help nobody
         out.error(
             "the fleet console needs a terminal; in a script ask a question: hosts, patches, cve ID, check"
         )
