@@ -21,13 +21,32 @@ from lptui.richtext import Group, Table, Text
 __all__ = ["cve_table", "hosts_table", "rollout_table"]
 
 
-def _table(title: str, columns: tuple[str, ...], rows: list[list[Cell]]) -> Table:
+def _table(title: str, columns: tuple[str, ...], rows: list[list[Cell]]) -> Table | Group:
+    """A table when every cell fits whole at the output's width (no value is ever cut or folded: a host
+    name or a patch name split across lines is as lost to grep as one cut with "…"); otherwise one block
+    a row, "column: value" a line, which fits any width."""
     table = Table(title=title)
     for name in columns:
-        table.add_column(name)
+        table.add_column(name, no_wrap=True)
     for row in rows:
         table.add_row(*(Text(text, style=style) for text, style in row))
-    return table
+    from rich.measure import Measurement
+
+    from lptui.cli import out
+
+    console = out.console()
+    wide = console.options.update_width(1 << 16)  # measured unconstrained: what the table needs
+    if Measurement.get(console, wide, table).maximum <= console.width:
+        return table
+    blocks: list = [Text(title, style="italic")]
+    for row in rows:
+        first, *rest = row
+        blocks.append(Text(""))
+        blocks.append(Text(first[0], style=first[1] or "bold"))
+        for name, (text, style) in zip(columns[1:], rest, strict=True):
+            if text:
+                blocks.append(Text.assemble((f"  {name}: ", "dim"), (text, style)))
+    return Group(*blocks)
 
 
 def hosts_table(fleet: Fleet) -> Group:
@@ -37,9 +56,9 @@ def hosts_table(fleet: Fleet) -> Group:
     return Group(table, *problems)
 
 
-def rollout_table(found: tuple[Rollout, ...]) -> Table:
+def rollout_table(found: tuple[Rollout, ...]) -> Table | Group:
     return _table("Rollout by patch", ROLLOUT_COLUMNS, [rollout_cells(r) for r in found])
 
 
-def cve_table(cve: str, verdicts: tuple[CveVerdict, ...]) -> Table:
+def cve_table(cve: str, verdicts: tuple[CveVerdict, ...]) -> Table | Group:
     return _table(cve_title(cve, verdicts), CVE_COLUMNS, [cve_cells(v) for v in verdicts])

@@ -60,3 +60,32 @@ def test_the_console_needs_a_terminal(capsys):
 )
 def test_fleet_cve_exits_as_status_cve_does(verdicts, code):
     assert cve_exit(tuple(CveVerdict(f"h{i}", v, (), "") for i, v in enumerate(verdicts))) == code
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120, 250])
+def test_the_fleet_tables_never_cut_a_value(capsys, monkeypatch, columns):
+    """Before: at COLUMNS=80 every host printed as "127.…" and two patches as "kgraft_patch_1_2…". Now a
+    table when every cell fits whole, else one block a host: at any width, every value whole."""
+    from lptui.cli import out
+    from lptui.cli.fleet_render import cve_table, hosts_table, rollout_table
+    from lptui.fleet.answers import cve_verdicts, rollouts
+    from tests.fleet.test_state import FIX, fleet_of, healthy
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    hosts = [f"127.0.0.1:{40100 + i}" for i in range(3)]
+    patches = [FIX, ("kgraft_patch_1_2_1", 1, 0, [], 1), ("kgraft_patch_1_2_2", 1, 1, [], 1)]
+    fleet = fleet_of(*(healthy(h, patches=patches) for h in hosts))
+    for table in (
+        hosts_table(fleet),
+        rollout_table(rollouts(fleet)),
+        cve_table("CVE-2026-0815", cve_verdicts(fleet, "CVE-2026-0815")),
+    ):
+        out.console().print(table)
+    printed = capsys.readouterr().out
+    assert "…" not in printed and max(len(line) for line in printed.splitlines()) <= columns
+    words = set(printed.replace("(", " ").replace(")", " ").replace(",", " ").split())
+    assert (
+        set(hosts) <= words
+        and {"lp_fix", "kgraft_patch_1_2_1", "kgraft_patch_1_2_2", "6.1.0-28-amd64"} <= words
+    )
+    assert ("Top blocker" in printed) == (columns >= 120)  # the hosts table where it fits, else blocks
