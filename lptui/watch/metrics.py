@@ -130,6 +130,7 @@ def _patch_metrics(view: View) -> Iterator[Metric]:
     )
     yield forced
     yield from _effect_metrics(view)
+    yield from _duration_metrics(view)
 
 
 def _effect_metrics(view: View) -> Iterator[Metric]:
@@ -162,6 +163,25 @@ def _effect_metrics(view: View) -> Iterator[Metric]:
         health.add_metric([p.name, "warning"], sum(not h.grave for h in tied))
         health.add_metric([p.name, "oops"], sum(h.grave for h in tied))
     yield from (in_effect, overridable, health)
+
+
+def _duration_metrics(view: View) -> Iterator[Metric]:
+    """How long this boot's transitions took, by mechanism and outcome, from the kernel log's own start
+    and end lines (lptui/core/oncall/durations.py): one a scrape interval long still counts."""
+    from prometheus_client.core import HistogramMetricFamily
+
+    from lptui.core.oncall.durations import BUCKETS
+
+    family = HistogramMetricFamily(
+        "lptui_transition_duration_seconds",
+        "How long each transition took this boot (kernel log), by outcome: completed, reversed, forced.",
+        labels=["mechanism", "outcome"],
+    )
+    durations = view.oncall.durations if view.oncall is not None else None
+    for (mechanism, outcome), h in sorted(durations.by.items()) if durations is not None else ():
+        bounds = ["+Inf" if b == float("inf") else f"{b:g}" for b in BUCKETS]
+        family.add_metric([mechanism, outcome], list(zip(bounds, h.buckets, strict=True)), h.total)
+    yield family
 
 
 def _transition_metrics(view: View) -> Iterator[Metric]:

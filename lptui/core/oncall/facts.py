@@ -3,6 +3,7 @@ transition was forced this boot. Shared by `status`, `check`, `metrics`, `watch`
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 
 from lptui.core.livepatch.verdicts import VerdictLog, with_verdicts
@@ -21,6 +22,7 @@ from lptui.core.oncall.kmsg import KmsgReader
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from lptui.core.livepatch.effect import Effect
+    from lptui.core.oncall.durations import Durations
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class OnCall:
     clock: KernelClock | None = None  # the kernel's clock these facts were judged at
     effect: Effect | None = None  # whether the settled patches are in effect; None: not checked this poll
     health: tuple[HealthFinding, ...] = ()  # the kernel's warnings and oopses tied to a loaded patch
+    durations: Durations | None = None  # how long this boot's transitions took (a copy: it stays put)
 
     def judged(self, tasks: tuple[TaskInfo, ...]) -> tuple[TaskInfo, ...]:
         """Other tasks (`tasks --all`) with the kernel's verdicts put on them, as the snapshot's are."""
@@ -94,6 +97,7 @@ def on_call(
         clock,
         effect,
         post_load_health(snap, history),
+        copy.deepcopy(history.durations),
     )
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from lptui.core.livepatch.verdicts import VerdictLog
 from lptui.core.model import Snapshot, TransitionInfo
+from lptui.core.oncall.durations import Durations
 from lptui.core.oncall.health import Trouble, is_trouble, trouble_of
 from lptui.core.oncall.kmsg import LogLine
 from lptui.core.tree import Tree
@@ -50,12 +51,18 @@ class LogHistory:
     verdicts: VerdictLog = field(default_factory=VerdictLog)  # this transition's, the latest per thread
     completed: dict[str, int] = field(default_factory=dict)  # patch -> usec of its last "patching complete"
     troubles: deque[Trouble] = field(default_factory=lambda: deque(maxlen=MAX_TROUBLES))  # health.py
+    durations: Durations = field(default_factory=Durations)  # how long each transition took (durations.py)
+    forcing: set[str] = field(default_factory=set)  # patches whose running transition was forced
 
     def feed(self, lines: Iterable[LogLine]) -> None:
         for line in lines:
             self.lines_seen += 1
             start = _START.search(line.text)
             if start:
+                other = "patching" if start["dir"] == "unpatching" else "unpatching"
+                began = self.starts.pop((start["patch"], other), None)
+                if began is not None:  # klp_reverse_transition: the other direction's transition ends
+                    self.durations.observe("reversed", (line.usec - began) / 1e6)
                 self.starts[(start["patch"], start["dir"])] = line.usec
                 self.last_started = start["patch"]
                 self.verdicts.latest.clear()  # an earlier transition's verdicts say nothing of this one
@@ -64,7 +71,11 @@ class LogHistory:
                 continue
             done = _DONE.search(line.text)
             if done:
-                self.starts.pop((done["patch"], done["dir"]), None)  # that transition is over
+                began = self.starts.pop((done["patch"], done["dir"]), None)  # that transition is over
+                if began is not None:
+                    outcome = "forced" if done["patch"] in self.forcing else "completed"
+                    self.durations.observe(outcome, (line.usec - began) / 1e6)
+                self.forcing.discard(done["patch"])
                 if done["dir"] == "patching":
                     self.completed[done["patch"]] = line.usec
                 continue
@@ -77,6 +88,8 @@ class LogHistory:
                     self.troubles.append(trouble)
                 continue
             if _FORCE in line.text:
+                if self.last_started is not None:
+                    self.forcing.add(self.last_started)
                 self.forces.append(
                     ForceEvidence("kernel-log", self.last_started, line.text.strip(), line.usec)
                 )
