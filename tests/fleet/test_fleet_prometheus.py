@@ -321,3 +321,43 @@ async def test_the_fleet_console_says_when_prometheus_is_gone():
             if "cannot reach" in text:
                 break
         assert "cannot reach Prometheus at http://127.0.0.1:1" in text
+
+
+def test_the_recording_rules_answer_the_fleets_questions_on_the_real_prometheus(fleet):
+    """Every recording rule's query (contrib/prometheus-recording.yml) run on the real Prometheus over the
+    demo fleet, each answer checked against the fleet's own: hosts in transition by patch, hosts live per
+    patch and release, hosts fixed per CVE."""
+    import re
+    from pathlib import Path
+
+    from lptui.fleet.prometheus import Prometheus
+
+    text = (Path(__file__).resolve().parents[2] / "contrib/prometheus-recording.yml").read_text()
+    # each rule: `- record: NAME` then `expr:` on one line or as a `|` block (the file is ours: no YAML
+    # library needed to read it)
+    exprs = {
+        name: (block or line).strip()
+        for name, block, line in re.findall(
+            r"- record: (\S+)\n\s+expr: (?:\|\n((?:\s{10,}.*\n)+)|(.+)\n)", text
+        )
+    }
+    assert len(exprs) == 3 and all(exprs.values()), exprs
+    prom = Prometheus(fleet.url)
+    hosts = fleet_json(fleet, "hosts")["hosts"]
+    moving = prom.query(exprs["lptui:hosts_in_transition:count"]).samples
+    want = Counter(h["transition"]["patch"] for h in hosts if h["transition"])
+    assert {labels["patch"]: value for labels, value in moving} == want
+    live = {
+        (labels["patch"], labels["release"]): value
+        for labels, value in prom.query(exprs["lptui:hosts_live:count"]).samples
+    }
+    expected = Counter(
+        (p["name"], h["release"])
+        for h in hosts
+        for p in h["patches"]
+        if p["enabled"] and p["in_transition"] is False
+    )
+    assert live == expected and live
+    fixed = {labels["cve"]: value for labels, value in prom.query(exprs["lptui:hosts_fixed:count"]).samples}
+    verdicts = fleet_json(fleet, "cve", "CVE-2026-0815", code=6)["hosts"]
+    assert fixed.get("CVE-2026-0815") == sum(v["verdict"] == "fixed" for v in verdicts) > 0

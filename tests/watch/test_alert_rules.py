@@ -53,3 +53,13 @@ def test_readmes_alertmanager_example_passes_amtool(tmp_path):
     config.write_text(block)
     done = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True)
     assert done.returncode == 0 and "SUCCESS" in done.stdout, done.stdout + done.stderr
+
+
+def test_the_recording_rules_pass_their_promtool_tests():
+    promtool = need("promtool")
+    for args in (
+        ["check", "rules", "prometheus-recording.yml"],
+        ["test", "rules", "prometheus-recording.test.yml"],
+    ):
+        done = subprocess.run([promtool, *args], cwd=ROOT / "contrib", capture_output=True, text=True)
+        assert done.returncode == 0 and "SUCCESS" in done.stdout, done.stdout + done.stderr
