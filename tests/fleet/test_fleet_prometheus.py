@@ -327,20 +327,9 @@ def test_the_recording_rules_answer_the_fleets_questions_on_the_real_prometheus(
     """Every recording rule's query (contrib/prometheus-recording.yml) run on the real Prometheus over the
     demo fleet, each answer checked against the fleet's own: hosts in transition by patch, hosts live per
     patch and release, hosts fixed per CVE."""
-    import re
-    from pathlib import Path
-
     from lptui.fleet.prometheus import Prometheus
 
-    text = (Path(__file__).resolve().parents[2] / "contrib/prometheus-recording.yml").read_text()
-    # each rule: `- record: NAME` then `expr:` on one line or as a `|` block (the file is ours: no YAML
-    # library needed to read it)
-    exprs = {
-        name: (block or line).strip()
-        for name, block, line in re.findall(
-            r"- record: (\S+)\n\s+expr: (?:\|\n((?:\s{10,}.*\n)+)|(.+)\n)", text
-        )
-    }
+    exprs = recording_rules()
     assert len(exprs) == 3 and all(exprs.values()), exprs
     prom = Prometheus(fleet.url)
     hosts = fleet_json(fleet, "hosts")["hosts"]
@@ -361,3 +350,45 @@ def test_the_recording_rules_answer_the_fleets_questions_on_the_real_prometheus(
     fixed = {labels["cve"]: value for labels, value in prom.query(exprs["lptui:hosts_fixed:count"]).samples}
     verdicts = fleet_json(fleet, "cve", "CVE-2026-0815", code=6)["hosts"]
     assert fixed.get("CVE-2026-0815") == sum(v["verdict"] == "fixed" for v in verdicts) > 0
+
+
+def recording_rules() -> dict[str, str]:
+    """contrib/prometheus-recording.yml's rules: `- record: NAME` then `expr:` on one line or as a `|`
+    block (the file is ours: no YAML library needed to read it)."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "contrib/prometheus-recording.yml").read_text()
+    found = re.findall(r"- record: (\S+)\n\s+expr: (?:\|\n((?:\s{10,}.*\n)+)|(.+)\n)", text)
+    return {name: (block or line).strip() for name, block, line in found}
+
+
+def test_every_dashboard_panel_answers_on_the_real_prometheus(fleet):
+    """contrib/grafana-dashboard.json: each panel's queries (the dashboard's $job set to the fleet's job,
+    recording rules expanded to their expressions: this Prometheus does not record them) run on the real
+    Prometheus over the demo fleet; each answer checked. No Grafana here: the JSON is not rendered."""
+    from pathlib import Path
+
+    from lptui.fleet.prometheus import Prometheus
+
+    dashboard = json.loads(
+        (Path(__file__).resolve().parents[2] / "contrib/grafana-dashboard.json").read_text()
+    )
+    rules = recording_rules()
+    prom = Prometheus(fleet.url)
+    answers = {}
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            expr = target["expr"].replace("$job", "lptui")
+            for name, rule in rules.items():
+                expr = expr.replace(name, f"({rule})")
+            answers[(panel["title"], target["refId"])] = prom.query(expr).samples  # an error raises
+    stuck = answers[("Hosts stuck in a transition", "A")]
+    assert stuck[0][0]["instance"] == fleet.host("stuck") and stuck[0][1] >= 8040  # sort_desc: the oldest
+    assert answers[("Hosts not reporting", "A")][0][1] == 1  # the dead one
+    live = answers[("Rollout: hosts live per patch and release", "A")]
+    assert any(labels["patch"] == "livepatch_cve_2026_0815" and value >= 1 for labels, value in live)
+    fixed = {labels["cve"]: value for labels, value in answers[("CVE coverage: hosts fixed per CVE", "A")]}
+    assert fixed.get("CVE-2026-0815", 0) >= 1
+    medians = answers[("Transition durations (median, 90th percentile)", "A")]
+    assert medians and all(value >= 0 for _, value in medians)
