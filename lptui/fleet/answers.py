@@ -44,6 +44,8 @@ class Rollout:
     oldest_transition: float | None  # seconds, the oldest host's
     disabled: tuple[str, ...]
     lacking: tuple[str, ...]  # reporting hosts of a kernel release that has the patch somewhere, without it
+    hosts: int = 0  # M: the trusted hosts of the releases it is seen on ("N of M": N = live)
+    removing: tuple[str, ...] = ()  # hosts where it is being unpatched: a removal, not a rollout
 
 
 def rollouts(fleet: Fleet) -> tuple[Rollout, ...]:
@@ -58,24 +60,38 @@ def rollouts(fleet: Fleet) -> tuple[Rollout, ...]:
     for name in sorted(seen):
         rows = seen[name]
         live = tuple(sorted(h.name for h, p in rows if p.live))
-        moving = [h for h, p in rows if p.in_transition]
+        unpatching = {h.name for h, p in rows if p.in_transition and _unpatching(h, name)}
+        moving = [h for h, p in rows if p.in_transition and h.name not in unpatching]
         disabled = tuple(sorted(h.name for h, p in rows if p.enabled is False and not p.in_transition))
         releases = {h.release for h, _ in rows}
         having = {h.name for h, _ in rows}
+        cumulative = any(p.replace for _, p in rows)
+        peers = [h for h in fleet.hosts if h.trusted and h.release in releases]
+        # a host on a live cumulative patch has had every other patch replaced by it: it lacks nothing that
+        # is not itself cumulative (which of two cumulative patches is newer, the series do not say)
         lacking = tuple(
             sorted(
-                h.name for h in fleet.hosts if h.trusted and h.release in releases and h.name not in having
+                h.name
+                for h in peers
+                if h.name not in having and (cumulative or not any(p.live and p.replace for p in h.patches))
             )
         )
         ages = [
             h.transition.age_seconds for h in moving if h.transition and h.transition.age_seconds is not None
         ]
+        moving_names = tuple(sorted(h.name for h in moving))
+        oldest = max(ages, default=None)
         out.append(
             Rollout(
-                name, live, tuple(sorted(h.name for h in moving)), max(ages, default=None), disabled, lacking
+                name, live, moving_names, oldest, disabled, lacking, len(peers), tuple(sorted(unpatching))
             )
         )
     return tuple(out)
+
+
+def _unpatching(h: Host, patch: str) -> bool:
+    t = h.transition
+    return t is not None and t.patch == patch and t.direction == "unpatching"
 
 
 @dataclass(frozen=True)
@@ -246,6 +262,8 @@ def rollout_json(r: Rollout) -> dict:
         "oldest_transition_seconds": None if r.oldest_transition is None else round(r.oldest_transition, 1),
         "disabled": list(r.disabled),
         "lacking": list(r.lacking),
+        "live_of": [len(r.live), r.hosts],
+        "removing": list(r.removing),
     }
 
 

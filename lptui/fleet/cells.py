@@ -32,7 +32,7 @@ HOST_COLUMNS = (
     "Forced",
     "Last poll",
 )
-ROLLOUT_COLUMNS = ("Patch", "Live", "In transition (oldest)", "Disabled", "Same release, lacking it")
+ROLLOUT_COLUMNS = ("Patch", "Live", "In transition (oldest)", "Being removed", "Disabled", "Lacking it")
 CVE_COLUMNS = ("Host", "Verdict", "Why")
 
 
@@ -67,12 +67,15 @@ def problem_lines(hosts) -> list[str]:
 
 def rollout_cells(r: Rollout) -> list[Cell]:
     moving = f"{len(r.in_transition)} ({age_text(r.oldest_transition)})" if r.in_transition else "0"
+    # counts, never lists: at 1,000 hosts the names run to thousands of characters (`--json` lists them)
+    lacking = f"{len(r.lacking)} of the same release" if r.lacking else "-"
     return [
         _c(r.patch, "cyan"),
-        _c(len(r.live), "green"),
+        _c(f"{len(r.live)} of {r.hosts}", "green"),
         _c(moving, "yellow" if r.in_transition else ""),
+        _c(len(r.removing) or "-"),
         _c(len(r.disabled)),
-        _c(", ".join(r.lacking) or "-", "bold red" if r.lacking else ""),
+        _c(lacking, "bold red" if r.lacking else ""),
     ]
 
 

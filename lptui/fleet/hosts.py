@@ -56,6 +56,7 @@ def _patches(name: str, f: dict[str, dict], has_life: bool) -> tuple[HostPatch, 
     lost = f["patch_lost_at_reboot"].get(name, _NONE)
     fixes = f["patch_fixes"].get(name, _NONE)
     effect = f["patch_in_effect"].get(name, _NONE)
+    replace = f["patch_replace"].get(name, _NONE)
     health = f["patch_post_load_problems"].get(name, _NONE)
     return tuple(
         HostPatch(
@@ -70,6 +71,7 @@ def _patches(name: str, f: dict[str, dict], has_life: bool) -> tuple[HostPatch, 
             lost.get(p),
             effect.get(p),
             tuple(sorted(health.get(p, ()))),
+            replace.get(p),
         )
         for p, labels in sorted(infos.items())
     )

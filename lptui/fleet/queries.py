@@ -17,6 +17,7 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "patch_info": ("patches", ("patch", "mechanism", "version", "srcversion")),
     "patch_enabled": ("per_patch", ("patch",)),
     "patch_in_transition": ("per_patch", ("patch",)),
+    "patch_replace": ("per_patch", ("patch",)),
     "transition_info": ("labels", ("patch", "direction", "mechanism", "age_source")),
     "transition_age_seconds": ("value", ()),
     "transition_tasks_pending": ("value", ()),

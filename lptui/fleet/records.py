@@ -20,6 +20,7 @@ class HostPatch:
     lost_at_reboot: bool | None
     in_effect: bool | None = None  # ftrace runs its handler on every function; None: not checked
     health: tuple[str, ...] = ()  # kernel complaints tied to it since it went in: "warning", "oops"
+    replace: bool | None = None  # cumulative (atomic replace); None: not exported
 
     @property
     def live(self) -> bool:

@@ -157,6 +157,41 @@ def test_each_host_judged_by_its_own_checks_rules():
     assert verdict.code == 2 and "patch module loaded and its patch gone (gone:1)" in verdict.summary
 
 
+def test_rollout_counts_n_of_m_understands_cumulative_patches_and_removals():
+    """Before: no "N of M"; hosts on a cumulative patch said to lack the patches it replaced; a patch
+    being removed counted as rolling out."""
+    from lptui.fleet.cells import rollout_cells
+
+    old = ("lp_old", 1, 0, [], 1)
+    cumul = [s("lptui_patch_replace", "cumul:1", 1, patch="lp_cumul", mechanism="livepatch")]
+    info = {
+        "patch": "lp_old",
+        "direction": "unpatching",
+        "mechanism": "livepatch",
+        "age_source": "kernel-log",
+    }
+    removing = [s("lptui_transition_info", "rm:1", **info), s("lptui_transition_age_seconds", "rm:1", 5)]
+    fleet = fleet_of(
+        healthy("a:1", patches=[old]),
+        healthy("b:1"),
+        [*healthy("cumul:1", patches=[("lp_cumul", 1, 0, [], 1)]), *cumul],
+        [*healthy("rm:1", patches=[("lp_old", 0, 1, [], 1)]), *removing],
+    )
+    by = {r.patch: r for r in rollouts(fleet)}
+    r = by["lp_old"]
+    assert r.live == ("a:1",) and r.hosts == 4 and r.removing == ("rm:1",) and r.in_transition == ()
+    assert r.lacking == ("b:1",)  # not cumul:1: its cumulative patch replaced every other one
+    assert by["lp_cumul"].lacking == ("a:1", "b:1", "rm:1")  # a cumulative patch: lacked by every other host
+    assert [text for text, _ in rollout_cells(r)] == [
+        "lp_old",
+        "1 of 4",
+        "0",
+        "1",
+        "0",
+        "1 of the same release",
+    ]
+
+
 class Server(BaseHTTPRequestHandler):
     body = b""
     status = 200

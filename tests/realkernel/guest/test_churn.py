@@ -190,8 +190,12 @@ def test_churning_kernel_never_makes_lptui_lie_crash_or_leak():
         assert w["code"] == 0 and "Traceback" not in w["stderr"], w
         text = [line for line in w["lines"] if line.strip()]
         assert "lptui_lp_target" in text[0] and ("started" in text[0] or "pending" in text[0]), text
-        assert "complete: lptui_lp_target patching finished" in text[-1], text
-        assert not any("complete" in line for line in text[:-1]), text
+        # complete, then only what `watch` says after it: whether the patch is in effect
+        ends = [i for i, line in enumerate(text) if "complete: lptui_lp_target patching finished" in line]
+        assert len(ends) == 1 and not any("complete" in line for line in text[: ends[0]]), text
+        assert [line.split(" ", 1)[1] for line in text[ends[0] + 1 :]] == [
+            "in effect: ftrace runs lptui_lp_target's handler on every function it patches"
+        ], text
         assert w["kernel_log_in_order"], "the kernel log's start and completion lines out of order"
     assert rss1 - rss0 <= RSS_GROWTH_KIB, (rss0, rss1)
     assert fds1 - fds0 <= FD_GROWTH, (fds0, fds1)
