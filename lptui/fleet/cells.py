@@ -60,6 +60,14 @@ def host_cells(h: Host) -> list[Cell]:
     ]
 
 
+def state_counts(hosts) -> str:
+    """The hosts tab's title: how many hosts in each state, the worst first ("2 in transition · 1 down ·
+    7 ok"), states with none left out."""
+    order = ("in transition", "down", "stale", "suspect", "ok")
+    counts = {state: sum(1 for h in hosts if h.state == state) for state in order}
+    return " · ".join(f"{n} {state}" for state, n in counts.items() if n) or "none"
+
+
 def problem_lines(hosts) -> list[str]:
     """What is wrong with each host's series, one line a problem (under the hosts table)."""
     return [f"{h.name}: {problem}" for h in hosts for problem in h.problems]

@@ -67,9 +67,16 @@ class FleetApp(App):
     TITLE = "lptui fleet"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
-        Binding("c", "cve", "CVE"),
+        Binding("1", "tab('hosts')", "Hosts"),
+        Binding("2", "tab('patches')", "Patches"),
+        Binding("3,c", "cve", "CVE"),
         Binding("r", "refresh", "Refresh now"),
+        Binding("question_mark", "keys", "Keys"),
     ]
+    KEYS_HELP = (
+        "1 hosts (worst first) · 2 patches (N of M, rollout) · 3 or c a CVE's verdict per host · "
+        "Enter on a host: its series in the host console's panels · r refresh now · q quit"
+    )
     CSS = "#fleet-status { height: 1; } #cve-input { width: 40; }"
 
     def __init__(self, prom: Prometheus, *, job: str, host_label: str, stale: float, interval: float) -> None:
@@ -103,6 +110,7 @@ class FleetApp(App):
         self.query_one("#hosts", DataTable).add_columns(*cells.HOST_COLUMNS)
         self.query_one("#patches", DataTable).add_columns(*cells.ROLLOUT_COLUMNS)
         self.query_one("#cve", DataTable).add_columns(*cells.CVE_COLUMNS)
+        self.query_one("#hosts", DataTable).focus()  # Enter works at once (not on the tab bar)
         self._shown.set()
         self._reader()
 
@@ -151,6 +159,9 @@ class FleetApp(App):
         _apply(self.query_one("#hosts", DataTable), hosts, self.rows["hosts"])
         found = {r.patch: cells.rollout_cells(r) for r in rollouts(fleet)}
         _apply(self.query_one("#patches", DataTable), found, self.rows["patches"])
+        tabs = self.query_one("#tabs", TabbedContent)
+        tabs.get_tab("tab-hosts").label = Text(f"Hosts ({cells.state_counts(fleet.hosts)})")
+        tabs.get_tab("tab-patches").label = Text(f"Patches ({len(found)})")
         self._show_cve()
 
     def _show_cve(self) -> None:
@@ -187,6 +198,15 @@ class FleetApp(App):
 
     def action_refresh(self) -> None:
         self._wake.set()
+
+    def action_tab(self, name: str) -> None:
+        if isinstance(self.screen, FleetHostScreen):
+            self.pop_screen()
+        self.query_one("#tabs", TabbedContent).active = f"tab-{name}"
+        self.query_one(f"#{name}", DataTable).focus()
+
+    def action_keys(self) -> None:
+        self.notify(self.KEYS_HELP, title="Keys", timeout=10)
 
     def on_unmount(self) -> None:
         self._stop.set()

@@ -268,6 +268,13 @@ async def test_the_fleet_console_on_the_real_prometheus(fleet):
         assert hosts.row_count == 7
         assert hosts.coordinate_to_cell_key((0, 0)).row_key.value == fleet.host("stuck")  # worst first
         assert "7 hosts, " in str(app.query_one("#fleet-status", Static).render())
+        assert app.focused is hosts  # Enter works at once: focus on the table, not the tab bar
+        title = str(app.query_one("#tabs").get_tab("tab-hosts").label)
+        assert title.startswith("Hosts (") and "1 down" in title and "in transition" in title, title
+        await pilot.press("2")
+        assert app.query_one("#tabs").active == "tab-patches" and app.focused.id == "patches"
+        await pilot.press("1")
+        assert app.query_one("#tabs").active == "tab-hosts" and app.focused is hosts
         await pilot.press("c")
         for ch in "CVE-2026-0815":
             await pilot.press(ch)
