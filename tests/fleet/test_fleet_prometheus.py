@@ -307,6 +307,12 @@ async def test_the_fleet_console_on_the_real_prometheus(fleet):
         rows = [blockers.get_row_at(i) for i in range(blockers.row_count)]
         shown = {str(row[2]): int(str(row[1])) for row in rows}
         assert shown == dict(by_reason)
+        from lptui.core.model import Reason
+        from lptui.tui.fmt import WHAT_TO_DO
+
+        assert all(
+            str(row[3]) == WHAT_TO_DO[Reason(str(row[2]))] for row in rows
+        )  # the host console's advice
         patches = screen.query_one("#host-patches", DataTable)
         names = {str(patches.get_row_at(i)[0]) for i in range(patches.row_count)}
         assert {p["name"] for p in own["patches"]} <= names

@@ -20,7 +20,7 @@ from lptui.core.oncall.history import age_text
 from lptui.fleet.answers import console_command
 from lptui.fleet.cells import STATE_STYLE
 from lptui.fleet.state import Host
-from lptui.tui.fmt import flag
+from lptui.tui.fmt import WHAT_TO_DO, flag
 from lptui.tui.shown import DataTable, Static, Text
 
 PATCH_COLUMNS = ("Patch", "Enabled", "Transition", "System", "Version", "CVEs", "Provenance", "Reboot")
@@ -70,6 +70,14 @@ def reason_words(code: str) -> str:
         return SHORT_REASON[Reason(code)] or code
     except ValueError:  # a reason this lptui does not know (a newer exporter): its code as sent
         return str(code)
+
+
+def advice_for(code: str) -> str:
+    """The host console's own advice for a reason (tui/fmt.py WHAT_TO_DO), or a pointer to it."""
+    try:
+        return WHAT_TO_DO.get(Reason(code), "") or "open the host's console"
+    except ValueError:  # a reason this lptui does not know (a newer exporter)
+        return "open the host's console"
 
 
 class FleetHostScreen(Screen):
@@ -137,9 +145,12 @@ class FleetHostScreen(Screen):
             table = self.query_one("#host-blockers", DataTable)
             table.border_title = "Blocking"
             table.border_subtitle = "open the host's console for the tasks and their stacks"
-            table.add_columns("Reason", "Threads", "Code")
+            table.add_columns("Reason", "Threads", "Code", "What you can do")
             for code, threads in h.blockers:
-                table.add_row(Text(reason_words(code), style="yellow"), str(threads), Text(str(code), "dim"))
+                advice = Text(advice_for(code))
+                table.add_row(
+                    Text(reason_words(code), style="yellow"), str(threads), Text(str(code), "dim"), advice
+                )
         patches = self.query_one("#host-patches", DataTable)
         patches.border_title = "Patches"
         patches.add_columns(
