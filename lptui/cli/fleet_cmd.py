@@ -113,9 +113,9 @@ def _patches(fleet, args) -> int:
 
 
 def _cve(fleet, args) -> int:
-    from lptui.fleet.answers import cve_json, cve_verdicts
+    from lptui.fleet.answers import cve_json, cve_verdicts, exposed_first
 
-    verdicts = cve_verdicts(fleet, args.cve)
+    verdicts = exposed_first(cve_verdicts(fleet, args.cve))
     code = cve_exit(verdicts)
     if args.json:
         out.json_out({"cve": args.cve.upper(), "exit": code, "hosts": [cve_json(v) for v in verdicts]})

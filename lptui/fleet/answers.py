@@ -141,6 +141,15 @@ def cve_verdicts(fleet: Fleet, cve: str) -> tuple[CveVerdict, ...]:
     return tuple(out)
 
 
+VERDICT_ORDER = {"not fixed": 0, "in transition": 1, "unknown": 2, "fixed": 3}
+
+
+def exposed_first(verdicts: tuple[CveVerdict, ...]) -> tuple[CveVerdict, ...]:
+    """The hosts still exposed first, then those in transition, those lptui cannot tell, the fixed ones
+    (each group in the fleet's own order: worst first)."""
+    return tuple(sorted(verdicts, key=lambda v: VERDICT_ORDER[v.verdict]))
+
+
 @dataclass(frozen=True)
 class FleetVerdict:
     code: int

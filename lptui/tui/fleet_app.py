@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
 from lptui.fleet import cells
-from lptui.fleet.answers import cve_verdicts, rollouts
+from lptui.fleet.answers import cve_verdicts, exposed_first, rollouts
 from lptui.fleet.prometheus import FleetError, Prometheus
 from lptui.fleet.state import CVE_ID, Fleet, read_fleet
 from lptui.tui.screens.fleet_host import FleetHostScreen
@@ -170,9 +170,11 @@ class FleetApp(App):
             _apply(table, {}, self.rows["cve"])
             table.border_title = None
             return
-        verdicts = cve_verdicts(self.fleet, self.cve)
+        verdicts = exposed_first(cve_verdicts(self.fleet, self.cve))
         _apply(table, {v.host: cells.cve_cells(v) for v in verdicts}, self.rows["cve"])
-        table.border_title = Text(cells.cve_title(self.cve, verdicts))
+        title = cells.cve_title(self.cve, verdicts)
+        table.border_title = Text(title)
+        self.query_one("#tabs", TabbedContent).get_tab("tab-cve").label = Text(f"CVE ({title})")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()

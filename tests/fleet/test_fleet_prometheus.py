@@ -282,6 +282,8 @@ async def test_the_fleet_console_on_the_real_prometheus(fleet):
         await pilot.pause(0.2)
         cve = app.query_one("#cve", DataTable)
         assert cve.row_count == 7
+        label = str(app.query_one("#tabs").get_tab("tab-cve").label)
+        assert label.startswith("CVE (CVE-2026-0815: ") and " fixed" in label, label  # the summary, shown
         verdicts = {str(cve.get_row_at(i)[1]) for i in range(7)}
         assert "fixed" in verdicts and "unknown" in verdicts
         app.query_one("#tabs").active = "tab-hosts"

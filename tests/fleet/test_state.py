@@ -88,6 +88,11 @@ def test_cve_verdicts_never_guess():
     assert "installed but not loaded: lp_fix" in v["exposed:1"].why
     assert "live on other hosts of 6.1.0-28-amd64" in v["exposed:1"].why
     assert v["other-release:1"].verdict == "not fixed" and v["other-release:1"].why == "no patch names it"
+    from lptui.fleet.answers import exposed_first
+
+    order = [x.verdict for x in exposed_first(cve_verdicts(fleet, "CVE-2026-0815"))]
+    assert order == sorted(order, key=["not fixed", "in transition", "unknown", "fixed"].index)
+    assert order[0] == "not fixed" and order[-1] == "fixed"
 
 
 def test_stuck_longest_first_and_check_critical():
