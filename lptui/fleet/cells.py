@@ -11,11 +11,13 @@ from lptui.fleet.state import Host
 
 Cell = tuple[str, str]  # (text, style)
 
+STUCK_AFTER = 60.0  # seconds: `lptui check`'s default --warn (the kernel's fake signal came at 15 s)
 STATE_STYLE = {
+    "stuck": "bold red",
     "down": "bold red",
     "stale": "yellow",
     "suspect": "bold yellow",
-    "in transition": "bold red",
+    "in transition": "yellow",
     "ok": "green",
 }
 BAD_VALUE = "bad value"
@@ -46,9 +48,10 @@ def host_cells(h: Host) -> list[Cell]:
     bad = any("bad value" in p for p in h.problems)
     age = (age_text(t.age_seconds) if t.age_seconds is not None else BAD_VALUE if bad else "?") if t else ""
     poll = f"{age_text(h.poll_age)} ago" if h.poll_age is not None else BAD_VALUE if bad else "never"
+    state = shown_state(h)
     return [
         _c(h.name, "bold"),
-        _c(h.state, STATE_STYLE[h.state]),
+        _c(state, STATE_STYLE[state]),
         _c(h.release or "?"),
         _c(live if h.reporting else "?"),
         _c(t.patch if t else "", "cyan"),
@@ -60,11 +63,20 @@ def host_cells(h: Host) -> list[Cell]:
     ]
 
 
+def shown_state(h: Host) -> str:
+    """The host's state as the tables show it: a transition older than STUCK_AFTER is "stuck", a young
+    one merely "in transition" (a 3 s transition and a 2 h stall must not look alike)."""
+    t = h.transition
+    if h.state == "in transition" and t is not None and (t.age_seconds or 0) >= STUCK_AFTER:
+        return "stuck"
+    return h.state
+
+
 def state_counts(hosts) -> str:
     """The hosts tab's title: how many hosts in each state, the worst first ("2 in transition · 1 down ·
     7 ok"), states with none left out."""
-    order = ("in transition", "down", "stale", "suspect", "ok")
-    counts = {state: sum(1 for h in hosts if h.state == state) for state in order}
+    order = ("stuck", "in transition", "down", "stale", "suspect", "ok")
+    counts = {state: sum(1 for h in hosts if shown_state(h) == state) for state in order}
     return " · ".join(f"{n} {state}" for state, n in counts.items() if n) or "none"
 
 

@@ -18,13 +18,20 @@ from lptui.core.livepatch.blockers import SHORT_REASON
 from lptui.core.model import Reason
 from lptui.core.oncall.history import age_text
 from lptui.fleet.answers import console_command
-from lptui.fleet.cells import STATE_STYLE
+from lptui.fleet.cells import STATE_STYLE, shown_state
 from lptui.fleet.state import Host
 from lptui.tui.fmt import WHAT_TO_DO, flag
 from lptui.tui.shown import DataTable, Static, Text
 
 PATCH_COLUMNS = ("Patch", "Enabled", "Transition", "System", "Version", "CVEs", "Provenance", "Reboot")
-BADGE = {"ok": "OK", "in transition": "IN TRANSITION", "down": "EXPORTER DOWN", "stale": "STALE"}
+BADGE = {
+    "ok": "OK",
+    "in transition": "IN TRANSITION",
+    "stuck": "STUCK",
+    "down": "EXPORTER DOWN",
+    "stale": "STALE",
+    "suspect": "SUSPECT",
+}
 
 
 def header_line(h: Host) -> Text:
@@ -34,7 +41,8 @@ def header_line(h: Host) -> Text:
     line.append(f" {h.name} ", style="bold")
     line.append(f" {h.release or '?'} ", style="bold")
     line.append(f"{h.machine or ''}  ", style="dim")
-    line.append(f" {BADGE[h.state]} ", style=f"{STATE_STYLE[h.state]} reverse")
+    state = shown_state(h)
+    line.append(f" {BADGE[state]} ", style=f"{STATE_STYLE[state]} reverse")
     poll = f"last poll {age_text(h.poll_age)} ago" if h.poll_age is not None else "never polled"
     line.append(f"  {poll}", style="dim" if h.reporting else "bold yellow")
     if h.forced:
