@@ -167,10 +167,10 @@ def _effect_metrics(view: View) -> Iterator[Metric]:
 
 def _duration_metrics(view: View) -> Iterator[Metric]:
     """How long this boot's transitions took, by mechanism and outcome, from the kernel log's own start
-    and end lines (lptui/core/oncall/durations.py): one a scrape interval long still counts."""
+    and end lines (Durations in lptui/core/oncall/history.py): one a scrape interval long still counts."""
     from prometheus_client.core import HistogramMetricFamily
 
-    from lptui.core.oncall.durations import BUCKETS
+    from lptui.core.oncall.history import BUCKETS
 
     family = HistogramMetricFamily(
         "lptui_transition_duration_seconds",

@@ -1,4 +1,5 @@
 """Module files (.ko) as the kernel's loader sees them: the ELF and .modinfo reader (`modfile`,
-pyelftools) and what a livepatch module declares in its klp_* relocations (`klpelf`). May import the
-foundation only.
+pyelftools), its relocations read once and bounded (`relocs`), and what a livepatch module declares
+through them: klp_patch and kpatch-build's .kpatch.funcs (`klpelf`), klp-build's tables (`klpext`).
+May import the foundation only.
 """

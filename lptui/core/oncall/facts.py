@@ -22,7 +22,7 @@ from lptui.core.oncall.kmsg import KmsgReader
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from lptui.core.livepatch.effect import Effect
-    from lptui.core.oncall.durations import Durations
+    from lptui.core.oncall.history import Durations
 
 
 @dataclass(frozen=True)

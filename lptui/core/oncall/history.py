@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 
 from lptui.core.livepatch.verdicts import VerdictLog
 from lptui.core.model import Snapshot, TransitionInfo
-from lptui.core.oncall.durations import Durations
 from lptui.core.oncall.health import Trouble, is_trouble, trouble_of
 from lptui.core.oncall.kmsg import LogLine
 from lptui.core.tree import Tree
@@ -40,6 +39,42 @@ class ForceEvidence:
     usec: int | None = None  # boot-relative time of the log line
 
 
+# How long transitions took, from the kernel log's own lines (LogHistory feeds it): a "starting …
+# transition" and its "… complete" (klp_start_transition / klp_complete_transition in
+# kernel/livepatch/transition.c), so one shorter than a scrape interval still counts. Outcomes: completed,
+# reversed (a "starting" of the other direction while it ran: klp_reverse_transition), forced (the
+# "forcing remaining tasks" line while it ran: klp_force_transition). Kept as a histogram's buckets, sum
+# and count: bounded whatever the log holds.
+# seconds: a clean transition ends within a few retries; a stall that the fake signal (15 s) does not end
+# runs minutes to hours
+BUCKETS = (1.0, 2.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, float("inf"))
+OUTCOMES = ("completed", "reversed", "forced")
+
+
+@dataclass
+class Histogram:
+    buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))  # cumulative, as Prometheus's
+    total: float = 0.0
+    count: int = 0
+
+    def observe(self, seconds: float) -> None:
+        for i, bound in enumerate(BUCKETS):
+            if seconds <= bound:
+                self.buckets[i] += 1
+        self.total += seconds
+        self.count += 1
+
+
+@dataclass
+class Durations:
+    """(mechanism, outcome) -> its histogram; only livepatch's lines carry both ends today."""
+
+    by: dict[tuple[str, str], Histogram] = field(default_factory=dict)
+
+    def observe(self, outcome: str, seconds: float, mechanism: str = "livepatch") -> None:
+        self.by.setdefault((mechanism, outcome), Histogram()).observe(max(seconds, 0.0))
+
+
 @dataclass
 class LogHistory:
     """Fed the livepatch lines of the kernel log in order (all at once, or poll by poll)."""
@@ -51,7 +86,7 @@ class LogHistory:
     verdicts: VerdictLog = field(default_factory=VerdictLog)  # this transition's, the latest per thread
     completed: dict[str, int] = field(default_factory=dict)  # patch -> usec of its last "patching complete"
     troubles: deque[Trouble] = field(default_factory=lambda: deque(maxlen=MAX_TROUBLES))  # health.py
-    durations: Durations = field(default_factory=Durations)  # how long each transition took (durations.py)
+    durations: Durations = field(default_factory=Durations)  # how long each transition took (Durations)
     forcing: set[str] = field(default_factory=set)  # patches whose running transition was forced
 
     def feed(self, lines: Iterable[LogLine]) -> None:

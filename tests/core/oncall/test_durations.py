@@ -3,8 +3,7 @@ however short, and exported as a Prometheus histogram."""
 
 from __future__ import annotations
 
-from lptui.core.oncall.durations import BUCKETS
-from lptui.core.oncall.history import LogHistory
+from lptui.core.oncall.history import BUCKETS, LogHistory
 from lptui.core.oncall.kmsg import LogLine
 
 
