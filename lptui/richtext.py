@@ -22,7 +22,7 @@ from rich.text import Text as _RichText
 
 from lptui.core.shown import shown
 
-__all__ = ["Group", "Table", "Text", "as_text", "lines_text"]
+__all__ = ["Group", "Table", "Text", "as_text", "fits_whole", "lines_text"]
 
 
 def _piece(text: str) -> str:
@@ -141,3 +141,12 @@ class Group(_RichGroup):
 
     def __init__(self, *renderables: Any, fit: bool = True) -> None:
         super().__init__(*(_cell(r) for r in renderables), fit=fit)
+
+
+def fits_whole(console: Any, renderable: Any) -> bool:
+    """Whether `renderable` needs no more than the console's width when nothing in it may wrap: measured
+    unconstrained (Rich's measurement is otherwise capped at the width it is given)."""
+    from rich.measure import Measurement
+
+    wide = console.options.update_width(1 << 16)
+    return Measurement.get(console, wide, renderable).maximum <= console.width

@@ -30,13 +30,11 @@ def _table(title: str, columns: tuple[str, ...], rows: list[list[Cell]]) -> Tabl
         table.add_column(name, no_wrap=True)
     for row in rows:
         table.add_row(*(Text(text, style=style) for text, style in row))
-    from rich.measure import Measurement
-
     from lptui.cli import out
+    from lptui.richtext import fits_whole
 
     console = out.console()
-    wide = console.options.update_width(1 << 16)  # measured unconstrained: what the table needs
-    if Measurement.get(console, wide, table).maximum <= console.width:
+    if fits_whole(console, table):
         return table
     blocks: list = [Text(title, style="italic")]
     for row in rows:
