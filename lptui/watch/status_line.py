@@ -36,9 +36,9 @@ def status_segments(
 ) -> tuple[tuple[str, str], ...]:
     """The one-sentence status line: a force this boot first, then why actions are off, or who blocks
     the transition first."""
+    forced_first = (("FORCED THIS BOOT: plan a reboot, load no more patches. ", "bold red"),)
     if forced:
-        return (("FORCED THIS BOOT: plan a reboot, load no more patches. ", "bold red"),
-                *_status(snap, rows, why_read_only))  # fmt: skip
+        return forced_first + _status(snap, rows, why_read_only)
     return _status(snap, rows, why_read_only)
 
 
@@ -59,11 +59,10 @@ def _status(
     where = f" in {first.blocking_functions[0]}" if first.blocking_functions else ""
     n = len(snap.pending_tasks)
     if t.aborted is not None:  # Ksplice: nothing moves; these processes made the update abort
-        return (
-            (f"Ksplice {t.patch} aborted ({t.aborted}): {n} process{'es' if n != 1 else ''} in its way. ",
-             "bold yellow"),
-            (f"First: {first.comm} ({first.pid}){where}.", ""),
-        )  # fmt: skip
+        in_its_way = (
+            f"Ksplice {t.patch} aborted ({t.aborted}): {n} process{'es' if n != 1 else ''} in its way. "
+        )
+        return ((in_its_way, "bold yellow"), (f"First: {first.comm} ({first.pid}){where}.", ""))
     unit = ("task", "tasks") if t.mechanism == "livepatch" else ("process", "processes")
     return (  # two lines at most at 80 columns: the status line's max-height
         (f"{n} {unit[n != 1]} block {t.patch}. ", "bold yellow"),
