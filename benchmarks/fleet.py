@@ -132,7 +132,7 @@ def bare_round(url: str, exprs: dict[str, str]) -> int:
 async def first_paint(url: str) -> float:
     from textual.widgets import DataTable
 
-    from lptui.tui.fleet_app import FleetApp
+    from lptui.tui.fleet.app import FleetApp
 
     start = time.perf_counter()
     app = FleetApp(Prometheus(url, timeout=60), job="lptui", host_label="instance", stale=1e9, interval=60)

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lptui.fleet.prometheus import Prometheus  # noqa: E402
-from lptui.tui.fleet_app import FleetApp  # noqa: E402
+from lptui.tui.fleet.app import FleetApp  # noqa: E402
 from tests.fleet.test_fleet_prometheus import RealFleet  # noqa: E402
 
 

@@ -67,7 +67,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     try:
         prom = open_prometheus(args)
         if question is None:
-            from lptui.tui.fleet_app import run_fleet_console
+            from lptui.tui.fleet.app import run_fleet_console
 
             return run_fleet_console(
                 prom, job=args.job, host_label=args.host_label, stale=args.stale, interval=args.interval

@@ -5,6 +5,9 @@ The values are a host's own labels: the printers escape them (lptui.richtext.Tex
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from lptui.core.oncall.history import age_text
 from lptui.fleet.answers import CveVerdict, Rollout
 from lptui.fleet.state import Host
@@ -78,6 +81,58 @@ def state_counts(hosts) -> str:
     order = ("stuck", "in transition", "down", "stale", "suspect", "ok")
     counts = {state: sum(1 for h in hosts if shown_state(h) == state) for state in order}
     return " · ".join(f"{n} {state}" for state, n in counts.items() if n) or "none"
+
+
+# the hosts table's columns in the order they give way when the terminal is narrow: the last first
+PRIORITY = (
+    "Host",
+    "State",
+    "In transition",
+    "Age",
+    "Pending",
+    "Top blocker",
+    "Last poll",
+    "Forced",
+    "Kernel",
+    "Live",
+)
+PADDING = 2  # a DataTable cell's padding, one each side
+
+
+def fitting_columns(rows: list[list[Cell]], width: int) -> tuple[str, ...]:
+    """The columns, by PRIORITY, whose widest value fits in `width` together: a value is never cut, a
+    column gives way whole (Host and State always stay)."""
+    widths = {
+        column: max([len(column), *(len(row[i][0]) for row in rows)]) + PADDING
+        for i, column in enumerate(HOST_COLUMNS)
+    }
+    chosen, used = [], 0
+    for column in PRIORITY:
+        if used + widths[column] <= width or len(chosen) < 2:
+            chosen.append(column)
+            used += widths[column]
+    return tuple(c for c in HOST_COLUMNS if c in chosen)
+
+
+def matches(row: list[Cell], words: str) -> bool:
+    """Every word of the filter is in one of the row's cells (case ignored): "stuck 6.1", "host-04"."""
+    text = " ".join(cell[0] for cell in row).lower()
+    return all(word in text for word in words.lower().split())
+
+
+_RANK = {"stuck": 0, "in transition": 1, "down": 2, "stale": 3, "suspect": 4, "ok": 5}
+SORT_KEYS: dict[str, Callable[[Host], Any]] = {
+    "Host": lambda h: h.name,
+    "State": lambda h: _RANK[shown_state(h)],
+    "Kernel": lambda h: h.release or "",
+    "Live": lambda h: sum(1 for p in h.patches if p.live),
+    "In transition": lambda h: h.transition.patch if h.transition else "",
+    "Age": lambda h: (h.transition.age_seconds or 0) if h.transition else -1,
+    "Pending": lambda h: (h.transition.tasks_pending or 0) if h.transition else -1,
+    "Top blocker": lambda h: h.top_blocker or "",
+    "Forced": lambda h: bool(h.forced),
+    "Last poll": lambda h: h.poll_age if h.poll_age is not None else float("inf"),
+}
 
 
 def problem_lines(hosts) -> list[str]:

@@ -256,8 +256,8 @@ async def test_the_fleet_console_on_the_real_prometheus(fleet):
     from textual.widgets import DataTable, Static
 
     from lptui.fleet.prometheus import Prometheus
-    from lptui.tui.fleet_app import FleetApp
-    from lptui.tui.screens.fleet_host import FleetHostScreen
+    from lptui.tui.fleet.app import FleetApp
+    from lptui.tui.fleet.host import FleetHostScreen
 
     own = json.loads(lptui("--demo", "stuck", "status", "--json").stdout)
     tasks = json.loads(lptui("--demo", "stuck", "tasks", "--json").stdout)
@@ -271,8 +271,34 @@ async def test_the_fleet_console_on_the_real_prometheus(fleet):
                 break
         assert hosts.row_count == 7
         assert hosts.coordinate_to_cell_key((0, 0)).row_key.value == fleet.host("stuck")  # worst first
-        assert "7 hosts, " in str(app.query_one("#fleet-status", Static).render())
+        assert "7 hosts; " in str(app.query_one("#fleet-status", Static).render())
         assert app.focused is hosts  # Enter works at once: focus on the table, not the tab bar
+        assert "7 of 7 hosts, worst first" in str(app.query_one("#hosts-shown", Static).render())
+        await pilot.press("slash", *"stuck", "enter")  # the filter: words any cell holds
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if hosts.row_count == 1:
+                break
+        assert hosts.row_count == 1 and hosts.get_row_at(0)[0].plain == fleet.host("stuck")
+        assert app.focused is hosts and '1 of 1 hosts matching "stuck"' in str(
+            app.query_one("#hosts-shown", Static).render()
+        )
+        app.query_one("#filter").value = ""
+        await pilot.press("s")  # sort by the first column: the hosts by name
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if hosts.row_count == 7 and "sorted by Host" in str(
+                app.query_one("#hosts-shown", Static).render()
+            ):
+                break
+        names = [hosts.get_row_at(i)[0].plain for i in range(7)]
+        assert names == sorted(names), names
+        await pilot.press("s", *["s"] * (len(app.view.columns) - 1))  # past the last column: worst first
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if "worst first" in str(app.query_one("#hosts-shown", Static).render()):
+                break
+        assert hosts.coordinate_to_cell_key((0, 0)).row_key.value == fleet.host("stuck")
         title = str(app.query_one("#tabs").get_tab("tab-hosts").label)
         assert title.startswith("Hosts (") and "1 down" in title and "stuck" in title, title
         await pilot.press("2")
@@ -297,6 +323,12 @@ async def test_the_fleet_console_on_the_real_prometheus(fleet):
         await pilot.pause(0.2)
         screen = app.screen
         assert isinstance(screen, FleetHostScreen)
+        first = screen.host_record
+        for _ in range(50):  # the drill-down is read again with the table (interval 1 s)
+            await pilot.pause(0.1)
+            if screen.host_record is not first:
+                break
+        assert screen.host_record is not first and screen.host_record.name == first.name
         console = str(screen.query_one("#host-console", Static).render())
         assert "ssh 127.0.0.1 sudo lptui" in console
         # the host console's panels, saying what the stuck demo's own status --json says
@@ -332,7 +364,7 @@ async def test_the_fleet_console_says_when_prometheus_is_gone():
     from textual.widgets import Static
 
     from lptui.fleet.prometheus import Prometheus
-    from lptui.tui.fleet_app import FleetApp
+    from lptui.tui.fleet.app import FleetApp
 
     app = FleetApp(
         Prometheus("http://127.0.0.1:1"), job="lptui", host_label="instance", stale=300, interval=1

@@ -245,7 +245,7 @@ def test_no_host_speaks_for_another(hostile):
 async def test_the_fleet_console_shows_a_hostile_fleet(hostile):
     """Before: the fleet console read a host name as markup, died with a traceback, and exited 0."""
     from lptui.fleet.prometheus import Prometheus
-    from lptui.tui.fleet_app import FleetApp
+    from lptui.tui.fleet.app import FleetApp
 
     url, *_ = hostile
     app = FleetApp(Prometheus(url, timeout=30), job=JOB, host_label="instance", stale=300, interval=60)

@@ -291,7 +291,7 @@ def test_the_drill_down_escapes_what_a_host_controls():
     from textual.widgets import DataTable
 
     from lptui.fleet.answers import console_command
-    from lptui.tui.screens.fleet_host import FleetHostScreen
+    from lptui.tui.fleet.host import FleetHostScreen
 
     evil = "lp\x1b[2J\u202eevil"
     fleet = fleet_of(healthy("web:1", patches=[(evil, 1, 0, ["CVE-2026-0815"], 1)]))

@@ -8,6 +8,8 @@ not shown as if known: that is what `ssh HOST sudo lptui` is for.
 
 from __future__ import annotations
 
+import time
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -34,8 +36,9 @@ BADGE = {
 }
 
 
-def header_line(h: Host) -> Text:
-    """The host console's kernel line, for a host seen through Prometheus."""
+def header_line(h: Host, since_read: float = 0.0) -> Text:
+    """The host console's kernel line, for a host seen through Prometheus; its last poll as old as it is
+    now (`since_read`: seconds since the fleet was read)."""
     line = Text()
     line.append(" lptui fleet ", style="bold reverse")
     line.append(f" {h.name} ", style="bold")
@@ -43,7 +46,8 @@ def header_line(h: Host) -> Text:
     line.append(f"{h.machine or ''}  ", style="dim")
     state = shown_state(h)
     line.append(f" {BADGE[state]} ", style=f"{STATE_STYLE[state]} reverse")
-    poll = f"last poll {age_text(h.poll_age)} ago" if h.poll_age is not None else "never polled"
+    age = h.poll_age + since_read if h.poll_age is not None else None
+    poll = f"last poll {age_text(age)} ago" if age is not None else "never polled"
     line.append(f"  {poll}", style="dim" if h.reporting else "bold yellow")
     if h.forced:
         line.append("  FORCED this boot", style="bold red")
@@ -103,13 +107,35 @@ class FleetHostScreen(Screen):
     FleetHostScreen .section { padding: 0 1; margin-top: 1; }
     """
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Host, read_at: float | None = None) -> None:
         super().__init__()
         self.host_record = host
+        self.read_at = time.monotonic() if read_at is None else read_at  # when the fleet was read
+        self.gone = False  # the host is no longer in Prometheus's answer
+
+    def show(self, host: Host | None, read_at: float) -> None:
+        """The fleet was read again: this host as it is now (the console calls it with every read)."""
+        self.gone = host is None
+        if host is not None:
+            self.host_record, self.read_at = host, read_at
+        self.call_later(self._again)
+
+    async def _again(self) -> None:
+        await self.recompose()
+        self._fill()
+
+    def _header(self) -> Text:
+        line = header_line(self.host_record, time.monotonic() - self.read_at)
+        if self.gone:
+            line.append("  no longer in Prometheus's answer", style="bold red")
+        return line
+
+    def _tick(self) -> None:
+        self.query_one("#host-header", Static).update(self._header())
 
     def compose(self) -> ComposeResult:
         h = self.host_record
-        yield Static(header_line(h), id="host-header")
+        yield Static(self._header(), id="host-header")
         with VerticalScroll():
             if h.transition is not None:
                 with Vertical(id="host-transition") as panel:
@@ -148,6 +174,13 @@ class FleetHostScreen(Screen):
         )
 
     def on_mount(self) -> None:
+        self._fill()
+        self.set_interval(1, self._tick)  # the last poll's age grows between reads
+        h = self.host_record
+        if not h.reporting:
+            self.notify(f"{h.name}: exporter {h.state}: these series may be old", severity="warning")
+
+    def _fill(self) -> None:
         h = self.host_record
         if h.blockers:
             table = self.query_one("#host-blockers", DataTable)
@@ -198,5 +231,3 @@ class FleetHostScreen(Screen):
             f"{'OOPS' if 'oops' in p.health else 'WARNING'} after {p.name}" for p in h.patches if p.health
         ]
         patches.border_subtitle = Text(" · ".join(notes))
-        if not h.reporting:
-            self.notify(f"{h.name}: exporter {h.state}: these series may be old", severity="warning")
