@@ -214,7 +214,6 @@ def console_command(host: str) -> str:
 
 
 def host_json(h: Host, *, warn: float = 60.0, crit: float = 300.0) -> dict:
-    t = h.transition
     return {
         "host": h.name,
         "state": h.state,
@@ -239,18 +238,7 @@ def host_json(h: Host, *, warn: float = 60.0, crit: float = 300.0) -> dict:
             }
             for p in h.patches
         ],
-        "transition": None
-        if t is None
-        else {
-            "patch": t.patch,
-            "direction": t.direction,
-            "mechanism": t.mechanism,
-            "age_seconds": None if t.age_seconds is None else round(t.age_seconds, 1),
-            "age_source": t.age_source,
-            "tasks_pending": t.tasks_pending,
-            "tasks_total": t.tasks_total,
-            "tasks_unreadable": t.tasks_unreadable,
-        },
+        "transition": transition_json(h),
         "blockers": dict(h.blockers),
         "top_blocker": h.top_blocker,
         "forced_this_boot": h.forced,
@@ -260,6 +248,35 @@ def host_json(h: Host, *, warn: float = 60.0, crit: float = 300.0) -> dict:
         "suspect": h.suspect,
         "problems": list(h.problems),
         "console": console_command(h.name),
+        "last_known": None if h.last_known is None else last_known_json(h.last_known),
+    }
+
+
+def last_known_json(k: Host) -> dict:
+    """A down host as its series last said (`lptui fleet`'s LOOKBACK): never its state now."""
+    return {
+        "poll_age_seconds": None if k.poll_age is None else round(k.poll_age, 1),
+        "release": k.release,
+        "live": [p.name for p in k.patches if p.live],
+        "transition": transition_json(k),
+        "top_blocker": k.top_blocker,
+        "forced_this_boot": k.forced,
+    }
+
+
+def transition_json(h: Host) -> dict | None:
+    t = h.transition
+    if t is None:
+        return None
+    return {
+        "patch": t.patch,
+        "direction": t.direction,
+        "mechanism": t.mechanism,
+        "age_seconds": None if t.age_seconds is None else round(t.age_seconds, 1),
+        "age_source": t.age_source,
+        "tasks_pending": t.tasks_pending,
+        "tasks_total": t.tasks_total,
+        "tasks_unreadable": t.tasks_unreadable,
     }
 
 

@@ -6,6 +6,7 @@ The values are a host's own labels: the printers escape them (lptui.richtext.Tex
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from lptui.core.oncall.history import age_text
@@ -46,6 +47,8 @@ def _c(value: object, style: str = "") -> Cell:
 
 
 def host_cells(h: Host) -> list[Cell]:
+    if h.last_known is not None:  # down: what its series last said, and the state says so
+        return last_known_cells(h, h.last_known)
     live = sum(1 for p in h.patches if p.live)
     t = h.transition
     bad = any("bad value" in p for p in h.problems)
@@ -64,6 +67,16 @@ def host_cells(h: Host) -> list[Cell]:
         _c({True: "FORCED", False: "no", None: "?"}[h.forced], "bold red" if h.forced else ""),
         _c(poll, "bold yellow" if poll == BAD_VALUE else ""),
     ]
+
+
+def last_known_cells(h: Host, k: Host) -> list[Cell]:
+    """A down host's row: "down, was stuck" and the values its series last had, dim (old, not now)."""
+    row = host_cells(replace(k, up=True, stale=False, last_known=None))
+    was = row[1][0]
+    row = [(text, "dim") for text, _ in row]
+    row[0] = _c(h.name, "bold")
+    row[1] = _c(f"down, was {was}", STATE_STYLE["down"])
+    return row
 
 
 def shown_state(h: Host) -> str:

@@ -76,12 +76,54 @@ def queries(job: str, host_label: str = "instance") -> dict[str, str]:
     job_is = _job_matcher(job)
     host = _label_name(host_label)
     out = {}
-    for family, (kind, labels) in FAMILIES.items():
+    for family in FAMILIES:
         name = family if family == "up" else f"lptui_{family}"
-        selector = f"{name}{{{job_is}}}{FILTERS.get(family, '')}"
-        query = f"max by ({', '.join((host, *labels))}) ({selector})"
-        out[family] = query if kind == "value" else f"topk by ({host}) ({LIMITS[kind]}, {query})"
+        out[family] = _query(family, f"{name}{{{job_is}}}", host)
     return out
+
+
+def _query(family: str, selector: str, host: str) -> str:
+    kind, labels = FAMILIES[family]
+    query = f"max by ({', '.join((host, *labels))}) ({selector}{FILTERS.get(family, '')})"
+    return query if kind == "value" else f"topk by ({host}) ({LIMITS[kind]}, {query})"
+
+
+# what is read again of a host whose exporter is down: Prometheus marks its series stale at the failed
+# scrape, so an instant query no longer sees them; `last_over_time` over LOOKBACK does (a range selector
+# skips the stale markers), each series at its last scraped value
+LAST_KNOWN = (
+    "last_poll_timestamp_seconds",
+    "kernel_info",
+    "patch_info",
+    "patch_enabled",
+    "patch_in_transition",
+    "transition_info",
+    "transition_age_seconds",
+    "transition_tasks_pending",
+    "transition_tasks",
+    "blocked_tasks",
+    "forced_this_boot",
+    "patch_fixes",
+)
+LOOKBACK = 3600  # seconds: a host down longer has no last known state (its series are out of reach)
+MAX_DOWN = 200  # down hosts whose last known state one round reads (the first by name)
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:\[\]-]{1,253}")  # a host:port, an IPv6 [::1]:port
+
+
+def last_known(job: str, host_label: str, down: list[str]) -> dict[str, str]:
+    """The LAST_KNOWN families of the `down` hosts (at most MAX_DOWN, each a plain host:port: a name
+    Prometheus's regex would read otherwise is not asked for), as `queries` asks for them now."""
+    names = sorted(name for name in down if _PLAIN_NAME.fullmatch(name))[:MAX_DOWN]
+    if not names:
+        return {}
+    # RE2 in a PromQL string: a dot or bracket escaped for the regex, the backslash for the string
+    alternatives = "|".join("".join("\\\\" + c if c in ".[]" else c for c in name) for name in names)
+    host = _label_name(host_label)
+    selector = f'{{{_job_matcher(job)}, {host}=~"{alternatives}"}}'
+    return {
+        family: _query(family, f"last_over_time(lptui_{family}{selector}[{LOOKBACK}s])", host)
+        for family in LAST_KNOWN
+    }
 
 
 def checks(job: str, host_label: str = "instance") -> dict[str, str]:

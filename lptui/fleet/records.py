@@ -59,6 +59,9 @@ class Host:
     has_life_cycle: bool
     problems: tuple[str, ...] = ()  # bad values, series read in part, others' series (see `suspect`)
     suspect: bool = False  # another target or job may speak for it: its verdicts are not believed
+    # exporter down: the host as its series last said (LOOKBACK), never believed as its state now; None
+    # when it is up, or none of its series is that recent
+    last_known: Host | None = None
 
     @property
     def reporting(self) -> bool:

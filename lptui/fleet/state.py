@@ -15,13 +15,15 @@ and one decoded answer at a time (decoding is the round's memory; the fetching g
 from __future__ import annotations
 
 import gc
+import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import replace
 
 from lptui.fleet.hosts import build
 from lptui.fleet.prometheus import Answer, Prometheus, Round, _parse
-from lptui.fleet.queries import DEFAULT_STALE, FAMILIES, WORKERS, checks, queries
+from lptui.fleet.queries import DEFAULT_STALE, FAMILIES, WORKERS, checks, last_known, queries
 from lptui.fleet.records import CVE_ID, Fleet, Host, HostPatch, HostTransition, worst_first
 from lptui.fleet.reduce import reduce_family
 
@@ -38,6 +40,7 @@ __all__ = [
     "queries",
     "read_fleet",
     "reduce_family",
+    "with_last_known",
     "worst_first",
 ]
 
@@ -58,6 +61,8 @@ def read_fleet(
         first = prom.query(exprs.pop("up"), round=round)
         at = first.at or None
         reduced = {"up": reduce_family("up", first, host_label, prom.base)}
+        down = [name for name, value in reduced["up"].items() if value != 1]
+        exprs.update({f"last:{f}": q for f, q in last_known(job, host_label, down).items()})
         with ThreadPoolExecutor(WORKERS, thread_name_prefix="lptui-fleet") as pool:
             running = {
                 pool.submit(_read, prom, family, expr, at, host_label, round, decoding): family
@@ -70,10 +75,26 @@ def read_fleet(
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
         found = {name: reduced.pop(name) for name in checks(job, host_label)}
-        return build(reduced, at=at or time.time(), host_label=host_label, job=job, stale=stale, checks=found)
+        last = {name[5:]: reduced.pop(name) for name in list(reduced) if name.startswith("last:")}
+        fleet = build(
+            reduced, at=at or time.time(), host_label=host_label, job=job, stale=stale, checks=found
+        )
+        return with_last_known(fleet, last)
     finally:
         if collecting:
             gc.enable()
+
+
+def with_last_known(fleet: Fleet, last: dict[str, dict]) -> Fleet:
+    """Each down host with its last known state, from the LAST_KNOWN families read of it."""
+    if not last:
+        return fleet
+    built = build(last, at=fleet.at, host_label=fleet.host_label, job=fleet.job, stale=math.inf)
+    known = {h.name: h for h in built.hosts}
+    hosts = tuple(
+        replace(h, last_known=known[h.name]) if not h.up and h.name in known else h for h in fleet.hosts
+    )
+    return replace(fleet, hosts=hosts)
 
 
 def _read(
@@ -81,7 +102,7 @@ def _read(
 ) -> dict:
     body = prom.fetch(expr, at, round)
     with decoding:  # one decoded answer at a time: the round's memory is one answer's, not four
-        return reduce_family(family, _parse(body, prom.base), host_label, prom.base)
+        return reduce_family(family.removeprefix("last:"), _parse(body, prom.base), host_label, prom.base)
 
 
 def assemble(
@@ -93,6 +114,10 @@ def assemble(
 ) -> Fleet:
     """The Fleet from one answer per family and check (a family missing is as if it had no series)."""
     at = next((a.at for a in answers.values() if a.at), 0.0) or time.time()
-    reduced = {family: reduce_family(family, a, host_label) for family, a in answers.items()}
+    reduced = {
+        family: reduce_family(family.removeprefix("last:"), a, host_label) for family, a in answers.items()
+    }
     found = {name: reduced.pop(name) for name in checks("x", host_label) if name in reduced}
-    return build(reduced, at=at, host_label=host_label, job=job, stale=stale, checks=found)
+    last = {name[5:]: reduced.pop(name) for name in list(reduced) if name.startswith("last:")}
+    fleet = build(reduced, at=at, host_label=host_label, job=job, stale=stale, checks=found)
+    return with_last_known(fleet, last)

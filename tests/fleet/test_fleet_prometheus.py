@@ -25,9 +25,15 @@ def lptui(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
     )
 
 
+STORES = ("prometheus", "victoria-metrics")
+
+
 class RealFleet:
-    def __init__(self, tmp, *, rules: str | None = None, alertmanager: str | None = None) -> None:
-        self.prometheus = need("prometheus")
+    def __init__(
+        self, tmp, *, rules: str | None = None, alertmanager: str | None = None, store: str = "prometheus"
+    ) -> None:
+        self.store = store
+        self.prometheus = need(store)
         self.ports = {s: free_port() for s in SCENARIOS}
         self.dead = free_port()  # nothing listens there: its `up` is 0
         self.web = free_port()
@@ -61,14 +67,25 @@ class RealFleet:
                 f"alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{alertmanager}']\n"
             )
         (tmp / "prometheus.yml").write_text(config)
+        if store == "victoria-metrics":  # single-node: it scrapes the same file and answers the same API
+            argv = [
+                self.prometheus,
+                f"-promscrape.config={tmp / 'prometheus.yml'}",
+                f"-storageDataPath={tmp / 'data'}",
+                f"-httpListenAddr=127.0.0.1:{self.web}",
+                "-search.latencyOffset=0s",  # answer with the last second's samples, as Prometheus does
+                "-promscrape.config.strictParse=false",  # evaluation_interval: vmalert's, not its own
+            ]
+        else:
+            argv = [
+                self.prometheus,
+                f"--config.file={tmp / 'prometheus.yml'}",
+                f"--storage.tsdb.path={tmp / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.web}",
+            ]
         self.procs.append(
             subprocess.Popen(
-                [
-                    self.prometheus,
-                    f"--config.file={tmp / 'prometheus.yml'}",
-                    f"--storage.tsdb.path={tmp / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{self.web}",
-                ],
+                argv,
                 stdout=subprocess.DEVNULL,
                 stderr=(tmp / "prometheus.log").open("w"),
             )
@@ -95,9 +112,11 @@ class RealFleet:
                 p.kill()
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    real = RealFleet(tmp_path_factory.mktemp("fleet"))
+@pytest.fixture(scope="module", params=STORES)
+def fleet(tmp_path_factory, request):
+    """The demo fleet in Prometheus, then in VictoriaMetrics single-node (a store for fleets past one
+    Prometheus): every test that takes it runs on both."""
+    real = RealFleet(tmp_path_factory.mktemp("fleet"), store=request.param)
     yield real
     real.stop()
 
@@ -222,7 +241,7 @@ def test_bad_prometheus_input_is_one_line(fleet, tmp_path):
     out = lptui("fleet", "--prometheus", fleet.url, "--job", "nothing-here", "hosts")
     assert out.returncode == 1 and "no lptui series" in out.stderr and out.stderr.count("\n") == 1
     out = lptui("fleet", "--prometheus", fleet.url, "--job", "(", "hosts")  # a regex Prometheus rejects
-    assert out.returncode == 1 and "bad_data" in out.stderr and out.stderr.count("\n") == 1
+    assert out.returncode == 1 and "refused the query" in out.stderr and out.stderr.count("\n") == 1
     secret = tmp_path / "password"
     secret.write_text("hunter2-secret\n")
     out = lptui(
@@ -358,6 +377,37 @@ async def test_the_fleet_console_on_the_real_prometheus(fleet):
         assert str(patches.get_row_at(moving)[2]) == "IN TRANSITION"
         await pilot.press("escape")
         assert not isinstance(app.screen, FleetHostScreen)
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_a_down_host_keeps_its_last_known_state(tmp_path, store):
+    """The stuck demo host's exporter killed: it is down, and says what its series last said (its kernel,
+    its stuck transition, its last poll seconds ago, not "never"), read with `last_over_time`."""
+    real = RealFleet(tmp_path, store=store)
+    try:
+        own = json.loads(lptui("--demo", "stuck", "status", "--json").stdout)
+        real.procs[0].kill()  # the first exporter: the stuck scenario's
+        name = real.host("stuck")
+
+        def down() -> dict | None:
+            hosts = fleet_json(real, "hosts")["hosts"]
+            host = next(h for h in hosts if h["host"] == name)
+            return host if host["state"] == "down" else None
+
+        wait_for(down, 60, "the killed exporter to be down")
+        host = down()
+        assert host is not None and host["check"] == "UNKNOWN"  # never believed as its state now
+        known = host["last_known"]
+        assert known is not None and known["release"] == own["kernel"]["release"], host
+        assert known["transition"]["patch"] == own["transition"]["patch"]
+        assert known["transition"]["tasks_pending"] == own["transition"]["tasks_pending"]
+        assert 0 <= known["poll_age_seconds"] < 60
+        dead = next(h for h in fleet_json(real, "hosts")["hosts"] if h["host"] == f"127.0.0.1:{real.dead}")
+        assert dead["last_known"] is None  # never scraped: nothing to keep
+        text = lptui("fleet", "--prometheus", real.url, "hosts").stdout
+        assert "down, was stuck" in text, text
+    finally:
+        real.stop()
 
 
 async def test_the_fleet_console_says_when_prometheus_is_gone():

@@ -23,7 +23,7 @@ UNITS = ROOT / "contrib/systemd"
 def need(tool: str) -> str:
     path = shutil.which(tool)
     if path is None:
-        reason = f"{tool} is not installed (Debian: apt-get install prometheus)"
+        reason = f"{tool} is not installed (Debian: apt-get install {tool}; .ci/run installs it)"
         if os.environ.get("CI"):
             pytest.fail(f"CI must have it: {reason}")
         pytest.skip(reason)

@@ -46,8 +46,12 @@ def header_line(h: Host, since_read: float = 0.0) -> Text:
     line.append(f"{h.machine or ''}  ", style="dim")
     state = shown_state(h)
     line.append(f" {BADGE[state]} ", style=f"{STATE_STYLE[state]} reverse")
-    age = h.poll_age + since_read if h.poll_age is not None else None
+    known = h.last_known
+    polled = known.poll_age if known is not None else h.poll_age
+    age = polled + since_read if polled is not None else None
     poll = f"last poll {age_text(age)} ago" if age is not None else "never polled"
+    if known is not None:
+        poll += ": its last known state below"
     line.append(f"  {poll}", style="dim" if h.reporting else "bold yellow")
     if h.forced:
         line.append("  FORCED this boot", style="bold red")
@@ -115,14 +119,19 @@ class FleetHostScreen(Screen):
 
     def show(self, host: Host | None, read_at: float) -> None:
         """The fleet was read again: this host as it is now (the console calls it with every read)."""
+        self.call_later(self._again, host, read_at)
+
+    async def _again(self, host: Host | None, read_at: float) -> None:
         self.gone = host is None
         if host is not None:
             self.host_record, self.read_at = host, read_at
-        self.call_later(self._again)
-
-    async def _again(self) -> None:
         await self.recompose()
-        self._fill()
+        self._fill()  # in the same step as the recompose: no frame shows the panels empty
+
+    @property
+    def record(self) -> Host:
+        """What the panels show: the host's series, or a down host's last known ones."""
+        return self.host_record.last_known or self.host_record
 
     def _header(self) -> Text:
         line = header_line(self.host_record, time.monotonic() - self.read_at)
@@ -134,7 +143,7 @@ class FleetHostScreen(Screen):
         self.query_one("#host-header", Static).update(self._header())
 
     def compose(self) -> ComposeResult:
-        h = self.host_record
+        h = self.record
         yield Static(self._header(), id="host-header")
         with VerticalScroll():
             if h.transition is not None:
@@ -160,7 +169,7 @@ class FleetHostScreen(Screen):
         yield Footer()
 
     def _life_cycle(self) -> Text:
-        h = self.host_record
+        h = self.record
         service = h.kpatch_service or ("?" if h.has_life_cycle else "not exported")
         inactive = "?" if h.inactive_modules is None else str(h.inactive_modules)
         forced = {True: ("FORCED", "bold red"), False: ("no", "green"), None: ("?", "bold yellow")}[h.forced]
@@ -181,7 +190,7 @@ class FleetHostScreen(Screen):
             self.notify(f"{h.name}: exporter {h.state}: these series may be old", severity="warning")
 
     def _fill(self) -> None:
-        h = self.host_record
+        h = self.record
         if h.blockers:
             table = self.query_one("#host-blockers", DataTable)
             table.border_title = "Blocking"
