@@ -1,6 +1,7 @@
 """Benchmark: the fleet view over 1,000 (or 10,000) hosts on a real Prometheus.
 
-    python benchmarks/fleet.py [--hosts N] [--rounds R]
+    python benchmarks/fleet.py [--hosts N] [--rounds R] [--refreshes K]
+                               [--store prometheus|victoria-metrics|both]
 
 Builds N hosts' lptui series as OpenMetrics history (the last 10 minutes, a sample a minute; 5 % of the
 hosts stuck in a transition with blockers, 2 % with a dead exporter), backfills it into a Prometheus data
@@ -47,7 +48,9 @@ def openmetrics(hosts: int, now: int) -> str:
         if name.startswith("lptui_"):
             series[labels["instance"]] = series.get(labels["instance"], 0) + 1
         text = ",".join(f'{k}="{v}"' for k, v in labels.items())
-        for t in range(now - 600, now + 1, 60):
+        # 10 minutes back and 20 ahead: an instant query at any time of the run finds a sample at most a
+        # minute old (Prometheus's lookback is 5 minutes; a 30,000-host run outlasts that)
+        for t in range(now - 600, now + 1201, 60):
             families.setdefault(name, []).append(
                 f"{name}{{{text}}} {value if name != 'lptui_last_poll_timestamp_seconds' else t} {t}"
             )
@@ -129,99 +132,187 @@ def bare_round(url: str, exprs: dict[str, str]) -> int:
         return len(first) + sum(len(b) for b in pool.map(lambda e: bare(url, e, at), rest))
 
 
-async def first_paint(url: str) -> float:
+async def console(url: str, refreshes: int) -> tuple[float, float, list[float]]:
+    """The console headless at 160x40, refreshing as fast as it may (interval 0.5 s): its first paint
+    (until the hosts table is filled), and the UI thread's longest block in each refresh, measured from
+    inside its event loop (a 2 ms sleep that wakes late was blocked): (first paint, its block, blocks of
+    the refreshes after it)."""
     from textual.widgets import DataTable
 
     from lptui.tui.fleet.app import FleetApp
 
     start = time.perf_counter()
-    app = FleetApp(Prometheus(url, timeout=60), job="lptui", host_label="instance", stale=1e9, interval=60)
+    app = FleetApp(Prometheus(url, timeout=60), job="lptui", host_label="instance", stale=1e9, interval=0.5)
+    blocks: list[float] = []
+    worst = [0.0]
     async with app.run_test(size=(160, 40)) as pilot:
+
+        async def watchdog() -> None:
+            while True:
+                began = time.perf_counter()
+                await asyncio.sleep(0.002)
+                worst[0] = max(worst[0], time.perf_counter() - began - 0.002)
+
+        task = asyncio.get_running_loop().create_task(watchdog())
+        shown = app.poller.shown
+
+        def counted() -> None:
+            blocks.append(worst[0])
+            worst[0] = 0.0
+            shown()
+
+        app.poller.shown = counted  # type: ignore[method-assign]  # the benchmark's probe
         table = app.query_one("#hosts", DataTable)
         while table.row_count == 0:
             await pilot.pause(0.01)
-        return time.perf_counter() - start
+        paint = time.perf_counter() - start
+        while len(blocks) < refreshes + 1:
+            await pilot.pause(0.05)
+        task.cancel()
+    return paint, blocks[0], blocks[1:]
+
+
+def start_prometheus(tmpdir: Path, om: Path) -> tuple[subprocess.Popen, str]:
+    """Debian's Prometheus on the history, backfilled with promtool."""
+    promtool, prometheus = shutil.which("promtool"), shutil.which("prometheus")
+    if not promtool or not prometheus:
+        sys.exit("needs Debian's prometheus (apt-get install prometheus)")
+    data = tmpdir / "prometheus-data"
+    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(om), str(data)], check=True)
+    web = free_port()
+    (tmpdir / "prometheus.yml").write_text("global:\n  scrape_interval: 1h\n")
+    argv = [
+        prometheus,
+        f"--config.file={tmpdir / 'prometheus.yml'}",
+        f"--storage.tsdb.path={data}",
+        f"--web.listen-address=127.0.0.1:{web}",
+    ]
+    return subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ), f"http://127.0.0.1:{web}"
+
+
+def start_victoria_metrics(tmpdir: Path, om: Path) -> tuple[subprocess.Popen, str]:
+    """Debian's VictoriaMetrics single-node on the same history, imported as Prometheus text (its
+    timestamps in milliseconds) through /api/v1/import/prometheus, then flushed to be searchable."""
+    vm = shutil.which("victoria-metrics")
+    if not vm:
+        sys.exit("needs Debian's victoria-metrics (apt-get install victoria-metrics)")
+    web = free_port()
+    argv = [
+        vm,
+        f"-storageDataPath={tmpdir / 'vm-data'}",
+        f"-httpListenAddr=127.0.0.1:{web}",
+        "-search.latencyOffset=0s",
+    ]
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{web}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{url}/health", timeout=5).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    with om.open("rb") as src:
+        while chunk := b"".join(_ms(line) for line in _lines(src, 200_000)):
+            urllib.request.urlopen(
+                urllib.request.Request(f"{url}/api/v1/import/prometheus", data=chunk), timeout=300
+            )
+    urllib.request.urlopen(f"{url}/internal/force_flush", timeout=60).read()
+    return server, url
+
+
+def _lines(src, n: int) -> list[bytes]:
+    return [line for _, line in zip(range(n), src, strict=False)]
+
+
+def _ms(line: bytes) -> bytes:
+    if line.startswith(b"#"):
+        return b""
+    head, _, t = line.rstrip(b"\n").rpartition(b" ")
+    return head + b" " + t + b"000\n"
+
+
+def measure(store: str, url: str, args: argparse.Namespace) -> None:
+    from lptui.fleet.poller import Shape, shape_view
+    from lptui.fleet.queries import last_known
+
+    prom = Prometheus(url, timeout=60)
+    for _ in range(240):
+        try:
+            if len(read_fleet(prom, stale=1e9).hosts) == args.hosts:
+                break
+        except Exception:
+            pass
+        time.sleep(0.5)
+    fleet = read_fleet(prom, stale=1e9)
+    assert len(fleet.hosts) == args.hosts, len(fleet.hosts)
+    down = [h.name for h in fleet.hosts if not h.up]
+    # the view's whole round: the families, the checks of the hosts, the down hosts' last known state
+    exprs = {**queries("lptui"), **checks("lptui"), **last_known("lptui", "instance", down)}
+    floor, view = [], []
+    size = 0
+    for _ in range(args.rounds):
+        t = time.perf_counter()
+        size = bare_round(url, exprs)
+        floor.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        shape_view(read_fleet(prom, stale=1e9), None, 0.0, Shape())  # what the console's poller does
+        view.append(time.perf_counter() - t)
+    f, v = statistics.median(floor), statistics.median(view)
+    # each round's pair back to back, the ratio per pair: a slow moment of the machine slows both
+    ratio = statistics.median(b / a for a, b in zip(floor, view, strict=True))
+    print(
+        f"[{store}] refresh ({args.rounds} rounds, median): bare HTTP floor {f * 1000:.0f} ms "
+        f"({size >> 10} KiB in {len(exprs)} queries), fleet view read and shaped {v * 1000:.0f} ms; "
+        f"per round {ratio:.2f}x the floor"
+    )
+    paint, first, blocks = asyncio.run(console(url, args.refreshes))
+    print(
+        f"[{store}] console: first paint {paint * 1000:.0f} ms (UI thread's longest block in it "
+        f"{first * 1000:.0f} ms); {len(blocks)} refreshes after it: UI thread's longest block per refresh "
+        f"median {statistics.median(blocks) * 1000:.0f} ms, worst {max(blocks) * 1000:.0f} ms"
+    )
+    # the child's peak from its own address space (VmHWM): getrusage's ru_maxrss would carry this
+    # process's peak over the fork and exec (the kernel keeps the larger in signal->maxrss)
+    code = (
+        "import contextlib, io, sys\nfrom lptui.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['fleet', '--prometheus', {url!r}, '--stale', '1e9', 'hosts', '--json'])\n"
+        "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    print(f"[{store}] `lptui fleet hosts --json` peak RSS: {int(out.stdout.split()[-1]) / 1024:.0f} MiB")
+
+
+STORES = {"prometheus": start_prometheus, "victoria-metrics": start_victoria_metrics}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--hosts", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--refreshes", type=int, default=10, help="console refreshes whose UI block is measured")
+    ap.add_argument("--store", choices=[*STORES, "both"], default="both")
     args = ap.parse_args()
-    promtool, prometheus = shutil.which("promtool"), shutil.which("prometheus")
-    if not promtool or not prometheus:
-        sys.exit("needs Debian's prometheus (apt-get install prometheus)")
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
-        now = int(time.time())
         began = time.perf_counter()
-        (tmpdir / "fleet.om").write_text(openmetrics(args.hosts, now))
-        data = tmpdir / "data"
-        subprocess.run(
-            [promtool, "tsdb", "create-blocks-from", "openmetrics", str(tmpdir / "fleet.om"), str(data)],
-            check=True,
-            capture_output=True,
-        )
+        om = tmpdir / "fleet.om"
+        om.write_text(openmetrics(args.hosts, int(time.time())))
         print(
-            f"{args.hosts} hosts: OpenMetrics {(tmpdir / 'fleet.om').stat().st_size >> 20} MiB, backfilled "
+            f"{args.hosts} hosts: OpenMetrics {om.stat().st_size >> 20} MiB "
             f"in {time.perf_counter() - began:.1f} s"
         )
-        web = free_port()
-        (tmpdir / "prometheus.yml").write_text("global:\n  scrape_interval: 1h\n")
-        server = subprocess.Popen(
-            [
-                prometheus,
-                f"--config.file={tmpdir / 'prometheus.yml'}",
-                f"--storage.tsdb.path={data}",
-                f"--web.listen-address=127.0.0.1:{web}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{web}"
-        try:
-            prom = Prometheus(url, timeout=60)
-            for _ in range(120):
-                try:
-                    if len(read_fleet(prom, stale=1e9).hosts) == args.hosts:
-                        break
-                except Exception:
-                    pass
-                time.sleep(0.5)
-            fleet = read_fleet(prom, stale=1e9)
-            assert len(fleet.hosts) == args.hosts, len(fleet.hosts)
-            exprs = {**queries("lptui"), **checks("lptui")}  # the view's whole round
-            floor, view = [], []
-            size = 0
-            for _ in range(args.rounds):
-                t = time.perf_counter()
-                size = bare_round(url, exprs)
-                floor.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                read_fleet(prom, stale=1e9)
-                view.append(time.perf_counter() - t)
-            f, v = statistics.median(floor), statistics.median(view)
-            # each round's pair back to back, the ratio per pair: a slow moment of the machine slows both
-            ratio = statistics.median(b / a for a, b in zip(floor, view, strict=True))
-            print(
-                f"refresh ({args.rounds} rounds, median): bare HTTP floor {f * 1000:.0f} ms "
-                f"({size >> 10} KiB in {len(exprs)} queries), fleet view {v * 1000:.0f} ms; "
-                f"per round {ratio:.2f}x the floor"
-            )
-            print(f"console first paint: {asyncio.run(first_paint(url)) * 1000:.0f} ms")
-            # the child's peak from its own address space (VmHWM): getrusage's ru_maxrss would carry this
-            # process's peak over the fork and exec (the kernel keeps the larger in signal->maxrss)
-            code = (
-                "import contextlib, io, sys\nfrom lptui.cli.main import main\n"
-                "with contextlib.redirect_stdout(io.StringIO()):\n"
-                f"    main(['fleet', '--prometheus', {url!r}, '--stale', '1e9', 'hosts', '--json'])\n"
-                "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])"
-            )
-            out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-            print(f"`lptui fleet hosts --json` peak RSS: {int(out.stdout.split()[-1]) / 1024:.0f} MiB")
-        finally:
-            server.terminate()
-            server.wait(30)
+        for store in STORES if args.store == "both" else (args.store,):
+            began = time.perf_counter()
+            server, url = STORES[store](tmpdir, om)
+            print(f"[{store}] loaded in {time.perf_counter() - began:.1f} s")
+            try:
+                measure(store, url, args)
+            finally:
+                server.terminate()
+                server.wait(60)
 
 
 if __name__ == "__main__":

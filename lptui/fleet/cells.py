@@ -5,11 +5,13 @@ The values are a host's own labels: the printers escape them (lptui.richtext.Tex
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from lptui.core.oncall.history import age_text
+from lptui.core.shown import shown
 from lptui.fleet.answers import CveVerdict, Rollout
 from lptui.fleet.state import Host
 
@@ -112,19 +114,35 @@ PRIORITY = (
 PADDING = 2  # a DataTable cell's padding, one each side
 
 
-def fitting_columns(rows: list[list[Cell]], width: int) -> tuple[str, ...]:
-    """The columns, by PRIORITY, whose widest value fits in `width` together: a value is never cut, a
-    column gives way whole (Host and State always stay)."""
-    widths = {
-        column: max([len(column), *(len(row[i][0]) for row in rows)]) + PADDING
-        for i, column in enumerate(HOST_COLUMNS)
-    }
+def cell_width(text: str) -> int:
+    """The terminal cells `text` takes as the console shows it (escaped: lptui.core.shown; an East Asian
+    wide character takes two)."""
+    text = shown(text)
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def column_widths(rows: list[list[Cell]], columns: tuple[str, ...]) -> tuple[int, ...]:
+    """Each column's width: its widest value or its header (the console fixes the columns' widths from
+    these, so a value is never cut and the UI thread measures nothing)."""
+    return tuple(
+        max([cell_width(column), *(cell_width(row[i][0]) for row in rows)])
+        for i, column in enumerate(columns)
+    )
+
+
+def fitting_columns(rows: list[list[Cell]], width: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The columns, by PRIORITY, whose widest value fits in `width` together, and their widths: a value is
+    never cut, a column gives way whole (Host and State always stay)."""
+    widths = dict(zip(HOST_COLUMNS, column_widths(rows, HOST_COLUMNS), strict=True))
     chosen, used = [], 0
     for column in PRIORITY:
-        if used + widths[column] <= width or len(chosen) < 2:
+        if used + widths[column] + PADDING <= width or len(chosen) < 2:
             chosen.append(column)
-            used += widths[column]
-    return tuple(c for c in HOST_COLUMNS if c in chosen)
+            used += widths[column] + PADDING
+    columns = tuple(c for c in HOST_COLUMNS if c in chosen)
+    return columns, tuple(widths[c] for c in columns)
 
 
 def matches(row: list[Cell], words: str) -> bool:

@@ -10,9 +10,11 @@ filter typed, a sort or a CVE chosen), so a key answers at once.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from lptui.fleet import cells
@@ -45,6 +47,7 @@ class FleetView:
     read_at: float  # time.monotonic() when the read ended: a host's poll age grows from there
     shape: Shape
     columns: tuple[str, ...] = ()  # the hosts table's columns that fit `shape.width`, by priority
+    widths: dict[str, tuple[int, ...]] = field(default_factory=dict)  # each table's column widths
     hosts: dict[str, list[cells.Cell]] = field(default_factory=dict)  # shown rows, in order
     matching: int = 0  # hosts matching the filter (more than shown past MAX_ROWS)
     patches: dict[str, list[cells.Cell]] = field(default_factory=dict)
@@ -64,7 +67,7 @@ def shape_view(fleet: Fleet | None, error: str | None, seconds: float, shape: Sh
         key = cells.SORT_KEYS[shape.sort]
         wanted.sort(key=lambda h: (key(h), h.name), reverse=shape.descending)
     shown = [h.name for h in wanted[:MAX_ROWS]]
-    columns = cells.fitting_columns([rows[name] for name in shown], shape.width)
+    columns, host_widths = cells.fitting_columns([rows[name] for name in shown], shape.width)
     keep = [cells.HOST_COLUMNS.index(c) for c in columns]
     hosts = {name: [rows[name][i] for i in keep] for name in shown}
     patches = {r.patch: cells.rollout_cells(r) for r in rollouts(fleet)}
@@ -73,9 +76,15 @@ def shape_view(fleet: Fleet | None, error: str | None, seconds: float, shape: Sh
         verdicts = exposed_first(cve_verdicts(fleet, shape.cve))
         cve = {v.host: cells.cve_cells(v) for v in verdicts}
         title = cells.cve_title(shape.cve, verdicts)
+    widths = {
+        "hosts": host_widths,
+        "patches": cells.column_widths(list(patches.values()), cells.ROLLOUT_COLUMNS),
+        "cve": cells.column_widths(list(cve.values()), cells.CVE_COLUMNS),
+    }
     return replace(
         view,
         columns=columns,
+        widths=widths,
         hosts=hosts,
         matching=len(wanted),
         patches=patches,
@@ -83,6 +92,19 @@ def shape_view(fleet: Fleet | None, error: str | None, seconds: float, shape: Sh
         cve_title=title,
         counts=cells.state_counts(fleet.hosts),
     )
+
+
+@contextlib.contextmanager
+def quiet_gc() -> Iterator[None]:
+    """No cyclic collection while a read or a shape builds its thousands of records: one would hold the
+    GIL, and so the UI thread, for as long as it scans every object of the process."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class FleetPoller:
@@ -130,12 +152,18 @@ class FleetPoller:
                 self._wait(due)
                 continue
             self._shown.clear()
-            self.deliver(shape_view(*self._last, self.shape))
+            with quiet_gc():
+                view = shape_view(*self._last, self.shape)
+            self.deliver(view)
+            # the young generations only, here: a full collection over tens of thousands of records holds
+            # the GIL for 100 ms or more, a pause the UI thread would feel (the records hold no cycles)
+            gc.collect(1)
 
     def _read_once(self) -> tuple[Fleet | None, str | None, float]:
         began = time.perf_counter()
         try:
-            fleet, error = self._read(), None
+            with quiet_gc():
+                fleet, error = self._read(), None
         except FleetError as exc:
             fleet, error = self._last[0], str(exc)  # the last fleet stays on screen, with why
         return fleet, error, time.perf_counter() - began

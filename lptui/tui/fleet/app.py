@@ -125,16 +125,17 @@ class FleetApp(App):
             return
         self.fleet = view.fleet
         self._steps = chain(
-            self.tables["hosts"].steps(view.hosts, view.columns),
-            self.tables["patches"].steps(view.patches, cells.ROLLOUT_COLUMNS),
-            self.tables["cve"].steps(view.cve, cells.CVE_COLUMNS),
+            self.tables["hosts"].steps(view.hosts, view.columns, view.widths["hosts"]),
+            self.tables["patches"].steps(view.patches, cells.ROLLOUT_COLUMNS, view.widths["patches"]),
+            self.tables["cve"].steps(view.cve, cells.CVE_COLUMNS, view.widths["cve"]),
         )
         self._step()
 
     def _step(self) -> None:
-        """One slice of the table work, then the next after the events waiting (keys answer between)."""
+        """One slice of the table work, then the next after the events waiting (keys answer between) and
+        an idle moment (when Textual lays out the rows just added)."""
         if self._steps is not None and next(self._steps, StopIteration) is not StopIteration:
-            self.call_later(self._step)
+            self.set_timer(0.001, self._step)
             return
         self._steps = None
         self._finish()
