@@ -58,7 +58,7 @@ class FleetApp(App):
     #cve-input { width: 40; }
     #filter { height: 1; border: none; padding: 0 1; display: none; }
     #filter.-on { display: block; }
-    #hosts-shown { height: 1; color: $text-muted; }
+    #hosts-shown { height: auto; color: $text-muted; }
     """
 
     def __init__(
@@ -111,7 +111,7 @@ class FleetApp(App):
         self.poller.start()
 
     def _width(self) -> int:
-        return max(self.size.width - 4, 40)  # the table's border and scroll bar
+        return max(self.size.width - 2, 40)  # the vertical scroll bar
 
     def on_resize(self) -> None:
         if self.poller.shape.width != self._width():
