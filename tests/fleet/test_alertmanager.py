@@ -1,4 +1,4 @@
-"""The whole alarm chain on real parts: Debian's Prometheus evaluates contrib/prometheus-alerts.yml over the
+"""The whole alarm chain on real parts: Debian's Prometheus evaluates contrib/mixin/alerts.yml over the
 demo exporters, Debian's Alertmanager routes what fires, and a webhook receiver this test runs on
 loopback receives the stuck demo's LivepatchTransitionStuck (after the rule's `for: 1m`), stating that
 host's patch, age, pending count and a blocker."""
@@ -16,7 +16,7 @@ from pathlib import Path
 from tests.fleet.test_fleet_prometheus import RealFleet
 from tests.watch.test_prometheus import free_port, need, wait_for
 
-RULES = Path(__file__).resolve().parents[2] / "contrib/prometheus-alerts.yml"
+RULES = Path(__file__).resolve().parents[2] / "contrib/mixin/alerts.yml"
 
 
 class Hook(BaseHTTPRequestHandler):

@@ -430,7 +430,7 @@ async def test_the_fleet_console_says_when_prometheus_is_gone():
 
 
 def test_the_recording_rules_answer_the_fleets_questions_on_the_real_prometheus(fleet):
-    """Every recording rule's query (contrib/prometheus-recording.yml) run on the real Prometheus over the
+    """Every recording rule's query (contrib/mixin/rules.yml) run on the real Prometheus over the
     demo fleet, each answer checked against the fleet's own: hosts in transition by patch, hosts live per
     patch and release, hosts fixed per CVE."""
     from lptui.fleet.prometheus import Prometheus
@@ -478,26 +478,26 @@ def test_the_recording_rules_answer_the_fleets_questions_on_the_real_prometheus(
 
 
 def recording_rules() -> dict[str, str]:
-    """contrib/prometheus-recording.yml's rules: `- record: NAME` then `expr:` on one line or as a `|`
+    """contrib/mixin/rules.yml's rules: `- record: NAME` then `expr:` on one line or as a `|`
     block (the file is ours: no YAML library needed to read it)."""
     import re
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[2] / "contrib/prometheus-recording.yml").read_text()
+    text = (Path(__file__).resolve().parents[2] / "contrib/mixin/rules.yml").read_text()
     found = re.findall(r"- record: (\S+)\n\s+expr: (?:\|\n((?:\s{10,}.*\n)+)|(.+)\n)", text)
     return {name: (block or line).strip() for name, block, line in found}
 
 
 def test_every_dashboard_panel_answers_on_the_real_prometheus(fleet):
-    """contrib/grafana-dashboard.json: each panel's queries (the dashboard's $job set to the fleet's job,
-    recording rules expanded to their expressions: this Prometheus does not record them) run on the real
-    Prometheus over the demo fleet; each answer checked. No Grafana here: the JSON is not rendered."""
+    """contrib/mixin/dashboards/lptui-fleet.json: each panel's queries (the dashboard's $job set to the
+    fleet's job, recording rules expanded to their expressions: this Prometheus does not record them) run
+    on the real Prometheus over the demo fleet; each answer checked. No Grafana here: not rendered."""
     from pathlib import Path
 
     from lptui.fleet.prometheus import Prometheus
 
     dashboard = json.loads(
-        (Path(__file__).resolve().parents[2] / "contrib/grafana-dashboard.json").read_text()
+        (Path(__file__).resolve().parents[2] / "contrib/mixin/dashboards/lptui-fleet.json").read_text()
     )
     rules = recording_rules()
     prom = Prometheus(fleet.url)

@@ -1,6 +1,6 @@
 """The shipped alerts state the host's own facts: `promtool test rules` (the ecosystem's own tool) over a
 stuck, an idle, a Ksplice and a dead host asserts every alert's exact summary and description
-(contrib/prometheus-alerts.test.yml); README's Alertmanager example passes `amtool check-config`."""
+(contrib/mixin/alerts.test.yml); README's Alertmanager example passes `amtool check-config`."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ def need(tool: str) -> str:
 def test_every_alert_expands_to_the_hosts_own_facts():
     promtool = need("promtool")
     done = subprocess.run(
-        [promtool, "test", "rules", "prometheus-alerts.test.yml"],
-        cwd=ROOT / "contrib",
+        [promtool, "test", "rules", "alerts.test.yml"],
+        cwd=ROOT / "contrib/mixin",
         capture_output=True,
         text=True,
     )
@@ -34,8 +34,8 @@ def test_every_alert_expands_to_the_hosts_own_facts():
 
 
 def test_every_alert_is_tested_and_links_the_runbook():
-    rules = (ROOT / "contrib/prometheus-alerts.yml").read_text()
-    tests = (ROOT / "contrib/prometheus-alerts.test.yml").read_text()
+    rules = (ROOT / "contrib/mixin/alerts.yml").read_text()
+    tests = (ROOT / "contrib/mixin/alerts.test.yml").read_text()
     readme = (ROOT / "README.md").read_text()
     alerts = re.findall(r"- alert: (\w+)", rules)
     assert len(alerts) >= 9
@@ -58,8 +58,8 @@ def test_readmes_alertmanager_example_passes_amtool(tmp_path):
 def test_the_recording_rules_pass_their_promtool_tests():
     promtool = need("promtool")
     for args in (
-        ["check", "rules", "prometheus-recording.yml"],
-        ["test", "rules", "prometheus-recording.test.yml"],
+        ["check", "rules", "rules.yml"],
+        ["test", "rules", "rules.test.yml"],
     ):
-        done = subprocess.run([promtool, *args], cwd=ROOT / "contrib", capture_output=True, text=True)
+        done = subprocess.run([promtool, *args], cwd=ROOT / "contrib/mixin", capture_output=True, text=True)
         assert done.returncode == 0 and "SUCCESS" in done.stdout, done.stdout + done.stderr

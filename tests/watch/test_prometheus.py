@@ -75,7 +75,7 @@ def test_promtool_accepts_the_exposition(scenario):
 def test_alert_rules_are_valid():
     promtool = need("promtool")
     check = subprocess.run(
-        [promtool, "check", "rules", str(ROOT / "contrib/prometheus-alerts.yml")],
+        [promtool, "check", "rules", str(ROOT / "contrib/mixin/alerts.yml")],
         capture_output=True,
         text=True,
     )
