@@ -21,7 +21,10 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "lptui"
 
-WRITERS = {"lptui/cli/out.py"}  # may write to stdout/stderr and make a Rich console
+WRITERS = {
+    "lptui/cli/out.py",  # may write to stdout/stderr and make a Rich console
+    "lptui/fleet/reader.py",  # the fleet's reader process: pickled views to its parent over a pipe, no person
+}
 RICH_BOUNDARY = {"lptui/richtext.py", "lptui/cli/out.py", "lptui/tui/shown.py"}
 TEXTUAL_BOUNDARY = {"lptui/tui/shown.py"}
 

@@ -55,7 +55,7 @@ def host_cells(h: Host) -> list[Cell]:
     t = h.transition
     bad = any("bad value" in p for p in h.problems)
     age = (age_text(t.age_seconds) if t.age_seconds is not None else BAD_VALUE if bad else "?") if t else ""
-    poll = f"{age_text(h.poll_age)} ago" if h.poll_age is not None else BAD_VALUE if bad else "never"
+    poll = f"{poll_text(h.poll_age)} ago" if h.poll_age is not None else BAD_VALUE if bad else "never"
     state = shown_state(h)
     return [
         _c(h.name, "bold"),
@@ -69,6 +69,17 @@ def host_cells(h: Host) -> list[Cell]:
         _c({True: "FORCED", False: "no", None: "?"}[h.forced], "bold red" if h.forced else ""),
         _c(poll, "bold yellow" if poll == BAD_VALUE else ""),
     ]
+
+
+def poll_text(seconds: float) -> str:
+    """A last poll's age to the minute ("<1 m", "4 m", "2 h 14 m"): fresh or not is the table's question
+    (the drill-down and `--json` give the second), and a cell that changed with every read made the
+    console redraw every row of a large fleet on every refresh."""
+    if seconds < 60:
+        return "<1 m"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} m"
+    return age_text(seconds)
 
 
 def last_known_cells(h: Host, k: Host) -> list[Cell]:

@@ -14,10 +14,12 @@ and one decoded answer at a time (decoding is the round's memory; the fetching g
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 
@@ -38,11 +40,25 @@ __all__ = [
     "HostTransition",
     "assemble",
     "queries",
+    "quiet_gc",
     "read_fleet",
     "reduce_family",
     "with_last_known",
     "worst_first",
 ]
+
+
+@contextlib.contextmanager
+def quiet_gc() -> Iterator[None]:
+    """No cyclic collection while a read or a shape builds its thousands of records: one would hold the
+    GIL, and so the UI thread, for as long as it scans every object of the process."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def read_fleet(
@@ -55,9 +71,7 @@ def read_fleet(
     exprs.update(checks(job, host_label))
     round = prom.round()
     decoding = threading.Lock()
-    collecting = gc.isenabled()
-    gc.disable()  # thousands of records and no cycle among them: see prometheus._parse
-    try:
+    with quiet_gc():  # thousands of records and no cycle among them: see prometheus._parse
         first = prom.query(exprs.pop("up"), round=round)
         at = first.at or None
         reduced = {"up": reduce_family("up", first, host_label, prom.base)}
@@ -80,9 +94,6 @@ def read_fleet(
             reduced, at=at or time.time(), host_label=host_label, job=job, stale=stale, checks=found
         )
         return with_last_known(fleet, last)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def with_last_known(fleet: Fleet, last: dict[str, dict]) -> Fleet:

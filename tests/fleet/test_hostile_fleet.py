@@ -252,13 +252,13 @@ async def test_the_fleet_console_shows_a_hostile_fleet(hostile):
     async with app.run_test(size=(200, 50), notifications=True) as pilot:
         for _ in range(200):
             await pilot.pause(0.2)
-            if app.fleet is not None:
+            if app.view is not None:
                 break
-        assert app.fleet is not None and len(app.fleet.hosts) >= 8
+        assert app.view is not None and app.view.total >= 8
         await pilot.pause(0.5)
         strips = app.screen._compositor.render_strips()
         text = "\n".join("".join(seg.text for seg in strip) for strip in strips)
         assert expected(MARKUP_HOST) in text and not controls_in(text), text
-        app.notify(app.fleet.hosts[-1].name)
+        app.notify(list(app.view.records)[-1])
         await pilot.pause(0.3)
     assert app.return_code in (None, 0)

@@ -10,6 +10,7 @@ read keeps the last fleet on screen and says why.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -23,7 +24,7 @@ from textual.widgets import Footer, Input, TabbedContent, TabPane
 from lptui.fleet import cells
 from lptui.fleet.poller import MAX_ROWS, FleetPoller, FleetView
 from lptui.fleet.prometheus import Prometheus
-from lptui.fleet.state import CVE_ID, Fleet
+from lptui.fleet.state import CVE_ID
 from lptui.tui.fleet.host import FleetHostScreen
 from lptui.tui.fleet.table import KeyedRows
 from lptui.tui.shown import App, DataTable, Static, Text
@@ -75,9 +76,10 @@ class FleetApp(App):
             interval=interval,
             read=read,
         )
-        self.fleet: Fleet | None = None
-        self.view: FleetView | None = None
+        self.view: FleetView | None = None  # the last view shown
+        self.error: str | None = None  # why the last read failed
         self._steps: Iterator[None] | None = None
+        self._frozen = False
 
     def post_message_from_poller(self, view: FleetView) -> None:
         self.post_message(FleetViewReady(view))  # post_message is safe from another thread
@@ -119,11 +121,11 @@ class FleetApp(App):
 
     def on_fleet_view_ready(self, message: FleetViewReady) -> None:
         view = message.view
-        self.view = view
-        if view.fleet is None:
+        if view.at is None:  # no read has answered: the last view stays on screen, the error is said
+            self.error = view.error
             self._finish()
             return
-        self.fleet = view.fleet
+        self.view, self.error = view, view.error
         self._steps = chain(
             self.tables["hosts"].steps(view.hosts, view.columns, view.widths["hosts"]),
             self.tables["patches"].steps(view.patches, cells.ROLLOUT_COLUMNS, view.widths["patches"]),
@@ -142,33 +144,34 @@ class FleetApp(App):
 
     def _finish(self) -> None:
         try:
+            if not self._frozen and self.view is not None:
+                # the console's own objects (Textual's DOM, styles, the first rows) stay for the session: out
+                # of the collector's reach, a full collection scans only what refreshes leave, not 100 ms
+                # of widgets every few refreshes (benchmarks/fleet.py)
+                gc.freeze()
+                self._frozen = True
             self._titles()
-            if isinstance(self.screen, FleetHostScreen) and self.view and self.view.fleet:
-                self.screen.show(self.view.fleet.host(self.screen.host_record.name), self.view.read_at)
+            if isinstance(self.screen, FleetHostScreen) and self.view is not None:
+                self.screen.show(self.view.records.get(self.screen.host_record.name), self.view.read_at)
         finally:
             self.poller.shown()  # back-pressure: the next read waits for this one to be shown
 
     def _titles(self) -> None:
-        view = self.view
+        view, status = self.view, self.query_one("#fleet-status", Static)
+        if self.error is not None:
+            shown = f" (showing the read of {view.total} hosts before)" if view else ""
+            status.update(Text(f"{time.strftime('%H:%M:%S')} {self.error}{shown}", style="bold red"))
         if view is None:
             return
-        status = self.query_one("#fleet-status", Static)
-        fleet = view.fleet
-        when = time.strftime("%H:%M:%S", time.localtime(fleet.at if fleet else time.time()))
-        slow = f"; read in {view.seconds:.1f} s" if view.seconds >= 1 else ""
-        if view.error is not None:
-            shown = f" (showing the read of {len(fleet.hosts)} hosts before)" if fleet else ""
-            status.update(Text(f"{time.strftime('%H:%M:%S')} {view.error}{shown}", style="bold red"))
-        elif fleet is not None:
-            doubtful = sum(1 for h in fleet.hosts if h.problems)
+        if self.error is None:
+            when = time.strftime("%H:%M:%S", time.localtime(view.at))
+            slow = f"; read in {view.seconds:.1f} s" if view.seconds >= 1 else ""
             status.update(
                 Text(
-                    f"{when} {self.prom.base}: {len(fleet.hosts)} hosts; {doubtful} with problems "
+                    f"{when} {self.prom.base}: {view.total} hosts; {view.doubtful} with problems "
                     f"(Enter on one: why){slow}"
                 )
             )
-        if fleet is None:
-            return
         tabs = self.query_one("#tabs", TabbedContent)
         tabs.get_tab("tab-hosts").label = Text(f"Hosts ({view.counts})")
         tabs.get_tab("tab-patches").label = Text(f"Patches ({len(view.patches)})")
@@ -207,11 +210,12 @@ class FleetApp(App):
             event.input.set_class(bool(event.value), "-on")
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id != "hosts" or self.view is None or self.view.fleet is None:
+        if event.data_table.id != "hosts" or self.view is None:
             return
-        host = self.view.fleet.host(str(event.row_key.value))
+        host = self.view.records.get(str(event.row_key.value))
         if host is not None:
             self.push_screen(FleetHostScreen(host, self.view.read_at))
+            self.poller.reshape(replace(self.poller.shape, focus=host.name))
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         if event.data_table.id == "hosts":

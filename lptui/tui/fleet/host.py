@@ -116,6 +116,7 @@ class FleetHostScreen(Screen):
         self.host_record = host
         self.read_at = time.monotonic() if read_at is None else read_at  # when the fleet was read
         self.gone = False  # the host is no longer in Prometheus's answer
+        self.reads = 0  # reads shown since it opened
 
     def show(self, host: Host | None, read_at: float) -> None:
         """The fleet was read again: this host as it is now (the console calls it with every read)."""
@@ -127,6 +128,7 @@ class FleetHostScreen(Screen):
             self.host_record, self.read_at = host, read_at
         await self.recompose()
         self._fill()  # in the same step as the recompose: no frame shows the panels empty
+        self.reads += 1
 
     @property
     def record(self) -> Host:
