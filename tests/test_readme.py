@@ -75,5 +75,11 @@ def test_readme_states_the_metrics_series_counts():
         mine = [s for s in samples if f'patch="{patch}"' in s and not s.startswith("lptui_patch_fixes")]
         mine = [s for s in mine if not s.startswith(("lptui_patch_installed", "lptui_transition"))]
         assert len(mine) <= per_patch, mine
-    counts = [len([s for s in samples if f'patch="{p}"' in s and "fixes" not in s]) for p in PATCHES]
+    counts = [
+        len([s for s in samples if f'patch="{p}"' in s and "fixes" not in s and "transition_dur" not in s])
+        for p in PATCHES
+    ]
+    histogram = [s for s in samples if s.startswith("lptui_transition_duration_seconds")]
+    outcomes = {re.search(r'outcome="(\w+)"', s)[1] + re.search(r'patch="([^"]*)"', s)[1] for s in histogram}
+    assert len(histogram) == 13 * len(outcomes)  # README: 13 per outcome and patch
     assert per_patch in counts  # the bound is reached, not only respected

@@ -52,6 +52,14 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     if question == "cve" and not CVE_ID.match(args.cve):
         out.error(f"{args.cve!r} is not a CVE id (CVE-YYYY-NNNN)")
         return 2
+    if question == "patches":
+        from lptui.fleet.history import parse_since
+
+        try:
+            args.since_seconds = parse_since(args.since) if args.since else None
+        except ValueError as exc:
+            out.error(exc, "lptui: usage error: ")
+            return 2
     if question == "check" and (args.warn < 0 or args.crit < 0 or args.warn > args.crit):
         return _unknown(args, "--warn must be at most --crit, both 0 or more")
     if question is None and not out.is_terminal():  # escape sequences into a file help nobody
@@ -84,7 +92,11 @@ def cmd_fleet(args: argparse.Namespace) -> int:
             "(is lptui metrics scraped? see README Fleet)"
         )
         return 1
-    return {"hosts": _hosts, "patches": _patches, "cve": _cve, "check": _check}[question](fleet, args)
+    try:
+        return {"hosts": _hosts, "patches": _patches, "cve": _cve, "check": _check}[question](fleet, args)
+    except FleetError as exc:  # the history's queries (patches)
+        out.error(exc)
+        return 1
 
 
 def _hosts(fleet, args) -> int:
@@ -101,14 +113,20 @@ def _hosts(fleet, args) -> int:
 
 def _patches(fleet, args) -> int:
     from lptui.fleet.answers import rollout_json, rollouts
+    from lptui.fleet.history import history_json, read_history
 
     found = rollouts(fleet)
+    since = args.since_seconds
+    history = read_history(
+        open_prometheus(args), job=args.job, host_label=args.host_label, since=since or 3600.0, now=fleet.at
+    )
     if args.json:
-        out.json_out({"patches": [rollout_json(r) for r in found]})
+        rows = [rollout_json(r) | history_json(history.get(r.patch), since) for r in found]
+        out.json_out({"patches": rows, "since_seconds": since})
         return 0
     from lptui.cli.fleet_render import rollout_table
 
-    out.console().print(rollout_table(found))
+    out.console().print(rollout_table(found, history, since))
     return 0
 
 
@@ -195,10 +213,21 @@ def add_parsers(sub, source_options) -> dict:
     )
     p.add_argument("--interval", metavar="S", type=float, default=5.0, help="console refresh (default 5)")
     p.set_defaults(fleet_command=None, json=False)
-    questions = p.add_subparsers(dest="fleet_command", metavar="QUESTION")
-    for name, text in (("hosts", "every host, worst first"), ("patches", "each patch's rollout")):
-        q = questions.add_parser(name, help=text)
-        q.add_argument("--json", action="store_true", help="print JSON")
+    _add_questions(p.add_subparsers(dest="fleet_command", metavar="QUESTION"))
+    return {"fleet": cmd_fleet}
+
+
+def _add_questions(questions) -> None:
+    """The fleet's questions: with none, the console."""
+    q = questions.add_parser("hosts", help="every host, worst first")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q = questions.add_parser("patches", help="each patch's rollout, and its transitions' durations")
+    q.add_argument(
+        "--since",
+        metavar="WINDOW",
+        help="its rollout over the window (90m, 6h, 2d): hosts live step by step, when each went live",
+    )
+    q.add_argument("--json", action="store_true", help="print JSON")
     q = questions.add_parser("cve", help="every host's verdict on one CVE")
     q.add_argument("cve", metavar="CVE-ID")
     q.add_argument("--json", action="store_true", help="print JSON")
@@ -212,4 +241,3 @@ def add_parsers(sub, source_options) -> dict:
         "--crit", metavar="S", type=float, default=DEFAULT_CRIT, help="CRITICAL past S seconds stuck"
     )
     q.add_argument("--json", action="store_true", help="print JSON")
-    return {"fleet": cmd_fleet}

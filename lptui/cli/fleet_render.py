@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lptui.core.oncall.history import age_text
 from lptui.core.shown import shown
 from lptui.fleet.answers import CveVerdict, Rollout
 from lptui.fleet.cells import (
@@ -11,10 +12,13 @@ from lptui.fleet.cells import (
     Cell,
     cve_cells,
     cve_title,
+    history_cells,
+    history_columns,
     host_cells,
     problem_lines,
     rollout_cells,
 )
+from lptui.fleet.history import PatchHistory
 from lptui.fleet.state import Fleet
 from lptui.richtext import Group, Table, Text
 
@@ -54,8 +58,16 @@ def hosts_table(fleet: Fleet) -> Group:
     return Group(table, *problems)
 
 
-def rollout_table(found: tuple[Rollout, ...]) -> Table | Group:
-    return _table("Rollout by patch", ROLLOUT_COLUMNS, [rollout_cells(r) for r in found])
+def rollout_table(
+    found: tuple[Rollout, ...], history: dict[str, PatchHistory] | None = None, since: float | None = None
+) -> Table | Group:
+    """Each patch's rollout; with its history, its transitions' p50 / p90 across the fleet and, over a
+    window, its curve (hosts live, step by step) and when the first and the last host went live."""
+    history = history or {}
+    columns = (*ROLLOUT_COLUMNS, *history_columns(since))
+    rows = [rollout_cells(r) + history_cells(history.get(r.patch), r, since) for r in found]
+    title = "Rollout by patch" + (f", the last {age_text(since)}" if since else "")
+    return _table(title, columns, rows)
 
 
 def cve_table(cve: str, verdicts: tuple[CveVerdict, ...]) -> Table | Group:

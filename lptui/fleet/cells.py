@@ -13,6 +13,7 @@ from typing import Any
 from lptui.core.oncall.history import age_text
 from lptui.core.shown import shown
 from lptui.fleet.answers import CveVerdict, Rollout
+from lptui.fleet.history import PatchHistory, sparkline, went_live_text
 from lptui.fleet.state import Host
 
 Cell = tuple[str, str]  # (text, style)
@@ -194,6 +195,28 @@ def rollout_cells(r: Rollout) -> list[Cell]:
         _c(len(r.disabled)),
         _c(lacking, "bold red" if r.lacking else ""),
     ]
+
+
+def _took(seconds: float | None) -> str:
+    """A transition's duration: tenths under 10 s (most take under a second), else as ages are shown."""
+    if seconds is None:
+        return "?"
+    return f"{seconds:.1f} s" if seconds < 10 else age_text(seconds)
+
+
+def history_columns(since: float | None) -> tuple[str, ...]:
+    return ("Transitions p50 / p90", *(("Live over time", "Went live") if since else ()))
+
+
+def history_cells(h: PatchHistory | None, r: Rollout, since: float | None) -> list[Cell]:
+    """A patch's transitions across the fleet (the median and 90th percentile of this boot's, every host's,
+    and how many) and, over a window, its curve against its M hosts and when hosts went live."""
+    done = f"{_took(h.p50)} / {_took(h.p90)} ({h.transitions})" if h and h.transitions else "-"
+    row = [_c(done)]
+    if since:
+        row.append(_c(sparkline(h.curve, r.hosts) if h else "", "green"))
+        row.append(_c(went_live_text(h, since) if h else "-"))
+    return row
 
 
 def cve_cells(v: CveVerdict) -> list[Cell]:

@@ -47,6 +47,8 @@ class FleetError(Exception):
 
 
 Sample = tuple[dict[str, str], float]  # (labels, value)
+Series = tuple[dict[str, str], tuple[tuple[float, float], ...]]  # (labels, (time, value) points)
+MAX_POINTS = 1_000  # points of a range query's series (Prometheus's own limit is 11,000)
 
 
 @dataclass(frozen=True)
@@ -161,10 +163,28 @@ class Prometheus:
         """One instant query, evaluated at `at` (Unix seconds) or at Prometheus's now."""
         return _parse(self.fetch(expr, at, round), self.base)
 
-    def fetch(self, expr: str, at: float | None = None, round: Round | None = None) -> bytes:
+    def query_range(self, expr: str, start: float, end: float, step: float) -> tuple[Series, ...]:
+        """One range query (`/api/v1/query_range`): each series' labels and its (time, value) points, at
+        most MAX_POINTS of them asked for (the window over the step)."""
+        if not (step > 0 and (end - start) / step <= MAX_POINTS):
+            raise FleetError(f"a range of {(end - start) / max(step, 1e-9):.0f} points: at most {MAX_POINTS}")
+        span = {"start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:.3f}"}
+        return _parse_matrix(self.fetch(expr, path="query_range", params=span), self.base)
+
+    def fetch(
+        self,
+        expr: str,
+        at: float | None = None,
+        round: Round | None = None,
+        *,
+        path: str = "query",
+        params: dict[str, str] | None = None,
+    ) -> bytes:
         """The answer's bytes, within the query's deadline (and the round's) and bounds."""
-        params = {"query": expr} if at is None else {"query": expr, "time": f"{at:.3f}"}
-        url = f"{self.base}/api/v1/query?" + urllib.parse.urlencode(params)
+        asked = {"query": expr, **(params or {})}
+        if at is not None:
+            asked["time"] = f"{at:.3f}"
+        url = f"{self.base}/api/v1/{path}?" + urllib.parse.urlencode(asked)
         deadline = time.monotonic() + self.timeout
         if round is not None:
             deadline = min(deadline, round.deadline)
@@ -288,16 +308,21 @@ def _parse(body: bytes, base: str) -> Answer:
             gc.enable()
 
 
+def _result(body: bytes, base: str, kind: str) -> object:
+    """The answer's `data.result`, when the answer is a success of that kind."""
+    data = orjson.loads(body)
+    if data.get("status") != "success":
+        raise FleetError(f"Prometheus at {base}: {_api_error(body)}")
+    result = data["data"]
+    if result["resultType"] != kind:
+        other = one_line(result["resultType"], 40)
+        raise FleetError(f"Prometheus at {base} answered a {other}, not a {kind}")
+    return result["result"]
+
+
 def _parse_vector(body: bytes, base: str) -> Answer:
     try:
-        data = orjson.loads(body)
-        if data.get("status") != "success":
-            raise FleetError(f"Prometheus at {base}: {_api_error(body)}")
-        result = data["data"]
-        if result["resultType"] != "vector":
-            kind = one_line(result["resultType"], 40)
-            raise FleetError(f"Prometheus at {base} answered a {kind}, not a vector")
-        items = result["result"]
+        items = _result(body, base, "vector")
         if not isinstance(items, list):
             raise TypeError(items)
         at = float(items[0]["value"][0]) if items else 0.0
@@ -306,6 +331,24 @@ def _parse_vector(body: bytes, base: str) -> Answer:
     except (ValueError, KeyError, TypeError, AttributeError, IndexError):
         raise not_prometheus(base) from None
     return Answer(at, tuple(items))
+
+
+def _parse_matrix(body: bytes, base: str) -> tuple[Series, ...]:
+    try:
+        items = _result(body, base, "matrix")
+        if not isinstance(items, list):
+            raise TypeError(items)
+        return tuple(
+            (
+                {str(k): str(v) for k, v in item["metric"].items()},
+                tuple((float(t), float(v)) for t, v in item["values"][:MAX_POINTS]),
+            )
+            for item in items
+        )
+    except FleetError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        raise not_prometheus(base) from None
 
 
 def not_prometheus(base: str) -> FleetError:

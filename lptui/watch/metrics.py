@@ -166,7 +166,7 @@ def _effect_metrics(view: View) -> Iterator[Metric]:
 
 
 def _duration_metrics(view: View) -> Iterator[Metric]:
-    """How long this boot's transitions took, by mechanism and outcome, from the kernel log's own start
+    """How long this boot's transitions took, by mechanism, outcome and patch, from the kernel log's own start
     and end lines (Durations in lptui/core/oncall/history.py): one a scrape interval long still counts."""
     from prometheus_client.core import HistogramMetricFamily
 
@@ -175,12 +175,12 @@ def _duration_metrics(view: View) -> Iterator[Metric]:
     family = HistogramMetricFamily(
         "lptui_transition_duration_seconds",
         "How long each transition took this boot (kernel log), by outcome: completed, reversed, forced.",
-        labels=["mechanism", "outcome"],
+        labels=["mechanism", "outcome", "patch"],
     )
     durations = view.oncall.durations if view.oncall is not None else None
-    for (mechanism, outcome), h in sorted(durations.by.items()) if durations is not None else ():
+    for (mechanism, outcome, patch), h in sorted(durations.by.items()) if durations is not None else ():
         bounds = ["+Inf" if b == float("inf") else f"{b:g}" for b in BUCKETS]
-        family.add_metric([mechanism, outcome], list(zip(bounds, h.buckets, strict=True)), h.total)
+        family.add_metric([mechanism, outcome, patch], list(zip(bounds, h.buckets, strict=True)), h.total)
     yield family
 
 

@@ -65,14 +65,20 @@ class Histogram:
         self.count += 1
 
 
+MAX_DURATION_PATCHES = 64  # patches a histogram each; past them "other" (a boot loads a few)
+
+
 @dataclass
 class Durations:
-    """(mechanism, outcome) -> its histogram; only livepatch's lines carry both ends today."""
+    """(mechanism, outcome, patch) -> its histogram; only livepatch's lines carry both ends today. The
+    patch is kept so the fleet can give each patch's quantiles across its hosts."""
 
-    by: dict[tuple[str, str], Histogram] = field(default_factory=dict)
+    by: dict[tuple[str, str, str], Histogram] = field(default_factory=dict)
 
-    def observe(self, outcome: str, seconds: float, mechanism: str = "livepatch") -> None:
-        self.by.setdefault((mechanism, outcome), Histogram()).observe(max(seconds, 0.0))
+    def observe(self, outcome: str, seconds: float, mechanism: str = "livepatch", patch: str = "") -> None:
+        if len({key[2] for key in self.by} | {patch}) > MAX_DURATION_PATCHES:
+            patch = "other"
+        self.by.setdefault((mechanism, outcome, patch), Histogram()).observe(max(seconds, 0.0))
 
 
 @dataclass
@@ -97,7 +103,7 @@ class LogHistory:
                 other = "patching" if start["dir"] == "unpatching" else "unpatching"
                 began = self.starts.pop((start["patch"], other), None)
                 if began is not None:  # klp_reverse_transition: the other direction's transition ends
-                    self.durations.observe("reversed", (line.usec - began) / 1e6)
+                    self.durations.observe("reversed", (line.usec - began) / 1e6, patch=start["patch"])
                 self.starts[(start["patch"], start["dir"])] = line.usec
                 self.last_started = start["patch"]
                 self.verdicts.latest.clear()  # an earlier transition's verdicts say nothing of this one
@@ -109,7 +115,7 @@ class LogHistory:
                 began = self.starts.pop((done["patch"], done["dir"]), None)  # that transition is over
                 if began is not None:
                     outcome = "forced" if done["patch"] in self.forcing else "completed"
-                    self.durations.observe(outcome, (line.usec - began) / 1e6)
+                    self.durations.observe(outcome, (line.usec - began) / 1e6, patch=done["patch"])
                 self.forcing.discard(done["patch"])
                 if done["dir"] == "patching":
                     self.completed[done["patch"]] = line.usec

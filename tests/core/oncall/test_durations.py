@@ -24,7 +24,18 @@ def test_completed_reversed_and_forced_transitions_are_timed_by_the_kernels_line
         (100.0, "forcing remaining tasks to the patched state"),
         (101.0, "'c': patching complete"),  # forced after 41 s
     )
-    by = {outcome: hist for (mechanism, outcome), hist in h.durations.by.items() if mechanism == "livepatch"}
+    assert {(outcome, patch) for (_, outcome, patch) in h.durations.by} == {
+        ("completed", "a"),
+        ("completed", "b"),  # its unpatching, after the reversal
+        ("reversed", "b"),
+        ("forced", "c"),
+    }  # each patch its own histogram: the fleet gives each patch's quantiles
+    by = {}
+    for (mechanism, outcome, _), hist in h.durations.by.items():
+        assert mechanism == "livepatch"
+        merged = by.setdefault(outcome, type(hist)())
+        merged.buckets = [a + b for a, b in zip(merged.buckets, hist.buckets, strict=True)]
+        merged.total, merged.count = merged.total + hist.total, merged.count + hist.count
     assert {k: v.count for k, v in by.items()} == {"completed": 2, "reversed": 1, "forced": 1}
     assert (
         round(by["completed"].total, 3) == 1.3 and by["reversed"].total == 30.0 and by["forced"].total == 41.0
@@ -51,3 +62,4 @@ def test_the_exporter_serves_them_as_a_histogram():
     ]
     counts = {s.labels["outcome"]: s.value for s in family.samples if s.name.endswith("_count")}
     assert family.type == "histogram" and counts == {"completed": 1.0, "reversed": 1.0}
+    assert all(s.labels["patch"] for s in family.samples)  # each transition's patch
