@@ -41,7 +41,7 @@ HOST_COLUMNS = (
     "Forced",
     "Last poll",
 )
-ROLLOUT_COLUMNS = ("Patch", "Live", "In transition (oldest)", "Being removed", "Disabled", "Lacking it")
+ROLLOUT_COLUMNS = ("Patch", "Live", "Moving (oldest)", "Being removed", "Disabled", "Lacking it")
 CVE_COLUMNS = ("Host", "Verdict", "Why")
 
 
@@ -144,17 +144,27 @@ def column_widths(rows: list[list[Cell]], columns: tuple[str, ...]) -> tuple[int
     )
 
 
-def fitting_columns(rows: list[list[Cell]], width: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """The columns, by PRIORITY, whose widest value fits in `width` together, and their widths: a value is
-    never cut, a column gives way whole (Host and State always stay)."""
-    widths = dict(zip(HOST_COLUMNS, column_widths(rows, HOST_COLUMNS), strict=True))
-    chosen, used = [], 0
-    for column in PRIORITY:
-        if used + widths[column] + PADDING <= width or len(chosen) < 2:
-            chosen.append(column)
+def fit(
+    rows: dict[str, list[Cell]],
+    columns: tuple[str, ...],
+    width: int,
+    priority: tuple[str, ...],
+    order: tuple[str, ...] | None = None,
+    least: int = 2,
+) -> tuple[tuple[str, ...], tuple[int, ...], dict[str, list[Cell]]]:
+    """The columns whose widest values fit in `width` together, taken by `priority` (the first `least`
+    always), shown in `order`; their widths; the rows cut to them. A value is never cut: a column gives
+    way whole."""
+    widths = dict(zip(columns, column_widths(list(rows.values()), columns), strict=True))
+    chosen: set[str] = set()
+    used = 0
+    for column in priority:
+        if used + widths[column] + PADDING <= width or len(chosen) < least:
+            chosen.add(column)
             used += widths[column] + PADDING
-    columns = tuple(c for c in HOST_COLUMNS if c in chosen)
-    return columns, tuple(widths[c] for c in columns)
+    shown = tuple(c for c in (order or columns) if c in chosen)
+    index = [columns.index(c) for c in shown]
+    return shown, tuple(widths[c] for c in shown), {key: [row[i] for i in index] for key, row in rows.items()}
 
 
 def matches(row: list[Cell], words: str) -> bool:
@@ -208,13 +218,13 @@ def history_columns(since: float | None) -> tuple[str, ...]:
     return ("Transitions p50 / p90", *(("Live over time", "Went live") if since else ()))
 
 
-def history_cells(h: PatchHistory | None, r: Rollout, since: float | None) -> list[Cell]:
+def history_cells(h: PatchHistory | None, r: Rollout, since: float | None, curve: int = 30) -> list[Cell]:
     """A patch's transitions across the fleet (the median and 90th percentile of this boot's, every host's,
     and how many) and, over a window, its curve against its M hosts and when hosts went live."""
     done = f"{_took(h.p50)} / {_took(h.p90)} ({h.transitions})" if h and h.transitions else "-"
     row = [_c(done)]
     if since:
-        row.append(_c(sparkline(h.curve, r.hosts) if h else "", "green"))
+        row.append(_c(sparkline(h.curve, r.hosts, curve) if h else "", "green"))
         row.append(_c(went_live_text(h, since) if h else "-"))
     return row
 

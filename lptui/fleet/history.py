@@ -97,10 +97,14 @@ def _durations(prom: Prometheus, job: str) -> dict[str, tuple[float | None, floa
     return {p: (v[0], v[1], v[2]) for p, v in out.items()}
 
 
-def sparkline(curve: tuple[tuple[float, int], ...], of: int) -> str:
-    """The curve as eight-level blocks against `of` hosts: "▁▁▂▄▆██"."""
+def sparkline(curve: tuple[tuple[float, int], ...], of: int, width: int = POINTS) -> str:
+    """The curve as eight-level blocks against `of` hosts ("▁▁▂▄▆██"), at most `width` of them (evenly
+    spaced points, the last one always)."""
     if not curve:
         return ""
+    if len(curve) > width:
+        last = len(curve) - 1
+        curve = tuple(curve[round(last - (width - 1 - i) * last / (width - 1))] for i in range(width))
     blocks = "▁▂▃▄▅▆▇█"
     top = max(of, max(n for _, n in curve), 1)
     return "".join(blocks[min(int(n / top * (len(blocks) - 1) + 0.5), len(blocks) - 1)] for _, n in curve)

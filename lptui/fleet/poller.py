@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from lptui.fleet.history import PatchHistory
 from lptui.fleet.prometheus import FleetError, Prometheus
 from lptui.fleet.state import Fleet, quiet_gc
 from lptui.fleet.view import MAX_ROWS, FleetView, Shape, shape_view
@@ -27,8 +28,8 @@ __all__ = ["MAX_ROWS", "FleetPoller", "FleetView", "Shape", "quiet_gc", "shape_v
 class InProcess:
     """A source that reads and shapes here, with `read` (tests, snapshots: a fixed Fleet)."""
 
-    def __init__(self, read: Callable[[], Fleet]) -> None:
-        self.read = read
+    def __init__(self, read: Callable[[], Fleet], history: dict[str, PatchHistory] | None = None) -> None:
+        self.read, self.history = read, history
         self.last: tuple[Fleet | None, str | None, float] = (None, None, 0.0)
 
     def view(self, read: bool, shape: Shape) -> FleetView:
@@ -40,7 +41,7 @@ class InProcess:
                 except FleetError as exc:
                     self.last = (self.last[0], str(exc), 0.0)  # the last fleet stays, with why
                 self.last = (*self.last[:2], time.perf_counter() - began)
-            return shape_view(*self.last, shape)
+            return shape_view(*self.last, shape, self.history)
 
     def close(self) -> None:
         pass
@@ -60,12 +61,13 @@ class FleetPoller:
         stale: float,
         interval: float,
         read: Callable[[], Fleet] | None = None,
+        history: dict[str, PatchHistory] | None = None,
     ) -> None:
         from lptui.fleet.reader import ReaderProcess, Settings
 
         self.deliver, self.interval = deliver, max(interval, 0.5)
         self.source: InProcess | ReaderProcess = (
-            InProcess(read)
+            InProcess(read, history)
             if read is not None
             else ReaderProcess(Settings.of(prom, job=job, host_label=host_label, stale=stale))
         )

@@ -264,8 +264,9 @@ def test_patch_history_from_the_store(fleet):
     last = cve["curve"][-1][1]
     if fleet.store == "prometheus":  # its last point is the read's own instant
         assert last == live, (cve, live)
-    else:  # VictoriaMetrics aligns the points to the step: its last may be up to 20 s old
-        assert 1 <= last <= live, (cve, live)
+    else:  # VictoriaMetrics aligns the points to the step: its last may be up to 20 s old, and the
+        # replace demo's cumulative patch may have replaced this one since
+        assert 1 <= last <= len(SCENARIOS) and live >= 1, (cve, live)
     assert set(cve["live"]) <= set(cve["went_live"]), {p["patch"]: p["went_live"] for p in patches.values()}
     assert all(
         0 <= p["durations"]["p50_seconds"] <= p["durations"]["p90_seconds"]
@@ -376,7 +377,9 @@ async def test_the_fleet_console_on_the_real_prometheus(fleet):
                 break
         names = [hosts.get_row_at(i)[0].plain for i in range(7)]
         assert names == sorted(names), names
-        await pilot.press("s", *["s"] * (len(app.view.columns) - 1))  # past the last column: worst first
+        await pilot.press(
+            "s", *["s"] * (len(app.view.columns["hosts"]) - 1)
+        )  # past the last column: worst first
         for _ in range(50):
             await pilot.pause(0.1)
             if "worst first" in str(app.query_one("#hosts-shown", Static).render()):

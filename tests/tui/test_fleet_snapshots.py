@@ -68,6 +68,40 @@ def utc(monkeypatch):
     time.tzset()
 
 
+def history_of() -> dict:
+    """Six hours of rollout: the CVE patch everywhere before the window, nfsd's fix going out over it (its
+    curve rising, its hosts live from 01:00 to 05:20), the stuck patch reaching none; their transitions'
+    quantiles as the fleet's histograms would give them."""
+    from lptui.fleet.history import PatchHistory
+
+    start, step = AT - 6 * 3600, 720.0
+    points = [start + step * (k + 1) for k in range(30)]
+    rising = tuple((t, min(653, 25 * (k + 1))) for k, t in enumerate(points))
+    return {
+        "livepatch_cve_2026_0815": PatchHistory(
+            tuple((t, 980) for t in points),
+            {f"web-{i:04d}.example.net:9839": start for i in range(3)},
+            0.4,
+            0.9,
+            980,
+            start,
+            72.0,
+        ),
+        "livepatch_nfsd_fix": PatchHistory(
+            rising,
+            {"web-0001.example.net:9839": start + 3600, "web-0002.example.net:9839": start + 19200},
+            1.2,
+            14.0,
+            653,
+            start,
+            72.0,
+        ),
+        "livepatch_cve_2026_4242": PatchHistory(
+            tuple((t, 0) for t in points), {}, None, None, 0, start, 72.0
+        ),
+    }
+
+
 def app():
     from lptui.tui.fleet.app import FleetApp
 
@@ -79,6 +113,7 @@ def app():
         stale=300,
         interval=3600,
         read=lambda: fleet,
+        history=history_of(),
     )
 
 

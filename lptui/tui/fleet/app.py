@@ -21,10 +21,12 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
+from lptui.core.oncall.history import age_text
 from lptui.fleet import cells
 from lptui.fleet.poller import MAX_ROWS, FleetPoller, FleetView
 from lptui.fleet.prometheus import Prometheus
 from lptui.fleet.state import CVE_ID
+from lptui.fleet.view import CONSOLE_WINDOW, PATCH_ORDER
 from lptui.tui.fleet.host import FleetHostScreen
 from lptui.tui.fleet.table import KeyedRows
 from lptui.tui.shown import App, DataTable, Static, Text
@@ -59,12 +61,21 @@ class FleetApp(App):
     #cve-input { width: 40; }
     #filter { height: 1; border: none; padding: 0 1; display: none; }
     #filter.-on { display: block; }
-    #hosts-shown { height: auto; color: $text-muted; }
+    #hosts-shown, #patches-shown { height: auto; color: $text-muted; }
     """
 
     def __init__(
-        self, prom: Prometheus, *, job: str, host_label: str, stale: float, interval: float, read=None
+        self,
+        prom: Prometheus,
+        *,
+        job: str,
+        host_label: str,
+        stale: float,
+        interval: float,
+        read=None,
+        history=None,
     ) -> None:
+        """`read` (and `history`): the fleet from a function, in this process (tests, snapshots)."""
         super().__init__()
         self.prom = prom
         self.poller = FleetPoller(
@@ -75,6 +86,7 @@ class FleetApp(App):
             stale=stale,
             interval=interval,
             read=read,
+            history=history,
         )
         self.view: FleetView | None = None  # the last view shown
         self.error: str | None = None  # why the last read failed
@@ -99,6 +111,7 @@ class FleetApp(App):
                 yield Static("", id="hosts-shown")
             with TabPane("Patches", id="tab-patches"):
                 yield DataTable(id="patches", cursor_type="row")
+                yield Static("", id="patches-shown")
             with TabPane("CVE", id="tab-cve"):
                 yield Input(placeholder="CVE-2026-0815, then Enter", id="cve-input")
                 yield DataTable(id="cve", cursor_type="row")
@@ -127,9 +140,9 @@ class FleetApp(App):
             return
         self.view, self.error = view, view.error
         self._steps = chain(
-            self.tables["hosts"].steps(view.hosts, view.columns, view.widths["hosts"]),
-            self.tables["patches"].steps(view.patches, cells.ROLLOUT_COLUMNS, view.widths["patches"]),
-            self.tables["cve"].steps(view.cve, cells.CVE_COLUMNS, view.widths["cve"]),
+            self.tables["hosts"].steps(view.hosts, view.columns["hosts"], view.widths["hosts"]),
+            self.tables["patches"].steps(view.patches, view.columns["patches"], view.widths["patches"]),
+            self.tables["cve"].steps(view.cve, view.columns["cve"], view.widths["cve"]),
         )
         self._step()
 
@@ -183,10 +196,17 @@ class FleetApp(App):
         )
         filtered = f' matching "{shape.filter}"' if shape.filter else ""
         cut = f" (the first {MAX_ROWS:,}: / to filter)" if view.matching > len(view.hosts) else ""
-        dropped = [c for c in cells.HOST_COLUMNS if c not in view.columns]
+        dropped = [c for c in cells.HOST_COLUMNS if c not in view.columns["hosts"]]
         narrow = f" · hidden at this width: {', '.join(dropped)}" if dropped else ""
         self.query_one("#hosts-shown", Static).update(
             Text(f"{len(view.hosts):,} of {view.matching:,} hosts{filtered}{cut}, {sort}{narrow}")
+        )
+        hidden = [c for c in PATCH_ORDER if c not in view.columns["patches"]]
+        self.query_one("#patches-shown", Static).update(
+            Text(
+                f"rollout over the last {age_text(CONSOLE_WINDOW)}; transitions: this boot's, every host's"
+                + (f" · hidden at this width: {', '.join(hidden)}" if hidden else "")
+            )
         )
         cve = self.query_one("#cve", DataTable)
         cve.border_title = Text(view.cve_title or "")
@@ -230,7 +250,7 @@ class FleetApp(App):
         if reverse:
             self.poller.reshape(replace(shape, descending=not shape.descending))
             return
-        columns = list(self.view.columns if self.view and self.view.columns else cells.HOST_COLUMNS)
+        columns = list(self.view.columns["hosts"] if self.view and self.view.columns else cells.HOST_COLUMNS)
         following = columns[columns.index(shape.sort) + 1 :] if shape.sort in columns else columns
         self.poller.reshape(replace(shape, sort=following[0] if following else None, descending=False))
 
