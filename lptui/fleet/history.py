@@ -13,6 +13,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from lptui.core.oncall import series as S
 from lptui.fleet.prometheus import Prometheus
 from lptui.fleet.queries import _job_matcher, _label_name
 
@@ -36,8 +37,8 @@ def live_expr(job: str, host_label: str) -> str:
     job_is, host = _job_matcher(job), _label_name(host_label)
     by = f"max by ({host}, patch)"
     return (
-        f"{by} (lptui_patch_enabled{{{job_is}}} == 1) and on ({host}, patch) "
-        f"{by} (lptui_patch_in_transition{{{job_is}}} == 0)"
+        f"{by} ({S.PATCH_ENABLED}{{{job_is}}} == 1) and on ({host}, patch) "
+        f"{by} ({S.PATCH_IN_TRANSITION}{{{job_is}}} == 0)"
     )
 
 
@@ -84,11 +85,10 @@ def read_history(
 
 def _durations(prom: Prometheus, job: str) -> dict[str, tuple[float | None, float | None, int]]:
     job_is = _job_matcher(job)
-    buckets = f"sum by (patch, le) (lptui_transition_duration_seconds_bucket{{{job_is}}})"
+    buckets = f"sum by (patch, le) ({S.TRANSITION_DURATION_SECONDS}_bucket{{{job_is}}})"
+    counts = f"sum by (patch) ({S.TRANSITION_DURATION_SECONDS}_count{{{job_is}}})"
     out: dict[str, list] = {}
-    for labels, value in prom.query(
-        f"sum by (patch) (lptui_transition_duration_seconds_count{{{job_is}}})"
-    ).samples:
+    for labels, value in prom.query(counts).samples:
         out[labels.get("patch", "")] = [None, None, int(value)]
     for i, q in enumerate((0.5, 0.9)):
         for labels, value in prom.query(f"histogram_quantile({q}, {buckets})").samples:

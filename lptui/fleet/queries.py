@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from lptui.core.oncall.series import BY_FAMILY
 from lptui.fleet.prometheus import FleetError
 
 # each family: how its series reduce per host (see reduce_family), and the labels the fleet reads of it
@@ -77,7 +78,7 @@ def queries(job: str, host_label: str = "instance") -> dict[str, str]:
     host = _label_name(host_label)
     out = {}
     for family in FAMILIES:
-        name = family if family == "up" else f"lptui_{family}"
+        name = family if family == "up" else BY_FAMILY[family]
         out[family] = _query(family, f"{name}{{{job_is}}}", host)
     return out
 
@@ -121,7 +122,7 @@ def last_known(job: str, host_label: str, down: list[str]) -> dict[str, str]:
     host = _label_name(host_label)
     selector = f'{{{_job_matcher(job)}, {host}=~"{alternatives}"}}'
     return {
-        family: _query(family, f"last_over_time(lptui_{family}{selector}[{LOOKBACK}s])", host)
+        family: _query(family, f"last_over_time({BY_FAMILY[family]}{selector}[{LOOKBACK}s])", host)
         for family in LAST_KNOWN
     }
 

@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from lptui import __version__
 from lptui.core.model import Mechanism, Reason
+from lptui.core.oncall import series as S
 from lptui.watch.poller import View
 
 if TYPE_CHECKING:
@@ -47,9 +48,7 @@ class LivepatchCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             view, errors = self._view, self.errors
-        yield CounterMetricFamily(
-            "lptui_scrape_errors", "Polls of the kernel state that failed.", value=errors
-        )
+        yield CounterMetricFamily(S.SCRAPE_ERRORS, "Polls of the kernel state that failed.", value=errors)
         if view is None:
             return
         yield from _host_metrics(view)
@@ -63,20 +62,20 @@ def _host_metrics(view: View) -> Iterator[Metric]:
     snap = view.snapshot
     k = snap.kernel
     yield GaugeMetricFamily(
-        "lptui_scrape_duration_seconds",
+        S.SCRAPE_DURATION_SECONDS,
         "How long lptui's last read of the kernel took.",
         value=view.read_seconds,
     )
     yield GaugeMetricFamily(
-        "lptui_last_poll_timestamp_seconds", "When lptui last read the kernel state.", value=view.wall
+        S.LAST_POLL_TIMESTAMP_SECONDS, "When lptui last read the kernel state.", value=view.wall
     )
     yield GaugeMetricFamily(
-        "lptui_livepatch_supported",
+        S.LIVEPATCH_SUPPORTED,
         "1 if the kernel has live patching (/sys/kernel/livepatch).",
         value=int(k.livepatch_supported),
     )
     systems = GaugeMetricFamily(
-        "lptui_system_present",
+        S.SYSTEM_PRESENT,
         "1 for each live-patching system found (livepatch, kgraft, kpatch-core, ksplice), else 0.",
         labels=["mechanism"],
     )
@@ -86,7 +85,7 @@ def _host_metrics(view: View) -> Iterator[Metric]:
     yield systems
     tainted = 1 if any(f.letter == "K" for f in k.taint_flags) else 0
     yield GaugeMetricFamily(
-        "lptui_kernel_livepatched",
+        S.KERNEL_LIVEPATCHED,
         "1 if the kernel is tainted K (live patched this boot).",
         value=tainted,
     )
@@ -95,21 +94,19 @@ def _host_metrics(view: View) -> Iterator[Metric]:
 def _patch_metrics(view: View) -> Iterator[Metric]:
     """One series per loaded patch and attribute (bounded by the patches loaded), and the leftovers."""
     snap = view.snapshot
-    yield GaugeMetricFamily(
-        "lptui_patches_loaded", "Live patches loaded, every system's.", value=len(snap.patches)
-    )
+    yield GaugeMetricFamily(S.PATCHES_LOADED, "Live patches loaded, every system's.", value=len(snap.patches))
     per_patch = {
-        "lptui_patch_enabled": ("1 if the patch is enabled.", lambda p: p.enabled),
-        "lptui_patch_in_transition": ("1 if the patch is in transition.", lambda p: p.transition),
-        "lptui_patch_replace": (
+        S.PATCH_ENABLED: ("1 if the patch is enabled.", lambda p: p.enabled),
+        S.PATCH_IN_TRANSITION: ("1 if the patch is in transition.", lambda p: p.transition),
+        S.PATCH_REPLACE: (
             "1 if the patch is cumulative (atomic replace); absent where unknown.",
             lambda p: p.replace,
         ),
-        "lptui_patch_stack_order": (
+        S.PATCH_STACK_ORDER: (
             "The patch's place in the stack (1 = oldest); absent where unknown.",
             lambda p: p.stack_order,
         ),
-        "lptui_patch_functions": ("Functions the patch changes.", lambda p: p.function_count),
+        S.PATCH_FUNCTIONS: ("Functions the patch changes.", lambda p: p.function_count),
     }
     for name, (doc, get) in per_patch.items():
         family = GaugeMetricFamily(name, doc, labels=["patch", "mechanism"])
@@ -119,12 +116,12 @@ def _patch_metrics(view: View) -> Iterator[Metric]:
                 family.add_metric([p.name, str(p.mechanism)], float(value))
         yield family
     yield GaugeMetricFamily(
-        "lptui_inactive_modules",
+        S.INACTIVE_MODULES,
         "Live patch modules still loaded whose patch is gone.",
         value=len(snap.inactive_modules),
     )
     forced = GaugeMetricFamily(
-        "lptui_forced_this_boot",
+        S.FORCED_THIS_BOOT,
         "1 if a transition was forced this boot (kernel log, or a module that keeps its reference).",
         value=int(bool(view.forced)),
     )
@@ -138,19 +135,19 @@ def _effect_metrics(view: View) -> Iterator[Metric]:
     oncall = view.oncall
     effect = oncall.effect if oncall is not None else None
     in_effect = GaugeMetricFamily(
-        "lptui_patch_in_effect",
+        S.PATCH_IN_EFFECT,
         "1 if ftrace runs the livepatch handler on every function of the settled, enabled patch "
         "(enabled_functions), 0 if not on some; absent where not checked (in transition, unreadable).",
         labels=["patch"],
     )
     overridable = GaugeMetricFamily(
-        "lptui_patch_overridable_functions",
+        S.PATCH_OVERRIDABLE_FUNCTIONS,
         "Functions of the patch a BPF program on them may override (error-injectable, with a kprobe or "
         "a BPF trampoline attached).",
         labels=["patch"],
     )
     health = GaugeMetricFamily(
-        "lptui_patch_post_load_problems",
+        S.PATCH_POST_LOAD_PROBLEMS,
         "Kernel complaints tied to the patch since it completed: kind warning (WARNING) or oops "
         "(Oops, BUG, panic).",
         labels=["patch", "kind"],
@@ -173,7 +170,7 @@ def _duration_metrics(view: View) -> Iterator[Metric]:
     from lptui.core.oncall.history import BUCKETS
 
     family = HistogramMetricFamily(
-        "lptui_transition_duration_seconds",
+        S.TRANSITION_DURATION_SECONDS,
         "How long each transition took this boot (kernel log), by outcome: completed, reversed, forced.",
         labels=["mechanism", "outcome", "patch"],
     )
@@ -188,32 +185,28 @@ def _transition_metrics(view: View) -> Iterator[Metric]:
     """The transition in progress: its patch, age, pending threads and why they block."""
     snap = view.snapshot
     t = snap.transition
-    yield GaugeMetricFamily(
-        "lptui_transition_in_progress", "1 while a transition runs.", value=int(t is not None)
-    )
+    yield GaugeMetricFamily(S.TRANSITION_IN_PROGRESS, "1 while a transition runs.", value=int(t is not None))
     info = GaugeMetricFamily(
-        "lptui_transition_info",
+        S.TRANSITION_INFO,
         "The transition in progress (value 1).",
         labels=["patch", "direction", "age_source", "mechanism"],
     )
-    pending = GaugeMetricFamily("lptui_transition_tasks_pending", "Threads not yet switched.")
-    total = GaugeMetricFamily("lptui_transition_tasks", "Threads seen in the transition.")
+    pending = GaugeMetricFamily(S.TRANSITION_TASKS_PENDING, "Threads not yet switched.")
+    total = GaugeMetricFamily(S.TRANSITION_TASKS, "Threads seen in the transition.")
     unreadable = GaugeMetricFamily(
-        "lptui_transition_tasks_unreadable",
+        S.TRANSITION_TASKS_UNREADABLE,
         "Threads whose patch_state could not be read: neither pending nor switched.",
     )
     age = GaugeMetricFamily(
-        "lptui_transition_age_seconds",
+        S.TRANSITION_AGE_SECONDS,
         "How long the transition has run (kernel log; else since lptui saw it).",
     )
-    start = GaugeMetricFamily(
-        "lptui_transition_start_time_seconds", "When the transition started (Unix time)."
-    )
+    start = GaugeMetricFamily(S.TRANSITION_START_TIME_SECONDS, "When the transition started (Unix time).")
     blocked = GaugeMetricFamily(
-        "lptui_blocked_tasks", "Pending threads by the reason they block.", labels=["reason"]
+        S.BLOCKED_TASKS, "Pending threads by the reason they block.", labels=["reason"]
     )
     aborted = GaugeMetricFamily(
-        "lptui_transition_aborted",
+        S.TRANSITION_ABORTED,
         "1 while the transition is a Ksplice update that aborted (nothing moves; label cause: its "
         "abort_cause); absent otherwise.",
         labels=["cause"],
@@ -253,18 +246,14 @@ def _fleet_metrics(view: View) -> Iterator[Metric]:
 
 
 def _identity_metrics(snap: Snapshot) -> Iterator[Metric]:
-    build = GaugeMetricFamily(
-        "lptui_build_info", "The lptui version exporting (value 1).", labels=["version"]
-    )
+    build = GaugeMetricFamily(S.BUILD_INFO, "The lptui version exporting (value 1).", labels=["version"])
     build.add_metric([__version__], 1)
     yield build
-    kernel = GaugeMetricFamily(
-        "lptui_kernel_info", "The running kernel (value 1).", labels=["release", "machine"]
-    )
+    kernel = GaugeMetricFamily(S.KERNEL_INFO, "The running kernel (value 1).", labels=["release", "machine"])
     kernel.add_metric([snap.kernel.release or "", snap.kernel.machine or ""], 1)
     yield kernel
     info = GaugeMetricFamily(
-        "lptui_patch_info",
+        S.PATCH_INFO,
         "Each loaded patch's identity (value 1): its module's version and srcversion.",
         labels=["patch", "mechanism", "version", "srcversion"],
     )
@@ -276,17 +265,17 @@ def _identity_metrics(snap: Snapshot) -> Iterator[Metric]:
 def _provenance_metrics(snap: Snapshot, life: LifeCycle) -> Iterator[Metric]:
     """Per loaded patch: whether its file was found, the CVEs it names, whether a reboot loses it."""
     known = GaugeMetricFamily(
-        "lptui_patch_provenance_known",
+        S.PATCH_PROVENANCE_KNOWN,
         "1 if the loaded patch's module file was found (its CVEs can be read), else 0.",
         labels=["patch"],
     )
     fixes = GaugeMetricFamily(
-        "lptui_patch_fixes",
+        S.PATCH_FIXES,
         "A CVE the loaded patch's file or package names (value 1).",
         labels=["patch", "cve"],
     )
     lost = GaugeMetricFamily(
-        "lptui_patch_lost_at_reboot",
+        S.PATCH_LOST_AT_REBOOT,
         "1 if the loaded patch's file is not installed (a reboot loses it), else 0; absent where unknown.",
         labels=["patch"],
     )
@@ -304,12 +293,12 @@ def _provenance_metrics(snap: Snapshot, life: LifeCycle) -> Iterator[Metric]:
 def _installed_metrics(life: LifeCycle) -> Iterator[Metric]:
     """What is installed for this release but not loaded (and the CVEs it names), kpatch's service."""
     waiting = GaugeMetricFamily(
-        "lptui_patch_installed_not_loaded",
+        S.PATCH_INSTALLED_NOT_LOADED,
         "A livepatch module installed for the running release but not loaded (value 1).",
         labels=["patch"],
     )
     waiting_fixes = GaugeMetricFamily(
-        "lptui_patch_installed_fixes",
+        S.PATCH_INSTALLED_FIXES,
         "A CVE an installed but not loaded module file names in its .modinfo (value 1).",
         labels=["patch", "cve"],
     )
@@ -320,7 +309,7 @@ def _installed_metrics(life: LifeCycle) -> Iterator[Metric]:
     ):
         waiting_fixes.add_metric([patch, cve], 1)
     service = GaugeMetricFamily(
-        "lptui_kpatch_service",
+        S.KPATCH_SERVICE,
         "kpatch's boot service: 1 for its state (enabled, disabled, absent), 0 for the others.",
         labels=["state"],
     )
