@@ -165,7 +165,8 @@ class FleetApp(App):
                 self._frozen = True
             self._titles()
             if isinstance(self.screen, FleetHostScreen) and self.view is not None:
-                self.screen.show(self.view.records.get(self.screen.host_record.name), self.view.read_at)
+                record = self.view.records.get(self.screen.host_record.name)
+                self.screen.show(record, self.view.read_at, self.view.at)
         finally:
             self.poller.shown()  # back-pressure: the next read waits for this one to be shown
 
@@ -234,7 +235,7 @@ class FleetApp(App):
             return
         host = self.view.records.get(str(event.row_key.value))
         if host is not None:
-            self.push_screen(FleetHostScreen(host, self.view.read_at))
+            self.push_screen(FleetHostScreen(host, self.view.read_at, self.view.at))
             self.poller.reshape(replace(self.poller.shape, focus=host.name))
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:

@@ -58,7 +58,9 @@ def header_line(h: Host, since_read: float = 0.0) -> Text:
     return line
 
 
-def transition_line(h: Host) -> Text:
+def transition_line(h: Host, read_wall: float | None = None) -> Text:
+    """The transition: patch, direction, how long (stuck past a minute), progress; with `read_wall` (the
+    read's wall-clock time) the time it started, from its age (the kernel log's start line)."""
     t = h.transition
     line = Text()
     if t is None:
@@ -69,6 +71,9 @@ def transition_line(h: Host) -> Text:
     line.append(f"  {t.direction}  ", style="bold")
     if t.age_seconds is not None and t.age_source == "kernel-log":
         line.append(f"stuck for {age_text(t.age_seconds)}  ", style="bold" if t.age_seconds >= 60 else "")
+        if read_wall is not None:
+            started = time.strftime("%H:%M:%S", time.localtime(read_wall - t.age_seconds))
+            line.append(f"since {started}  ", style="dim")
     elif t.age_seconds is not None:
         line.append(f"{age_text(t.age_seconds, compact=True)} observed  ", style="dim")
     if t.tasks_total is not None and t.tasks_pending is not None:
@@ -111,21 +116,22 @@ class FleetHostScreen(Screen):
     FleetHostScreen .section { padding: 0 1; margin-top: 1; }
     """
 
-    def __init__(self, host: Host, read_at: float | None = None) -> None:
+    def __init__(self, host: Host, read_at: float | None = None, at: float | None = None) -> None:
         super().__init__()
         self.host_record = host
         self.read_at = time.monotonic() if read_at is None else read_at  # when the fleet was read
+        self.at = at  # Prometheus's evaluation time of that read: the ages are as of then
         self.gone = False  # the host is no longer in Prometheus's answer
         self.reads = 0  # reads shown since it opened
 
-    def show(self, host: Host | None, read_at: float) -> None:
+    def show(self, host: Host | None, read_at: float, at: float | None = None) -> None:
         """The fleet was read again: this host as it is now (the console calls it with every read)."""
-        self.call_later(self._again, host, read_at)
+        self.call_later(self._again, host, read_at, at)
 
-    async def _again(self, host: Host | None, read_at: float) -> None:
+    async def _again(self, host: Host | None, read_at: float, at: float | None) -> None:
         self.gone = host is None
         if host is not None:
-            self.host_record, self.read_at = host, read_at
+            self.host_record, self.read_at, self.at = host, read_at, at
         await self.recompose()
         self._fill()  # in the same step as the recompose: no frame shows the panels empty
         self.reads += 1
@@ -151,7 +157,7 @@ class FleetHostScreen(Screen):
             if h.transition is not None:
                 with Vertical(id="host-transition") as panel:
                     panel.border_title = "Transition"
-                    yield Static(transition_line(h), id="host-transition-line")
+                    yield Static(transition_line(h, self.at), id="host-transition-line")
                     total = h.transition.tasks_total or 0
                     bar = ProgressBar(id="host-progress", total=max(total, 1), show_eta=False)
                     bar.progress = max(total - (h.transition.tasks_pending or 0), 0) if total else 0
