@@ -13,6 +13,7 @@ argv (which `ps` shows). A child that dies is a FleetError for that read, and is
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import struct
 import subprocess
@@ -25,6 +26,7 @@ from lptui.fleet.prometheus import Auth, FleetError, Prometheus
 from lptui.fleet.view import FleetView, Shape, shape_view
 
 _LENGTH = struct.Struct("!Q")
+HISTORY_EVERY = 60.0  # seconds between two reads of the patches' history (three queries over hours)
 MAX_FRAME = 256 << 20  # bytes of one message: a view is a few MB at most
 
 
@@ -40,6 +42,11 @@ class Settings:
 
     def fleet_args(self) -> dict[str, Any]:
         return {"job": self.job, "host_label": self.host_label, "stale": self.stale}
+
+    def history_args(self) -> dict[str, Any]:
+        from lptui.fleet.view import CONSOLE_WINDOW
+
+        return {"job": self.job, "host_label": self.host_label, "since": CONSOLE_WINDOW}
 
     @classmethod
     def of(cls, prom: Prometheus, *, job: str, host_label: str, stale: float) -> Settings:
@@ -106,6 +113,7 @@ class ReaderProcess:
 
 def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """The child's side: settings first, then one (read, shape) request after another until EOF."""
+    from lptui.fleet.history import PatchHistory, read_history
     from lptui.fleet.state import Fleet, quiet_gc, read_fleet
 
     settings: Settings = receive(stdin)
@@ -113,6 +121,8 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     fleet: Fleet | None = None
     error: str | None = None
     seconds = 0.0
+    history: dict[str, PatchHistory] = {}
+    history_due = 0.0
     while True:
         try:
             read, shape = receive(stdin)
@@ -122,14 +132,15 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
             if read:
                 began = time.perf_counter()
                 try:
-                    fleet = read_fleet(
-                        prom, job=settings.job, host_label=settings.host_label, stale=settings.stale
-                    )
-                    error = None
+                    fleet, error = read_fleet(prom, **settings.fleet_args()), None
                 except FleetError as exc:
                     error = str(exc)  # the last fleet stays, with why
                 seconds = time.perf_counter() - began
-            view = shape_view(fleet, error, seconds, shape)
+            if read and fleet is not None and time.monotonic() >= history_due:
+                history_due = time.monotonic() + HISTORY_EVERY
+                with contextlib.suppress(FleetError):  # the tables stand without it; the last one stays
+                    history = read_history(prom, **settings.history_args(), now=fleet.at)
+            view = shape_view(fleet, error, seconds, shape, history)
         send(stdout, view)
 
 

@@ -50,6 +50,7 @@ class FleetView:
     patches: dict[str, list[cells.Cell]] = field(default_factory=dict)
     cve: dict[str, list[cells.Cell]] = field(default_factory=dict)
     cve_title: str | None = None
+    cve_exposed: int = 0  # hosts not fixed
     counts: str = ""
 
 
@@ -104,11 +105,12 @@ def shape_view(
     columns["patches"], widths["patches"], patches = cells.fit(
         patch_rows, PATCH_COLUMNS, width, PATCH_PRIORITY, PATCH_ORDER
     )
-    cve, title = {}, None
+    cve, title, exposed = {}, None, 0
     if shape.cve is not None:
         verdicts = exposed_first(cve_verdicts(fleet, shape.cve))
         cve = {v.host: cells.cve_cells(v) for v in verdicts[:MAX_ROWS]}
         title = cells.cve_title(shape.cve, verdicts)
+        exposed = sum(1 for v in verdicts if v.verdict == "not fixed")
     columns["cve"], widths["cve"], cve = cells.fit(cve, cells.CVE_COLUMNS, width, cells.CVE_COLUMNS, least=3)
     return replace(
         view,
@@ -119,6 +121,7 @@ def shape_view(
         patches=patches,
         cve=cve,
         cve_title=title,
+        cve_exposed=exposed,
         counts=cells.state_counts(fleet.hosts),
         total=len(fleet.hosts),
         doubtful=sum(1 for h in fleet.hosts if h.problems),

@@ -399,7 +399,9 @@ async def test_the_fleet_console_on_the_real_prometheus(fleet):
         cve = app.query_one("#cve", DataTable)
         assert cve.row_count == 7
         label = str(app.query_one("#tabs").get_tab("tab-cve").label)
-        assert label.startswith("CVE (CVE-2026-0815: ") and " fixed" in label, label  # the summary, shown
+        assert label.startswith("CVE (") and " not fixed)" in label, label  # the exposed count, short
+        summary = str(app.query_one("#cve-shown", Static).render())
+        assert summary.startswith("CVE-2026-0815: ") and " fixed" in summary, summary  # the whole summary
         verdicts = {str(cve.get_row_at(i)[1]) for i in range(7)}
         assert "fixed" in verdicts and "unknown" in verdicts
         app.query_one("#tabs").active = "tab-hosts"

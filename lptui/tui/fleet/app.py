@@ -62,6 +62,7 @@ class FleetApp(App):
     #filter { height: 1; border: none; padding: 0 1; display: none; }
     #filter.-on { display: block; }
     #hosts-shown, #patches-shown { height: auto; color: $text-muted; }
+    #cve-shown { height: auto; padding: 0 1; text-style: bold; }
     """
 
     def __init__(
@@ -114,6 +115,7 @@ class FleetApp(App):
                 yield Static("", id="patches-shown")
             with TabPane("CVE", id="tab-cve"):
                 yield Input(placeholder="CVE-2026-0815, then Enter", id="cve-input")
+                yield Static("", id="cve-shown")
                 yield DataTable(id="cve", cursor_type="row")
         yield Footer()
 
@@ -209,10 +211,9 @@ class FleetApp(App):
                 + (f" · hidden at this width: {', '.join(hidden)}" if hidden else "")
             )
         )
-        cve = self.query_one("#cve", DataTable)
-        cve.border_title = Text(view.cve_title or "")
-        if view.cve_title:
-            tabs.get_tab("tab-cve").label = Text(f"CVE ({view.cve_title})")
+        self.query_one("#cve-shown", Static).update(Text(view.cve_title or ""))
+        if view.cve_title:  # the tab's title short (80 columns hold three tabs): the whole line is above
+            tabs.get_tab("tab-cve").label = Text(f"CVE ({view.cve_exposed} not fixed)")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
