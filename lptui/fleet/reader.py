@@ -14,6 +14,7 @@ argv (which `ps` shows). A child that dies is a FleetError for that read, and is
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
 import struct
 import subprocess
@@ -26,6 +27,7 @@ from lptui.fleet.prometheus import Auth, FleetError, Prometheus
 from lptui.fleet.view import FleetView, Shape, shape_view
 
 _LENGTH = struct.Struct("!Q")
+NICE = 10  # the reader's niceness over the console's
 HISTORY_EVERY = 60.0  # seconds between two reads of the patches' history (three queries over hours)
 MAX_FRAME = 256 << 20  # bytes of one message: a view is a few MB at most
 
@@ -116,6 +118,9 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     from lptui.fleet.history import PatchHistory, read_history
     from lptui.fleet.state import Fleet, quiet_gc, read_fleet
 
+    with contextlib.suppress(OSError):
+        # the reading is background work: where CPUs are few, the console's event loop goes first
+        os.nice(NICE)
     settings: Settings = receive(stdin)
     prom = Prometheus(settings.base, settings.auth, timeout=settings.timeout, limit=settings.limit)
     fleet: Fleet | None = None

@@ -3,6 +3,7 @@ its secrets never on a command line, and a child that dies is one error, then a 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,8 @@ def test_a_view_comes_back_with_why_the_read_failed():
         assert r.child is not None
         argv = Path(f"/proc/{r.child.pid}/cmdline").read_bytes()
         assert b"s3cret" not in argv and b"lptui.fleet.reader" in argv  # the secret went over stdin
+        nice = int(Path(f"/proc/{r.child.pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+        assert nice == min(os.nice(0) + 10, 19)  # background work: the console goes first
     finally:
         r.close()
 
