@@ -207,6 +207,9 @@ def start_victoria_metrics(tmpdir: Path, om: Path) -> tuple[subprocess.Popen, st
         f"-storageDataPath={tmpdir / 'vm-data'}",
         f"-httpListenAddr=127.0.0.1:{web}",
         "-search.latencyOffset=0s",
+        # its default, 300,000 series a query, refuses the fleet's check of every host's lptui series past
+        # ~13,000 hosts ("search error ... tagFilters"): README's Fleet says so
+        "-search.maxUniqueTimeseries=10000000",
     ]
     server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{web}"
