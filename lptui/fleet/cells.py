@@ -27,6 +27,7 @@ STATE_STYLE = {
     "in transition": "yellow",
     "ok": "green",
 }
+STATE_ORDER = ("stuck", "in transition", "down", "stale", "suspect", "ok")  # worst first
 BAD_VALUE = "bad value"
 VERDICT_STYLE = {"fixed": "green", "in transition": "yellow", "not fixed": "bold red", "unknown": "dim"}
 HOST_COLUMNS = (
@@ -105,7 +106,7 @@ def shown_state(h: Host) -> str:
 def state_counts(hosts) -> str:
     """The hosts tab's title: how many hosts in each state, the worst first ("2 in transition · 1 down ·
     7 ok"), states with none left out."""
-    order = ("stuck", "in transition", "down", "stale", "suspect", "ok")
+    order = STATE_ORDER
     counts = {state: sum(1 for h in hosts if shown_state(h) == state) for state in order}
     return " · ".join(f"{n} {state}" for state, n in counts.items() if n) or "none"
 
@@ -173,7 +174,7 @@ def matches(row: list[Cell], words: str) -> bool:
     return all(word in text for word in words.lower().split())
 
 
-_RANK = {"stuck": 0, "in transition": 1, "down": 2, "stale": 3, "suspect": 4, "ok": 5}
+_RANK = {state: i for i, state in enumerate(STATE_ORDER)}
 SORT_KEYS: dict[str, Callable[[Host], Any]] = {
     "Host": lambda h: h.name,
     "State": lambda h: _RANK[shown_state(h)],
