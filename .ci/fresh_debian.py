@@ -153,8 +153,12 @@ class Root:
             cmd += ["su", "-", user, "-c", script]
         else:
             cmd += ["/bin/sh", "-c", script]
-        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
-               "HOME": "/root", "DEBIAN_FRONTEND": "noninteractive"}  # fmt: skip
+        env = {
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": "/root",
+            "DEBIAN_FRONTEND": "noninteractive",
+        }
         return run(step, cmd, timeout=timeout, env=env)
 
     def mounted_inside(self) -> list[str]:
@@ -183,8 +187,28 @@ def demo_in_tmux(root: Root, command: str) -> float:
     session = "lptui-fresh"
     subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     # remain-on-exit: a command that dies early leaves its last screen to report
-    run("demo: start tmux", ["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", outer,
-                             ";", "set-option", "-w", "-t", session, "remain-on-exit", "on"])  # fmt: skip
+    run(
+        "demo: start tmux",
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "80",
+            "-y",
+            "24",
+            outer,
+            ";",
+            "set-option",
+            "-w",
+            "-t",
+            session,
+            "remain-on-exit",
+            "on",
+        ],
+    )
     start = time.monotonic()
     screen = ""
     try:

@@ -105,8 +105,11 @@ def _start_in_tmux(session: str, cmd: list[str], marker: str) -> tuple[int, floa
     shell = "exec env -u PYTHONDONTWRITEBYTECODE " + " ".join(map(str, cmd))
     start = time.perf_counter()
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "36", shell], check=True)
-    pid = int(subprocess.run(["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"], capture_output=True,
-                             text=True).stdout.split()[0])  # fmt: skip
+    pid = int(
+        subprocess.run(
+            ["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"], capture_output=True, text=True
+        ).stdout.split()[0]
+    )
     while time.perf_counter() - start < 120:
         screen = subprocess.run(
             ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
@@ -135,8 +138,14 @@ def console_measure(cmd: list[str], marker: str, seconds: float, paint_rounds: i
     c0, t0 = cpu(), time.perf_counter()
     time.sleep(seconds)
     c1, t1 = cpu(), time.perf_counter()
-    rss = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-               if line.startswith("VmRSS")) / 1024  # fmt: skip
+    rss = (
+        next(
+            int(line.split()[1])
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+            if line.startswith("VmRSS")
+        )
+        / 1024
+    )
     subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     paint = None if None in paints else statistics.median(paints)
     return {"first_paint_s": paint, "cpu_percent": 100 * (c1 - c0) / (t1 - t0), "rss_mb": rss}
@@ -257,8 +266,10 @@ def main() -> None:
             )
     print_table(results, args)
     if args.json:
-        Path(args.json).write_text(json.dumps({"threads": args.threads, "pending": args.pending,
-                                               "results": results}, indent=2) + "\n")  # fmt: skip
+        Path(args.json).write_text(
+            json.dumps({"threads": args.threads, "pending": args.pending, "results": results}, indent=2)
+            + "\n"
+        )
 
 
 def print_table(results: dict[str, dict], args) -> None:
@@ -267,8 +278,15 @@ def print_table(results: dict[str, dict], args) -> None:
     rounds = f"medians of {args.rounds} (start-ups: of {max(args.rounds, 15)}, taking turns)"
     print(f"\n{args.threads} threads, {args.pending} pending, {rounds}\n")
     print(f"{'what':38} {'time':>10} {'ratio':>16}")
-    scan_rows = ("c_floor", "python_loop", "kpatch_shell_loop", "lptui_first_scan", "lptui_tasks_json",
-                 "lptui_rescan", "lptui_idle_refresh")  # fmt: skip
+    scan_rows = (
+        "c_floor",
+        "python_loop",
+        "kpatch_shell_loop",
+        "lptui_first_scan",
+        "lptui_tasks_json",
+        "lptui_rescan",
+        "lptui_idle_refresh",
+    )
     for name in scan_rows:
         if name in results:
             r = results[name]
@@ -280,8 +298,12 @@ def print_table(results: dict[str, dict], args) -> None:
     for name in ("python_pass", "python_imports", "lptui_status_json", "lptui_check"):
         r = results[name]
         print(f"{name:38} {r['s']:>9.3f}s {r['s'] / base:>13.2f}x imp")
-    for name in ("textual_minimal_console", "lptui_console_idle", "lptui_console_demo_idle",
-                 "lptui_console_transition"):  # fmt: skip
+    for name in (
+        "textual_minimal_console",
+        "lptui_console_idle",
+        "lptui_console_demo_idle",
+        "lptui_console_transition",
+    ):
         if name in results:
             r = results[name]
             paint = "-" if r["first_paint_s"] is None else f"{r['first_paint_s']:.2f}s"

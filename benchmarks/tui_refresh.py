@@ -25,11 +25,22 @@ from lptui.watch.tracker import TransitionTracker
 def snapshot(threads: int, pending: int, skip: int = -1) -> Snapshot:
     kernel = KernelInfo("6.1.0-bench", "#1", "x86_64", True, 0, (), True, 2)
     tasks = tuple(
-        TaskInfo(pid=1000 + i, tid=1000 + i, comm=f"worker-{i}", state="S", kthread=False, patch_state=0,
-                 pending=True, stack=(), blocking_functions=("do_thing",),
-                 reason_code=Reason.SLEEPING_IN_PATCHED, reason="sleeping")
-        for i in range(pending) if i != skip
-    )  # fmt: skip
+        TaskInfo(
+            pid=1000 + i,
+            tid=1000 + i,
+            comm=f"worker-{i}",
+            state="S",
+            kthread=False,
+            patch_state=0,
+            pending=True,
+            stack=(),
+            blocking_functions=("do_thing",),
+            reason_code=Reason.SLEEPING_IN_PATCHED,
+            reason="sleeping",
+        )
+        for i in range(pending)
+        if i != skip
+    )
     t = TransitionInfo("lp_bench", Direction.PATCHING, 1, threads, len(tasks))
     return Snapshot(kernel, Features(), (), (), t, tasks, threads)
 
@@ -54,8 +65,22 @@ async def measure(threads: int, pending: int) -> tuple[float, float, float]:
             rows = tracker.longest_pending(snap, 1000, float(i))
             pending_for = {t.tid: tracker.pending_for(t.tid, float(i)) or 0.0 for t in rows}
             status = status_segments(snap, rows, None)
-            view = View(snap, rows, pending_for, float(i), tuple(tracker.history), False, "DEMO", "", status,
-                        (), (), 0.0, None, 0.5)  # fmt: skip
+            view = View(
+                snap,
+                rows,
+                pending_for,
+                float(i),
+                tuple(tracker.history),
+                False,
+                "DEMO",
+                "",
+                status,
+                (),
+                (),
+                0.0,
+                None,
+                0.5,
+            )
             start = time.perf_counter()
             app.on_view_ready(ViewReady(view))  # the UI thread's whole share: store, render
             times.append(time.perf_counter() - start)

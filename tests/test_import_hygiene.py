@@ -31,9 +31,16 @@ CORE_RULES: dict[str, tuple[str, ...]] = {
     "lptui.core.lifecycle": ("foundation", "lptui.core.kofile"),
     "lptui.core.snapshot": ("foundation", "lptui.core.livepatch", "lptui.core.legacy"),
     "lptui.core.output": ("foundation", "lptui.core.livepatch", "lptui.core.oncall", "lptui.core.lifecycle"),
-    "lptui.core.actions": ("foundation", "lptui.core.livepatch", "lptui.core.kofile", "lptui.core.oncall",
-                           "lptui.core.legacy", "lptui.core.lifecycle", "lptui.core.snapshot"),
-}  # fmt: skip
+    "lptui.core.actions": (
+        "foundation",
+        "lptui.core.livepatch",
+        "lptui.core.kofile",
+        "lptui.core.oncall",
+        "lptui.core.legacy",
+        "lptui.core.lifecycle",
+        "lptui.core.snapshot",
+    ),
+}
 
 
 def module_graph(package: Path) -> dict[str, set[str]]:

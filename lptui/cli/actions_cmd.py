@@ -204,8 +204,14 @@ def add_parsers(sub, source_options) -> dict:
     p = sub.add_parser("signal", help="signal tasks blocking the transition (kernels 4.15-5.0)")
     p.add_argument("name", metavar="NAME")
     source_options(p)
-    return {"inspect": cmd_inspect, "load": cmd_load, "revert": cmd_revert, "force": cmd_force,
-            "unload": cmd_unload, "signal": cmd_signal}  # fmt: skip
+    return {
+        "inspect": cmd_inspect,
+        "load": cmd_load,
+        "revert": cmd_revert,
+        "force": cmd_force,
+        "unload": cmd_unload,
+        "signal": cmd_signal,
+    }
 
 
 __all__ = ["ActionError", "SourceError", "add_parsers"]

@@ -49,14 +49,24 @@ def cmd_check(args: argparse.Namespace) -> int:
             "status": NAMES[verdict.code],
             "code": verdict.code,
             "summary": verdict.summary,
-            "perfdata": {k: {"value": v, "unit": u, "warn": w, "crit": c}
-                         for k, (v, u, w, c) in verdict.perfdata.items()},
+            "perfdata": {
+                k: {"value": v, "unit": u, "warn": w, "crit": c}
+                for k, (v, u, w, c) in verdict.perfdata.items()
+            },
             "transition": age_json(transition_json(snap.transition), view.age),
             # as `status --json` says it: null when the kernel log could not be read
             "forced_this_boot": view.oncall.forced_this_boot if view.oncall is not None else None,
-            "blockers": [{"pid": t.pid, "tid": t.tid, "comm": t.comm, "functions": list(t.blocking_functions),
-                          "reason_code": str(t.reason_code)} for t in view.rows[:20]],
-        }  # fmt: skip
+            "blockers": [
+                {
+                    "pid": t.pid,
+                    "tid": t.tid,
+                    "comm": t.comm,
+                    "functions": list(t.blocking_functions),
+                    "reason_code": str(t.reason_code),
+                }
+                for t in view.rows[:20]
+            ],
+        }
         if view.oncall is not None:
             data.update(effect_json(view.oncall))
         out.json_out(data)
@@ -76,10 +86,20 @@ def add_parsers(sub, source_options) -> dict:
         "with its patch gone, or when the kernel oopsed (Oops, BUG) after a patch went in; UNKNOWN when "
         "the state cannot be read (e.g. not root). A kernel without live patching is OK.",
     )
-    p.add_argument("--warn", type=float, default=DEFAULT_WARN, metavar="SECONDS",
-                   help=f"transition age for WARNING (default {DEFAULT_WARN:.0f})")  # fmt: skip
-    p.add_argument("--crit", type=float, default=DEFAULT_CRIT, metavar="SECONDS",
-                   help=f"transition age for CRITICAL (default {DEFAULT_CRIT:.0f})")  # fmt: skip
+    p.add_argument(
+        "--warn",
+        type=float,
+        default=DEFAULT_WARN,
+        metavar="SECONDS",
+        help=f"transition age for WARNING (default {DEFAULT_WARN:.0f})",
+    )
+    p.add_argument(
+        "--crit",
+        type=float,
+        default=DEFAULT_CRIT,
+        metavar="SECONDS",
+        help=f"transition age for CRITICAL (default {DEFAULT_CRIT:.0f})",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of the plugin line")
     source_options(p)
     return {"check": cmd_check}

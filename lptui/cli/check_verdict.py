@@ -98,8 +98,10 @@ def _moving(view, t, age: float | None) -> str:
 
     source = "kernel log" if view.age and view.age.source == "kernel-log" else "seen by lptui"
     unit = "threads" if t.mechanism == "livepatch" else "processes"
-    text = (f"{t.patch} {t.direction} for {age_text(age)} ({source}): "
-            f"{t.tasks_pending} of {t.tasks_total} {unit} pending")  # fmt: skip
+    text = (
+        f"{t.patch} {t.direction} for {age_text(age)} ({source}): "
+        f"{t.tasks_pending} of {t.tasks_total} {unit} pending"
+    )
     if view.rows:
         first = view.rows[0]
         from lptui.core.livepatch.blockers import SHORT_REASON

@@ -55,8 +55,10 @@ def verbose_blockers(
         if not t.pending:
             continue
         out.append("")
-        out.append(f"{t.comm or '?'} (pid {t.pid}, tid {t.tid}) state {t.state or '?'}"
-                   f"{', kernel thread' if t.kthread else ''}: {SHORT_REASON[t.reason_code]}")  # fmt: skip
+        out.append(
+            f"{t.comm or '?'} (pid {t.pid}, tid {t.tid}) state {t.state or '?'}"
+            f"{', kernel thread' if t.kthread else ''}: {SHORT_REASON[t.reason_code]}"
+        )
         out.append(f"  {pending_phrase(t, age, uptime, thread_started(tree, t.pid, t.tid))}")
         if progress is not None:
             moved = progress.get(t.tid)
@@ -143,8 +145,10 @@ class Follower:
                 out.append(f"reversed: {t.patch} is now {t.direction}")
             elif t.aborted is not None:  # a Ksplice update that stopped: nothing moves until it is re-run
                 what = "undo of" if t.target == 0 else "update"
-                out.append(f"aborted: Ksplice {what} {t.patch} ({t.aborted}); waiting for ksplice-apply to "
-                           "clean it up or run it again")  # fmt: skip
+                out.append(
+                    f"aborted: Ksplice {what} {t.patch} ({t.aborted}); waiting for ksplice-apply to "
+                    "clean it up or run it again"
+                )
             else:
                 logs_start = t.mechanism == "livepatch"
                 age = f", {age_phrase(view.age, logs_start)}" if view.age is not None else ""

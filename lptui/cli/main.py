@@ -207,9 +207,15 @@ def _answer_cve(args: argparse.Namespace, snap, life) -> int:
     code = EXIT_OK if answer.live else EXIT_NOT_YET if answer.patches else EXIT_NOT_PATCHED
     if args.json:
         patches = [{"name": n, "enabled": e, "transition_complete": c} for n, e, c in answer.patches]
-        out.json_out({"cve": answer.cve, "live_patched": answer.live, "patches": patches,
-                     "unreadable_patches": list(answer.unknown),
-                     "installed_not_loaded": list(answer.not_loaded)})  # fmt: skip
+        out.json_out(
+            {
+                "cve": answer.cve,
+                "live_patched": answer.live,
+                "patches": patches,
+                "unreadable_patches": list(answer.unknown),
+                "installed_not_loaded": list(answer.not_loaded),
+            }
+        )
         return code
     if not answer.patches:
         out.line(

@@ -102,8 +102,11 @@ def transition_line(snap: Snapshot, oncall: OnCall | None = None) -> Text:
     t = snap.transition
     unresolved = [p.name for p in snap.patches if p.transition and p.enabled is None]
     if t is None and unresolved:  # transition 1, enabled unreadable: in progress, direction unknown
-        return Text(f"Transition: {', '.join(unresolved)} in progress, direction unknown (its enabled is "
-                    "unreadable): pending threads not read", style="bold yellow")  # fmt: skip
+        return Text(
+            f"Transition: {', '.join(unresolved)} in progress, direction unknown (its enabled is "
+            "unreadable): pending threads not read",
+            style="bold yellow",
+        )
     if t is None:
         return Text("No transition in progress.", style="green")
     if t.mechanism is Mechanism.KSPLICE:
@@ -278,8 +281,13 @@ def provenance_table(snap: Snapshot, life: LifeCycle) -> Table:
             table.add_row(p.name, Text("none found (see below)", style="yellow"), "", "", "")
             continue
         f = prov.file
-        table.add_row(p.name, f.path, f.description or Text("-", style="dim"), ", ".join(prov.cves) or "-",
-                      prov.package or Text("-", style="dim"))  # fmt: skip
+        table.add_row(
+            p.name,
+            f.path,
+            f.description or Text("-", style="dim"),
+            ", ".join(prov.cves) or "-",
+            prov.package or Text("-", style="dim"),
+        )
     return table
 
 
@@ -301,8 +309,12 @@ def life_cycle_lines(life: LifeCycle) -> list[Text]:
             Text("kpatch.service is enabled: the patches kpatch installed are loaded at boot", style="dim")
         )
     elif life.boot_service == "disabled":
-        out.append(Text("kpatch.service is installed but disabled: installed patches are not loaded at boot",
-                        style="yellow"))  # fmt: skip
+        out.append(
+            Text(
+                "kpatch.service is installed but disabled: installed patches are not loaded at boot",
+                style="yellow",
+            )
+        )
     out.extend(Text(f"Unreadable module file: {p}", style="yellow") for p in life.problems)
     return out
 

@@ -166,13 +166,17 @@ class SnapshotReader:
             if transition.mechanism is Mechanism.KGRAFT and not pending and not transition.tasks_unknown:
                 notes.append(KGRAFT_NONE_PENDING)
             if transition.tasks_unknown:
-                notes.append(f"{transition.tasks_unknown} process(es) have an unreadable kgr_in_progress "
-                             "(run as root to see them).")  # fmt: skip
+                notes.append(
+                    f"{transition.tasks_unknown} process(es) have an unreadable kgr_in_progress "
+                    "(run as root to see them)."
+                )
         elif transition is not None:
             transition, pending = self._core_transition(transition, result, kernel, notes)
         if others.transition is not None and transition is not others.transition:
-            notes.append(f"{others.transition.mechanism} also shows {others.transition.patch!r} "
-                         "in progress; its tasks are listed once the core's transition ends.")  # fmt: skip
+            notes.append(
+                f"{others.transition.mechanism} also shows {others.transition.patch!r} "
+                "in progress; its tasks are listed once the core's transition ends."
+            )
         return Snapshot(
             kernel=kernel,
             features=features,

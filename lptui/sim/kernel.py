@@ -190,8 +190,11 @@ class SimKernel(Transitions):
             self._changed()
             raise kernel_error(errno.EINVAL, "not marked as a livepatch module")
         if not states_compatible(patch, self.patches):
-            self._log(3, f"livepatch: Livepatch patch ({name}) is not compatible with the already "
-                         "installed livepatches.")  # fmt: skip
+            self._log(
+                3,
+                f"livepatch: Livepatch patch ({name}) is not compatible with the already "
+                "installed livepatches.",
+            )
             self._changed()
             raise kernel_error(errno.EINVAL, "not compatible with the installed livepatches")
         if self.transition is not None:

@@ -204,12 +204,16 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
         t = snap.transition
         if t is not None and t.patch == name:
             title = f"Reverse the {t.direction} transition of {name}?"
-            body = ("Writing the opposite value to `enabled` sends the tasks that already switched back. "
-                    "This is the safe way to cancel a stuck transition.")  # fmt: skip
+            body = (
+                "Writing the opposite value to `enabled` sends the tasks that already switched back. "
+                "This is the safe way to cancel a stuck transition."
+            )
         else:
             title = f"Disable {name}?"
-            body = ("This starts an unpatching transition. When it completes the patch disappears from "
-                    "/sys/kernel/livepatch and its module stays loaded until you unload it (u).")  # fmt: skip
+            body = (
+                "This starts an unpatching transition. When it completes the patch disappears from "
+                "/sys/kernel/livepatch and its module stays loaded until you unload it (u)."
+            )
         from lptui.tui.screens.confirm import ConfirmScreen
 
         actions = self.source.actions()

@@ -23,19 +23,39 @@ class LivepatchCommands(Provider):
         if snap is not None:
             t = snap.transition
             if t is not None:
-                out.append((f"Reverse the {t.direction} of {t.patch}", "cancel the transition safely",
-                            partial(app.request_revert, t.patch)))  # fmt: skip
-                out.append((f"Force the {t.direction} of {t.patch}…", "breaks the consistency guarantee",
-                            partial(app.request_force, t.patch)))  # fmt: skip
+                out.append(
+                    (
+                        f"Reverse the {t.direction} of {t.patch}",
+                        "cancel the transition safely",
+                        partial(app.request_revert, t.patch),
+                    )
+                )
+                out.append(
+                    (
+                        f"Force the {t.direction} of {t.patch}…",
+                        "breaks the consistency guarantee",
+                        partial(app.request_force, t.patch),
+                    )
+                )
                 why = ("Ask the kernel why each task blocks", "its debug lines for 3.5 s, restored")
                 out.append((*why, app.action_verdicts))
             for p in snap.patches:
                 if t is None or t.patch != p.name:
-                    out.append((f"Revert (disable) {p.name}", "starts an unpatching transition",
-                                partial(app.request_revert, p.name)))  # fmt: skip
+                    out.append(
+                        (
+                            f"Revert (disable) {p.name}",
+                            "starts an unpatching transition",
+                            partial(app.request_revert, p.name),
+                        )
+                    )
             for m in snap.inactive_modules:
-                out.append((f"Unload module {m.name}", "remove the inactive livepatch module",
-                            partial(app.request_unload, m.name)))  # fmt: skip
+                out.append(
+                    (
+                        f"Unload module {m.name}",
+                        "remove the inactive livepatch module",
+                        partial(app.request_unload, m.name),
+                    )
+                )
         return out
 
     async def discover(self) -> Hits:

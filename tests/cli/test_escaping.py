@@ -30,8 +30,13 @@ def evil_root(tmp_path):
 
 def run(root, *argv: str) -> str:
     env = dict(os.environ, COLUMNS="200")
-    out = subprocess.run([sys.executable, "-m", "lptui", "--root", str(root), *argv],
-                         capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "lptui", "--root", str(root), *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     return out.stdout + out.stderr
 
 

@@ -104,8 +104,12 @@ def test_follower_sees_a_reversal_and_a_force():
 
 
 def test_watch_times_out_with_exit_3():
-    proc = subprocess.run([sys.executable, "-m", "lptui", "--demo", "stuck", "watch", "--timeout", "2"],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "lptui", "--demo", "stuck", "watch", "--timeout", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     lines = proc.stdout.splitlines()
     assert proc.returncode == 3, proc.stderr
     assert "started: kpatch_cve_2026_4242 patching, 289 threads, running for 2 h 14 m" in lines[0]

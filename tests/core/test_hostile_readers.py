@@ -30,9 +30,25 @@ from tests.legacy_trees import (
     ksplice_conflicts,
 )
 
-SPECIAL = [b"", b"\x00", b"\x00" * 64, b"-1\n", b"-99999999999999999999\n", b"9" * 5000 + b"\n", b"1\n2\n",
-           b"\xff\xfe\xfd", b"1\x00", b" 1", b"0x1\n", b"+1\n", b"1e9\n", b"\n" * 1000, b"x" * 70_000,
-           "é\u202e\x1b[2J".encode(), b"[<0>] cmdline_proc_show+0x1d/0x40\n" * 3000]  # fmt: skip
+SPECIAL = [
+    b"",
+    b"\x00",
+    b"\x00" * 64,
+    b"-1\n",
+    b"-99999999999999999999\n",
+    b"9" * 5000 + b"\n",
+    b"1\n2\n",
+    b"\xff\xfe\xfd",
+    b"1\x00",
+    b" 1",
+    b"0x1\n",
+    b"+1\n",
+    b"1e9\n",
+    b"\n" * 1000,
+    b"x" * 70_000,
+    "é\u202e\x1b[2J".encode(),
+    b"[<0>] cmdline_proc_show+0x1d/0x40\n" * 3000,
+]
 hostile_bytes = st.one_of(st.sampled_from(SPECIAL), st.binary(max_size=200))
 # what stands where a file was: bytes, a directory, a symlink loop, or nothing
 replacement = st.one_of(hostile_bytes, st.sampled_from(["<dir>", "<loop>", "<gone>"]))
@@ -75,14 +91,31 @@ def upstream(root: Path) -> FakeKernel:
 
 
 TASK_FILES = ["patch_state", "stack", "stat", "comm"]
-CORE_FILES = [f"proc/12/task/13/{f}" for f in TASK_FILES] + [f"proc/11/task/11/{f}" for f in TASK_FILES] + [
-    "proc/12/status", "proc/12/cmdline", "proc/uptime", "proc/loadavg", "proc/sys/kernel/tainted",
-    "proc/sys/kernel/osrelease", "proc/sys/kernel/version", "proc/sys/kernel/ftrace_enabled",
-    "sys/devices/system/cpu/possible", "sys/kernel/livepatch/lp/force", "sys/kernel/livepatch/lp/signal",
-    "sys/kernel/livepatch/lp/replace", "sys/kernel/livepatch/lp/stack_order", "sys/module/lp/refcnt",
-    "sys/module/lp/taint", "sys/module/lp/srcversion", "sys/kernel/livepatch/lp/vmlinux",
-    "proc/11/task/11", "proc/11",
-]  # fmt: skip
+CORE_FILES = (
+    [f"proc/12/task/13/{f}" for f in TASK_FILES]
+    + [f"proc/11/task/11/{f}" for f in TASK_FILES]
+    + [
+        "proc/12/status",
+        "proc/12/cmdline",
+        "proc/uptime",
+        "proc/loadavg",
+        "proc/sys/kernel/tainted",
+        "proc/sys/kernel/osrelease",
+        "proc/sys/kernel/version",
+        "proc/sys/kernel/ftrace_enabled",
+        "sys/devices/system/cpu/possible",
+        "sys/kernel/livepatch/lp/force",
+        "sys/kernel/livepatch/lp/signal",
+        "sys/kernel/livepatch/lp/replace",
+        "sys/kernel/livepatch/lp/stack_order",
+        "sys/module/lp/refcnt",
+        "sys/module/lp/taint",
+        "sys/module/lp/srcversion",
+        "sys/kernel/livepatch/lp/vmlinux",
+        "proc/11/task/11",
+        "proc/11",
+    ]
+)
 
 
 def _as_int(blob: bytes) -> int | None:
@@ -132,8 +165,10 @@ def test_any_bytes_in_any_core_file(target, what):
 
 
 @FAST
-@given(target=st.sampled_from(["sys/kernel/livepatch/lp/enabled", "sys/kernel/livepatch/lp/transition"]),
-       what=replacement)  # fmt: skip
+@given(
+    target=st.sampled_from(["sys/kernel/livepatch/lp/enabled", "sys/kernel/livepatch/lp/transition"]),
+    what=replacement,
+)
 def test_a_patch_whose_state_is_garbage_is_never_shown_done(target, what):
     """If the transition's own files are garbage, lptui cannot know the transition: it says so (no
     transition, the patch's problems say why), and never reports the pending threads as switched."""
@@ -299,13 +334,22 @@ def test_elf_files_cut_or_bitten(data):
 
 
 LEGACY_FILES = [
-    "sys/kernel/kgraft/in_progress", "sys/kernel/kgraft/kgr_fix/state", "sys/kernel/kgraft/kgr_fix/refs",
-    "sys/kernel/kgraft/kgr_fix/owner", "proc/30/kgr_in_progress", "proc/30/task/30/stack",
-    "sys/kernel/kpatch/patches/kpatch_fix/enabled", "sys/kernel/kpatch/patches/kpatch_fix/checksum",
-    "sys/kernel/kpatch/patches/kpatch_fix/functions", "sys/module/kpatch/version", "sys/module/kpatch/refcnt",
-    "sys/module/ksplice_ab12/ksplice/stage", "sys/module/ksplice_ab12/ksplice/abort_cause",
-    "sys/module/ksplice_ab12/ksplice/conflicts", "sys/module/ksplice_ab12/ksplice/debug",
-]  # fmt: skip
+    "sys/kernel/kgraft/in_progress",
+    "sys/kernel/kgraft/kgr_fix/state",
+    "sys/kernel/kgraft/kgr_fix/refs",
+    "sys/kernel/kgraft/kgr_fix/owner",
+    "proc/30/kgr_in_progress",
+    "proc/30/task/30/stack",
+    "sys/kernel/kpatch/patches/kpatch_fix/enabled",
+    "sys/kernel/kpatch/patches/kpatch_fix/checksum",
+    "sys/kernel/kpatch/patches/kpatch_fix/functions",
+    "sys/module/kpatch/version",
+    "sys/module/kpatch/refcnt",
+    "sys/module/ksplice_ab12/ksplice/stage",
+    "sys/module/ksplice_ab12/ksplice/abort_cause",
+    "sys/module/ksplice_ab12/ksplice/conflicts",
+    "sys/module/ksplice_ab12/ksplice/debug",
+]
 
 
 @FAST
@@ -318,8 +362,13 @@ def test_older_systems_files(target, what):
         kgr_process(fake, 30, 1, comm="sleeper", stack=["[<0>] pipe_read+0x1/0x2"])
         kpatch_core_module(fake, refcnt=1)
         kpatch_core_patches_layout(fake, "kpatch_fix", enabled=1, functions=["meminfo_proc_show"])
-        ksplice_bundle(fake, "ksplice_ab12", stage="applied", abort_cause="code_busy",
-                       conflicts=ksplice_conflicts([("sleeper", 30, ["sys_getpid"])]))  # fmt: skip
+        ksplice_bundle(
+            fake,
+            "ksplice_ab12",
+            stage="applied",
+            abort_cause="code_busy",
+            conflicts=ksplice_conflicts([("sleeper", 30, ["sys_getpid"])]),
+        )
         put(root, target, what)
         snap = read_snapshot(Tree(root))
         assert snap.systems  # the others are still found

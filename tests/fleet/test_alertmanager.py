@@ -47,18 +47,28 @@ def test_alertmanager_delivers_the_stuck_alert(tmp_path):
     check = subprocess.run(["amtool", "check-config", str(config)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     am = subprocess.Popen(
-        [alertmanager, f"--config.file={config}", f"--storage.path={tmp_path / 'am'}",
-         f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="],
-        stdout=subprocess.DEVNULL, stderr=(tmp_path / "alertmanager.log").open("w"),
-    )  # fmt: skip
+        [
+            alertmanager,
+            f"--config.file={config}",
+            f"--storage.path={tmp_path / 'am'}",
+            f"--web.listen-address=127.0.0.1:{am_port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "alertmanager.log").open("w"),
+    )
     fleet = None
     try:
         fleet = RealFleet(tmp_path, rules=str(RULES), alertmanager=f"127.0.0.1:{am_port}")
         stuck = fleet.host("stuck")
 
         def delivered():
-            return [a for msg in Hook.received for a in msg.get("alerts", [])
-                    if a["labels"].get("alertname") == "LivepatchTransitionStuck"]  # fmt: skip
+            return [
+                a
+                for msg in Hook.received
+                for a in msg.get("alerts", [])
+                if a["labels"].get("alertname") == "LivepatchTransitionStuck"
+            ]
 
         alerts = wait_for(delivered, 180, "Alertmanager to deliver LivepatchTransitionStuck")
         instances = {a["labels"]["instance"] for a in alerts}

@@ -23,12 +23,17 @@ def s(name: str, host: str, value: float = 1, **labels: str) -> Sample:
 
 
 def healthy(host: str, *, release: str = "6.1.0-28-amd64", poll: float = AT - 2, patches=(), life=True):
-    out = [s("up", host), s("lptui_last_poll_timestamp_seconds", host, poll),
-           s("lptui_kernel_info", host, release=release, machine="x86_64")]  # fmt: skip
+    out = [
+        s("up", host),
+        s("lptui_last_poll_timestamp_seconds", host, poll),
+        s("lptui_kernel_info", host, release=release, machine="x86_64"),
+    ]
     for name, enabled, moving, cves, known in patches:
-        out += [s("lptui_patch_info", host, patch=name, mechanism="livepatch", version="", srcversion=""),
-                s("lptui_patch_enabled", host, enabled, patch=name, mechanism="livepatch"),
-                s("lptui_patch_in_transition", host, moving, patch=name, mechanism="livepatch")]  # fmt: skip
+        out += [
+            s("lptui_patch_info", host, patch=name, mechanism="livepatch", version="", srcversion=""),
+            s("lptui_patch_enabled", host, enabled, patch=name, mechanism="livepatch"),
+            s("lptui_patch_in_transition", host, moving, patch=name, mechanism="livepatch"),
+        ]
         out += [s("lptui_patch_fixes", host, patch=name, cve=c) for c in cves]
         if life:
             out.append(s("lptui_patch_provenance_known", host, known, patch=name))
@@ -96,13 +101,36 @@ def test_cve_verdicts_never_guess():
 
 
 def test_stuck_longest_first_and_check_critical():
-    stuck = [s("lptui_transition_info", "a:1", patch="lp", direction="patching", mechanism="livepatch",
-               age_source="kernel-log"), s("lptui_transition_age_seconds", "a:1", 900)]  # fmt: skip
-    newer = [s("lptui_transition_info", "b:1", patch="lp", direction="patching", mechanism="livepatch",
-               age_source="kernel-log"), s("lptui_transition_age_seconds", "b:1", 90)]  # fmt: skip
+    stuck = [
+        s(
+            "lptui_transition_info",
+            "a:1",
+            patch="lp",
+            direction="patching",
+            mechanism="livepatch",
+            age_source="kernel-log",
+        ),
+        s("lptui_transition_age_seconds", "a:1", 900),
+    ]
+    newer = [
+        s(
+            "lptui_transition_info",
+            "b:1",
+            patch="lp",
+            direction="patching",
+            mechanism="livepatch",
+            age_source="kernel-log",
+        ),
+        s("lptui_transition_age_seconds", "b:1", 90),
+    ]
     forced = [s("lptui_forced_this_boot", "c:1", 1)]
-    fleet = fleet_of(healthy("d:1"), healthy("b:1") + newer, healthy("c:1") + forced, healthy("a:1") + stuck,
-                     blocked=[s("lptui_blocked_tasks", "a:1", 3, reason="stack_unreadable")])  # fmt: skip
+    fleet = fleet_of(
+        healthy("d:1"),
+        healthy("b:1") + newer,
+        healthy("c:1") + forced,
+        healthy("a:1") + stuck,
+        blocked=[s("lptui_blocked_tasks", "a:1", 3, reason="stack_unreadable")],
+    )
     assert [h.name for h in fleet.hosts] == ["a:1", "b:1", "c:1", "d:1"]
     assert fleet.hosts[0].top_blocker == "stack_unreadable"
     verdict = judge(fleet, warn=60, crit=300)
@@ -328,12 +356,18 @@ def test_odd_values_and_misshapen_samples(server):
 
     odd = [
         *healthy("odd:1"),
-        s("lptui_transition_info", "odd:1", patch="lp", direction="patching", mechanism="livepatch",
-          age_source="kernel-log"),
+        s(
+            "lptui_transition_info",
+            "odd:1",
+            patch="lp",
+            direction="patching",
+            mechanism="livepatch",
+            age_source="kernel-log",
+        ),
         s("lptui_transition_tasks_pending", "odd:1", float("inf")),
         s("lptui_transition_tasks", "odd:1", float("nan")),
         s("lptui_inactive_modules", "odd:1", float("-inf")),
-    ]  # fmt: skip
+    ]
     fleet = fleet_of(odd, blocked=[s("lptui_blocked_tasks", "odd:1", float("inf"), reason="running")])
     t = fleet.hosts[0].transition
     assert t.tasks_pending is None and t.tasks_total is None and fleet.hosts[0].inactive_modules is None

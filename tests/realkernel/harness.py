@@ -287,9 +287,20 @@ def boot_and_test(
     # One vCPU: under TCG, the kernel's int3-based code patching (ftrace, text_poke_bp) racing on a
     # second vCPU oopsed a 6.12 guest ("Oops: int3" in force_qs_rnp while unpatching).
     cmd = [
-        str(vng), "--run", str(kernel.vmlinuz), "--disable-kvm", "--memory", "2G", "--cpus", "1",
-        "--verbose", "--rwdir", str(out), "--exec", guest_cmd,
-    ]  # fmt: skip
+        str(vng),
+        "--run",
+        str(kernel.vmlinuz),
+        "--disable-kvm",
+        "--memory",
+        "2G",
+        "--cpus",
+        "1",
+        "--verbose",
+        "--rwdir",
+        str(out),
+        "--exec",
+        guest_cmd,
+    ]
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=GUEST_TIMEOUT)
         vng_out = proc.stdout + proc.stderr

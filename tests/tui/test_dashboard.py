@@ -162,8 +162,13 @@ async def test_a_view_that_only_ages_redraws_only_what_changed():
     from tests.tui.helpers import FROZEN_WALL, demo_source
 
     now = [100.0]
-    app = LptuiApp(demo_source("stuck"), auto_poll=False, watch_modules=False, clock=lambda: now[0],
-                   wall=lambda: FROZEN_WALL)  # fmt: skip
+    app = LptuiApp(
+        demo_source("stuck"),
+        auto_poll=False,
+        watch_modules=False,
+        clock=lambda: now[0],
+        wall=lambda: FROZEN_WALL,
+    )
     async with app.run_test(size=(110, 36)) as pilot:
         await settle(pilot)
         header = app.screen.query_one(KernelHeader)
@@ -327,8 +332,18 @@ async def test_task_detail_on_the_live_host_says_whether_the_task_moves(tmp_path
 
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        task = TaskInfo(proc.pid, proc.pid, "python3", "S", False, 0, True, stack=("do_nanosleep+0x1/0x2",),
-                        reason_code=Reason.SLEEPING_IN_PATCHED, reason="sleeping")  # fmt: skip
+        task = TaskInfo(
+            proc.pid,
+            proc.pid,
+            "python3",
+            "S",
+            False,
+            0,
+            True,
+            stack=("do_nanosleep+0x1/0x2",),
+            reason_code=Reason.SLEEPING_IN_PATCHED,
+            reason="sleeping",
+        )
 
         class Host(App):
             def __init__(self, live: bool) -> None:

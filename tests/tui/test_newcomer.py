@@ -92,8 +92,16 @@ async def test_demo_explains_what_is_missing(app_for):
 
 async def test_all_threads_sorted_numerically_with_unknowns_as_question_marks(app_for):
     app = app_for("stuck")
-    odd = TaskInfo(pid=7, tid=7, comm=None, state=None, kthread=None, patch_state=None, pending=False,
-                   reason_code=Reason.UNKNOWN_STATE)  # fmt: skip
+    odd = TaskInfo(
+        pid=7,
+        tid=7,
+        comm=None,
+        state=None,
+        kthread=None,
+        patch_state=None,
+        pending=False,
+        reason_code=Reason.UNKNOWN_STATE,
+    )
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         await pilot.press("a")

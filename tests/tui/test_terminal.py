@@ -44,10 +44,19 @@ def test_the_demo_leaves_nothing_behind(how, tmp_path):
     command = f"{sys.executable} -m lptui --demo stuck"
     subprocess.run([*socket, "new-session", "-d", "-s", "t", "-x", "120", "-y", "36", command], check=True)
     try:
-        pid = int(subprocess.run([*socket, "list-panes", "-t", "t", "-F", "#{pane_pid}"], capture_output=True,
-                                 text=True, check=True).stdout.split()[0])  # fmt: skip
-        screen = lambda: subprocess.run([*socket, "capture-pane", "-p", "-t", "t"], capture_output=True,  # noqa: E731
-                                        text=True).stdout  # fmt: skip
+        pid = int(
+            subprocess.run(
+                [*socket, "list-panes", "-t", "t", "-F", "#{pane_pid}"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()[0]
+        )
+
+        def screen() -> str:
+            capture = [*socket, "capture-pane", "-p", "-t", "t"]
+            return subprocess.run(capture, capture_output=True, text=True).stdout
+
         _wait(lambda: "xfsaild" in screen(), "the demo on screen")
         mine = _trees() - before
         assert len(mine) == 1

@@ -223,8 +223,12 @@ def test_the_fleet_series_say_what_status_json_says(scenario):
     assert {dict(k)["patch"] for k in info} == {p["name"] for p in status["patches"]}
     for p in status["patches"]:
         module = p["module"]
-        key = (("mechanism", p["mechanism"]), ("patch", p["name"]),
-               ("srcversion", module["srcversion"] or ""), ("version", module["version"] or ""))  # fmt: skip
+        key = (
+            ("mechanism", p["mechanism"]),
+            ("patch", p["name"]),
+            ("srcversion", module["srcversion"] or ""),
+            ("version", module["version"] or ""),
+        )
         assert info[key] == 1.0
     fixes = {(dict(k)["patch"], dict(k)["cve"]) for k in series(text, "lptui_patch_fixes")}
     want = {(p["name"], c) for p in status["patches"] if p["provenance"] for c in p["provenance"]["cves"]}

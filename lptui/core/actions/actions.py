@@ -187,8 +187,10 @@ class Actions:
             patch = snap.patch(name)
             if patch is None:
                 if any(m.name == name for m in snap.inactive_modules):
-                    raise ActionError(f"patch {name!r} is already disabled; its module is still loaded "
-                                      f"(`lptui unload {name}` removes it)")  # fmt: skip
+                    raise ActionError(
+                        f"patch {name!r} is already disabled; its module is still loaded "
+                        f"(`lptui unload {name}` removes it)"
+                    )
                 names = ", ".join(p.name for p in snap.patches) or "none"
                 raise ActionError(f"no patch named {name!r} (loaded patches: {names})")
             if patch.mechanism is Mechanism.KPATCH_CORE:
@@ -220,8 +222,10 @@ class Actions:
                 verb += "; transition complete"
             if unload:
                 if after.patch(name) is not None:
-                    raise ActionError(f"{verb}, but patch {name!r} is enabled again (a reversal "
-                                      "re-applied it); not unloading")  # fmt: skip
+                    raise ActionError(
+                        f"{verb}, but patch {name!r} is enabled again (a reversal "
+                        "re-applied it); not unloading"
+                    )
                 self._unload_now(name)
                 verb += f"; module {name!r} unloaded"
             return Outcome(verb, after)
@@ -257,8 +261,10 @@ class Actions:
             t = core_transition(snap)
             if t is None or t.patch != name:
                 where = f" ({t.patch!r} is)" if t else " (no transition is in progress)"
-                raise ActionError(f"patch {name!r} is not in transition{where}: force applies only to the "
-                                  "patch in transition")  # fmt: skip
+                raise ActionError(
+                    f"patch {name!r} is not in transition{where}: force applies only to the "
+                    "patch in transition"
+                )
             if not yes:
                 raise ActionError(
                     f"refusing to force {name!r} without --yes.", detail=force_consequences(snap, name)
@@ -267,8 +273,9 @@ class Actions:
             try:
                 self.control.write_attr(name, "force", "1")
             except OSError as exc:
-                raise ActionError(f"force {name!r} failed: {errors.explain(errors.FORCE, exc.errno)}",
-                                  errno_value=exc.errno) from None  # fmt: skip
+                raise ActionError(
+                    f"force {name!r} failed: {errors.explain(errors.FORCE, exc.errno)}", errno_value=exc.errno
+                ) from None
             after = self._follow(name, 10.0, None)
             return Outcome(
                 f"forced the {t.direction} transition of {name!r} (pending were: {pending})", after
@@ -310,8 +317,10 @@ class Actions:
         try:
             self.control.unload_module(name)
         except OSError as exc:
-            raise ActionError(f"unloading {name!r} failed: {errors.explain(errors.UNLOAD, exc.errno)}",
-                              errno_value=exc.errno) from None  # fmt: skip
+            raise ActionError(
+                f"unloading {name!r} failed: {errors.explain(errors.UNLOAD, exc.errno)}",
+                errno_value=exc.errno,
+            ) from None
 
     def unload(self, name: str) -> Outcome:
         def run() -> Outcome:
@@ -332,14 +341,17 @@ class Actions:
                     raise ActionError(
                         f"patch {name!r} is in transition: wait for it, reverse it, or force it"
                     )
-                raise ActionError(f"patch {name!r} is still enabled: `lptui revert {name} --unload` disables "
-                                  "and unloads it")  # fmt: skip
+                raise ActionError(
+                    f"patch {name!r} is still enabled: `lptui revert {name} --unload` disables and unloads it"
+                )
             module = read_module(self.tree, name)
             if not module.loaded:
                 raise ActionError(f"no module named {name!r} is loaded")
             if not module.is_livepatch:
-                raise ActionError(f"module {name!r} is not a livepatch module; lptui only unloads livepatch "
-                                  "modules (use rmmod)")  # fmt: skip
+                raise ActionError(
+                    f"module {name!r} is not a livepatch module; lptui only unloads livepatch "
+                    "modules (use rmmod)"
+                )
             self._unload_now(name)
             return Outcome(f"unloaded module {name!r}", self.snapshot())
 
@@ -355,17 +367,22 @@ class Actions:
             with self.control.reading():
                 has_signal = self.tree.exists(f"{LIVEPATCH_DIR}/{name}/signal")
             if not has_signal:
-                raise ActionError("this kernel has no signal attribute: since 5.1 the kernel sends a fake "
-                                  "signal to the remaining tasks by itself every 15 seconds")  # fmt: skip
+                raise ActionError(
+                    "this kernel has no signal attribute: since 5.1 the kernel sends a fake "
+                    "signal to the remaining tasks by itself every 15 seconds"
+                )
             t = core_transition(snap)
             if t is None or t.patch != name:
-                raise ActionError(f"patch {name!r} is not in transition: signal applies only to the patch in "
-                                  "transition")  # fmt: skip
+                raise ActionError(
+                    f"patch {name!r} is not in transition: signal applies only to the patch in transition"
+                )
             try:
                 self.control.write_attr(name, "signal", "1")
             except OSError as exc:
-                raise ActionError(f"signal {name!r} failed: {errors.explain(errors.SIGNAL, exc.errno)}",
-                                  errno_value=exc.errno) from None  # fmt: skip
+                raise ActionError(
+                    f"signal {name!r} failed: {errors.explain(errors.SIGNAL, exc.errno)}",
+                    errno_value=exc.errno,
+                ) from None
             return Outcome(f"signalled the tasks still pending for {name!r}", self.snapshot())
 
         return self._audited(f"signal {name}", run)

@@ -19,8 +19,13 @@ from typing import Protocol
 from lptui.core.livepatch.kernel import LIVEPATCH_DIR
 
 # (finit_module, delete_module) syscall numbers by machine
-_SYSCALLS = {"x86_64": (313, 176), "aarch64": (273, 106), "riscv64": (273, 106), "s390x": (344, 129),
-             "ppc64le": (353, 106)}  # fmt: skip
+_SYSCALLS = {
+    "x86_64": (313, 176),
+    "aarch64": (273, 106),
+    "riscv64": (273, 106),
+    "s390x": (344, 129),
+    "ppc64le": (353, 106),
+}
 O_NONBLOCK = os.O_NONBLOCK
 
 

@@ -72,8 +72,12 @@ def symbol_checks(plan: PatchPlan, tree: Tree) -> list[Check]:
             text = f"{where} asks for symbol position {sympos}, the kernel has {n}"
             checks.append(Check("error", f"{text}: it refuses the patch (EINVAL)"))
     if not checks:
-        checks.append(Check("ok", f"every target function found once where it is looked for ({len(targets)} "
-                                  "in /proc/kallsyms)"))  # fmt: skip
+        checks.append(
+            Check(
+                "ok",
+                f"every target function found once where it is looked for ({len(targets)} in /proc/kallsyms)",
+            )
+        )
     return checks
 
 
@@ -100,8 +104,13 @@ def trace_checks(plan: PatchPlan, tree: Tree) -> list[Check]:
         if read.ok and read.text:
             break
     else:
-        return [Check("unknown", "cannot check that ftrace can patch the targets: available_filter_functions "
-                                 "is not readable (tracefs not mounted, or not root)")]  # fmt: skip
+        return [
+            Check(
+                "unknown",
+                "cannot check that ftrace can patch the targets: available_filter_functions "
+                "is not readable (tracefs not mounted, or not root)",
+            )
+        ]
     traceable: set[tuple[str, str]] = set()
     for line in read.text.splitlines():
         parts = line.split()
@@ -128,8 +137,9 @@ def signature_checks(signed: bool, tree: Tree) -> list[Check]:
         w for w, on in (("module.sig_enforce=Y", enforced), (f"lockdown={mode}", locked)) if on
     )
     if not enforce.ok and mode is None:
-        return [Check("warn" if signed else "unknown",
-                      "cannot read the signature policy (sig_enforce, lockdown)")]  # fmt: skip
+        return [
+            Check("warn" if signed else "unknown", "cannot read the signature policy (sig_enforce, lockdown)")
+        ]
     if not (enforced or locked):
         if signed:
             return [Check("ok", "signed; this kernel does not enforce module signatures")]
@@ -137,10 +147,19 @@ def signature_checks(signed: bool, tree: Tree) -> list[Check]:
             Check("warn", "unsigned: this kernel does not enforce signatures, it loads it and taints (E)")
         ]
     if not signed:
-        return [Check("error", f"unsigned, and this kernel requires signed modules ({why}): it refuses it "
-                               "(EKEYREJECTED)")]  # fmt: skip
-    return [Check("unknown", f"signed, and signatures are enforced ({why}): the kernel accepts it only if "
-                             "the key is in its keyrings, which lptui cannot check")]  # fmt: skip
+        return [
+            Check(
+                "error",
+                f"unsigned, and this kernel requires signed modules ({why}): it refuses it (EKEYREJECTED)",
+            )
+        ]
+    return [
+        Check(
+            "unknown",
+            f"signed, and signatures are enforced ({why}): the kernel accepts it only if "
+            "the key is in its keyrings, which lptui cannot check",
+        )
+    ]
 
 
 @dataclass(frozen=True)

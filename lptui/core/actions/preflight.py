@@ -25,8 +25,18 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from lptui.core.lifecycle.provenance import LifeCycle
 
-MODINFO_KEYS = ("name", "vermagic", "livepatch", "license", "srcversion", "depends", "retpoline", "intree",
-                "version", "description")  # fmt: skip
+MODINFO_KEYS = (
+    "name",
+    "vermagic",
+    "livepatch",
+    "license",
+    "srcversion",
+    "depends",
+    "retpoline",
+    "intree",
+    "version",
+    "description",
+)
 
 
 @dataclass(frozen=True)
@@ -120,10 +130,14 @@ def _vermagic_check(mod: ModuleFile, snap: Snapshot, tree: Tree | None) -> Check
     ref = kernel_vermagic(str(tree.root), release) if tree is not None else kernel_vermagic("", "")
     if ref.vermagic is None:
         if built_for != release and not crcs:  # the whole string must match: the release alone refutes it
-            return Check("error", f"built for {built_for}, but this kernel is {release} (no symbol CRCs: the "
-                                  "kernel compares the whole vermagic)")  # fmt: skip
-        return Check("unknown", f"cannot tell whether this kernel accepts its vermagic {magic.strip()!r}: "
-                                f"{ref.source}")  # fmt: skip
+            return Check(
+                "error",
+                f"built for {built_for}, but this kernel is {release} (no symbol CRCs: the "
+                "kernel compares the whole vermagic)",
+            )
+        return Check(
+            "unknown", f"cannot tell whether this kernel accepts its vermagic {magic.strip()!r}: {ref.source}"
+        )
     if same_magic(magic, ref.vermagic, crcs):
         if built_for == release:
             return Check("ok", f"built for this kernel ({release})")
@@ -135,10 +149,16 @@ def _vermagic_check(mod: ModuleFile, snap: Snapshot, tree: Tree | None) -> Check
         return Check(level, f"built for {built_for}, this kernel is {release}: {said}", key="version")
     differences = word_differences(magic, ref.vermagic)
     if not differences:  # the flags agree: the release is what differs, and without CRCs it counts
-        return Check("error", f"built for {built_for}, but this kernel is {release} (no symbol CRCs: the "
-                              "kernel compares the whole vermagic)")  # fmt: skip
-    return Check("error", f"vermagic differs from this kernel's: {'; '.join(differences)} (the kernel "
-                          "refuses it: ENOEXEC, \"version magic ... should be ...\")")  # fmt: skip
+        return Check(
+            "error",
+            f"built for {built_for}, but this kernel is {release} (no symbol CRCs: the "
+            "kernel compares the whole vermagic)",
+        )
+    return Check(
+        "error",
+        f"vermagic differs from this kernel's: {'; '.join(differences)} (the kernel "
+        'refuses it: ENOEXEC, "version magic ... should be ...")',
+    )
 
 
 def _kernel_fit_checks(mod: ModuleFile, snap: Snapshot, tree: Tree | None = None) -> list[Check]:
@@ -336,18 +356,25 @@ def inspection_json(ins: Inspection) -> dict:
             "source": ins.plan.source,
             "replace": ins.plan.replace,
             "replace_by_default": ins.plan.replace_by_default,
-            "states": None if ins.plan.states is None
+            "states": None
+            if ins.plan.states is None
             else [{"id": st.id, "version": st.version} for st in ins.plan.states],
             "objects": [
-                {"name": o.name, "functions": [{"name": f.name, "sympos": f.sympos, "new_func": f.new_func}
-                                               for f in o.functions],
-                 "callbacks": dict(o.callbacks)}
+                {
+                    "name": o.name,
+                    "functions": [
+                        {"name": f.name, "sympos": f.sympos, "new_func": f.new_func} for f in o.functions
+                    ],
+                    "callbacks": dict(o.callbacks),
+                }
                 for o in ins.plan.objects
             ],
             "notes": list(ins.plan.notes),
         },
         "checks": [{"level": c.level, "text": c.text} for c in ins.checks],
-        "replace_preview": None if ins.preview is None else {
+        "replace_preview": None
+        if ins.preview is None
+        else {
             "repatched": list(ins.preview.repatched),
             "reverted": [{"function": f, "from": p} for f, p in ins.preview.reverted],
             "new": list(ins.preview.new),
@@ -355,4 +382,4 @@ def inspection_json(ins: Inspection) -> dict:
         "loadable": ins.loadable,
         "certain": ins.certain,
         "verdict": ins.verdict,
-    }  # fmt: skip
+    }

@@ -24,8 +24,13 @@ if TYPE_CHECKING:
 # kpatch installs to /var/lib/kpatch/<release> (`kpatch install`) or /usr/lib/kpatch/<release>
 # (packages); distributions ship livepatch modules under /lib/modules/<release>/ (SUSE: updates/,
 # Ubuntu: kernel/livepatch or livepatch/, out-of-tree builds: extra/).
-SEARCH = ("var/lib/kpatch/{r}", "usr/lib/kpatch/{r}", "lib/modules/{r}/livepatch", "lib/modules/{r}/updates",
-          "lib/modules/{r}/extra")  # fmt: skip
+SEARCH = (
+    "var/lib/kpatch/{r}",
+    "usr/lib/kpatch/{r}",
+    "lib/modules/{r}/livepatch",
+    "lib/modules/{r}/updates",
+    "lib/modules/{r}/extra",
+)
 OTHER_RELEASES = ("var/lib/kpatch", "usr/lib/kpatch", "lib/modules")
 MAX_RELEASES = 256  # release directories looked at under each of OTHER_RELEASES
 # One look at the life cycle reads at most MAX_FILES module files and LIFE_CYCLE_BYTES read and unpacked

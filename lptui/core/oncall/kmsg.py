@@ -13,8 +13,15 @@ from lptui.core.oncall.health import is_trouble
 # The older systems' lines too: kGraft's "kgr succeeded" / "kgr still in progress ..." / "kgr: ..."
 # (kernel/kgraft.c), the kpatch core's pr_fmt "kpatch: " (kmod/core/core.c), Ksplice's "ksplice: ..."
 # and "ksplice_h: ..." (kmodsrc/ksplice.c).
-INTERESTING = ("livepatch:", "lptui:", "tainting kernel with TAINT_LIVEPATCH", "kgr ", "kgr:", "kpatch:",
-               "ksplice")  # fmt: skip
+INTERESTING = (
+    "livepatch:",
+    "lptui:",
+    "tainting kernel with TAINT_LIVEPATCH",
+    "kgr ",
+    "kgr:",
+    "kpatch:",
+    "ksplice",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,9 +44,13 @@ def pick(record: object, keys: str, **values: Any) -> dict[str, Any]:
 
 
 def kernel_json(k: KernelInfo) -> dict[str, Any]:
-    return pick(k, "release version machine livepatch_supported tainted taint_flags taint_meanings "
-                "ftrace_enabled possible_cpus problems", taint_flags=[f.letter for f in k.taint_flags],
-                taint_meanings={f.letter: f.meaning for f in k.taint_flags})  # fmt: skip
+    return pick(
+        k,
+        "release version machine livepatch_supported tainted taint_flags taint_meanings "
+        "ftrace_enabled possible_cpus problems",
+        taint_flags=[f.letter for f in k.taint_flags],
+        taint_meanings={f.letter: f.meaning for f in k.taint_flags},
+    )
 
 
 def features_json(f: Features) -> dict[str, Any]:
@@ -122,12 +126,16 @@ def forced_json(oncall: OnCall) -> dict[str, Any]:
     return {
         "forced": oncall.forced_this_boot,
         "evidence": [
-            {"source": e.source, "patch": e.patch, "text": e.text,
-             "log_seconds": None if e.usec is None else round(e.usec / 1e6, 3)}
+            {
+                "source": e.source,
+                "patch": e.patch,
+                "text": e.text,
+                "log_seconds": None if e.usec is None else round(e.usec / 1e6, 3),
+            }
             for e in oncall.forced
         ],
         "log_problem": oncall.log_problem,
-    }  # fmt: skip
+    }
 
 
 def facts_json(f: ModuleFacts) -> dict[str, Any]:
@@ -137,8 +145,14 @@ def facts_json(f: ModuleFacts) -> dict[str, Any]:
 def provenance_json(p: Provenance) -> dict[str, Any] | None:
     if p.file is None:
         return None
-    return {"file": facts_json(p.file), "matched_by": p.matched_by, "package": p.package,
-            "package_cves": list(p.package_cves), "cves": list(p.cves), "package_note": p.why}  # fmt: skip
+    return {
+        "file": facts_json(p.file),
+        "matched_by": p.matched_by,
+        "package": p.package,
+        "package_cves": list(p.package_cves),
+        "cves": list(p.cves),
+        "package_note": p.why,
+    }
 
 
 def life_cycle_json(lc: LifeCycle) -> dict[str, Any]:

@@ -64,10 +64,16 @@ class PatchScreen(Screen):
         p = self.patch
         m = p.module
         head = Text.assemble(
-            (p.name, "bold"), "  enabled ", flag(p.enabled), "  transition ", flag(p.transition),
-            "  replace ", flag(p.replace) if p.replace is not None else Text("n/a", style="dim"),
-            "  stack order ", maybe(p.stack_order) if p.stack_order is not None else Text("n/a", style="dim"),
-        )  # fmt: skip
+            (p.name, "bold"),
+            "  enabled ",
+            flag(p.enabled),
+            "  transition ",
+            flag(p.transition),
+            "  replace ",
+            flag(p.replace) if p.replace is not None else Text("n/a", style="dim"),
+            "  stack order ",
+            maybe(p.stack_order) if p.stack_order is not None else Text("n/a", style="dim"),
+        )
         facts = f"refcnt {m.refcnt}  taint {m.taint or '-'}  srcversion {m.srcversion or '-'}"
         if m.version:
             facts += f"  version {m.version}"
@@ -76,8 +82,12 @@ class PatchScreen(Screen):
             yield Static(head, classes="section")
             if p.mechanism is not Mechanism.LIVEPATCH:
                 details = ", ".join(f"{k} {v}" for k, v in p.details)
-                system = Text.assemble(("System  ", "bold"), (MECHANISM_TITLES[p.mechanism], "magenta"),
-                                       f"  stage {p.stage or '?'}  ", (details, "dim"))  # fmt: skip
+                system = Text.assemble(
+                    ("System  ", "bold"),
+                    (MECHANISM_TITLES[p.mechanism], "magenta"),
+                    f"  stage {p.stage or '?'}  ",
+                    (details, "dim"),
+                )
                 yield Static(system, classes="section")
             yield Static(module, classes="section")
             yield Static(provenance_text(p.name, self.life), classes="section")

@@ -70,8 +70,10 @@ class TransitionPanel(Vertical):
         update_static(self.query_one("#transition-signal", Static), signal)
         hint = Text(style="dim")
         if pending and t.mechanism is not Mechanism.LIVEPATCH:
-            hint.append("Select a process and press Enter for why it blocks; lptui does not act on "
-                        f"{MECHANISM_TITLES[t.mechanism]}.")  # fmt: skip
+            hint.append(
+                "Select a process and press Enter for why it blocks; lptui does not act on "
+                f"{MECHANISM_TITLES[t.mechanism]}."
+            )
         elif pending:
             hint.append("Select a task and press Enter for why it blocks; v reverses, f forces.")
         else:
@@ -88,8 +90,10 @@ def signal_text(view: View) -> Text:
     snap = view.snapshot
     elapsed = (view.age.age_seconds if view.age is not None else None) or view.elapsed or 0
     if t.mechanism is Mechanism.KGRAFT:
-        return Text("kGraft: a process switches when it crosses the kernel/user boundary; a kernel "
-                    "thread at kgr_task_safe().")  # fmt: skip
+        return Text(
+            "kGraft: a process switches when it crosses the kernel/user boundary; a kernel "
+            "thread at kgr_task_safe()."
+        )
     if t.mechanism is Mechanism.KSPLICE:
         return Text(ABORT_CAUSES.get(t.aborted or "", "Ksplice is preparing the update."))
     if snap.features.signal:

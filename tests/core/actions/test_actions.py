@@ -49,8 +49,17 @@ def env(tmp_path):
 
 def stall(sim, actions):
     sim.load_module("lptui_target", taint="OE")
-    sim.add_task(SimTask(50, 50, "lptui_sleeper", state="D", kthread=True, ppid=2,
-                         stack=[("msleep", None), ("lptui_target_sleep", "lptui_target")]))  # fmt: skip
+    sim.add_task(
+        SimTask(
+            50,
+            50,
+            "lptui_sleeper",
+            state="D",
+            kthread=True,
+            ppid=2,
+            stack=[("msleep", None), ("lptui_target_sleep", "lptui_target")],
+        )
+    )
     actions.load(str(KO / "lptui_lp_target.ko"))
 
 
@@ -110,8 +119,17 @@ def test_kernel_errno_turns_into_words(env):
 def test_wait_timeout_reports_pending_and_leaves_state(env):
     actions, sim, _, _ = env
     sim.load_module("lptui_target", taint="OE")
-    sim.add_task(SimTask(50, 50, "lptui_sleeper", state="D", kthread=True, ppid=2,
-                         stack=[("lptui_target_sleep", "lptui_target")]))  # fmt: skip
+    sim.add_task(
+        SimTask(
+            50,
+            50,
+            "lptui_sleeper",
+            state="D",
+            kthread=True,
+            ppid=2,
+            stack=[("lptui_target_sleep", "lptui_target")],
+        )
+    )
     with pytest.raises(WaitTimeout) as info:
         actions.load(str(KO / "lptui_lp_target.ko"), wait=True, timeout=3)
     assert info.value.code == 3
@@ -284,8 +302,13 @@ def test_a_stopped_ksplice_update_does_not_block_the_core(env):
     from lptui.sim.legacy import KspliceSim, KspliceUpdate
 
     actions, sim, _, _ = env
-    sim.ksplice = KspliceSim([KspliceUpdate("k1", stage="preparing", abort_cause="code_busy",
-                                            conflicts=[("systemd", 1, ["ep_poll"])])])  # fmt: skip
+    sim.ksplice = KspliceSim(
+        [
+            KspliceUpdate(
+                "k1", stage="preparing", abort_cause="code_busy", conflicts=[("systemd", 1, ["ep_poll"])]
+            )
+        ]
+    )
     sim._changed()
     ins = actions.inspect(str(KO / "lptui_lp_replace.ko"))
     assert ins.loadable and not any("transition" in c.text for c in ins.checks)

@@ -92,8 +92,9 @@ def test_replace_preview_lists_what_goes_back_to_the_original_code(fake):
     fake.patch("lp_old", objects={"vmlinux": ["cmdline_proc_show,1", "meminfo_proc_show,1"]})
     fake.patch("lp_newer", objects={"vmlinux": ["pipe_read,1"]})
     snap = read_snapshot(Tree(fake.root))
-    preview = replace_preview(plan(("vmlinux", "cmdline_proc_show", 0), ("vmlinux", "do_sys_openat2", 0),
-                                   replace=True), snap)  # fmt: skip
+    preview = replace_preview(
+        plan(("vmlinux", "cmdline_proc_show", 0), ("vmlinux", "do_sys_openat2", 0), replace=True), snap
+    )
     assert preview.repatched == ("vmlinux:cmdline_proc_show",)
     assert preview.reverted == (("vmlinux:meminfo_proc_show", "lp_old"), ("vmlinux:pipe_read", "lp_newer"))
     assert preview.new == ("vmlinux:do_sys_openat2",)

@@ -22,14 +22,23 @@ KGR_ROWS = [("cmdline_proc_show", 2, 1), ("meminfo_proc_show", 1, 1)]
 @pytest.mark.parametrize(
     "text, revision, objects",
     [
-        (lt.kgraft_state_fatal([("cmdline_proc_show", 2, 1), ("meminfo_proc_show", 1, 1)]), "state-fatal",
-         {"(object not shown)"}),
-        (lt.kgraft_weak_state([("cmdline_proc_show", 0, 2), ("meminfo_proc_show", 0, 1)]), "weak-state",
-         {"(object not shown)"}),
-        (lt.kgraft_object_state([("cmdline_proc_show", "vmlinux", 0, 2), ("xfs_iomap", "xfs", 1, 1)]),
-         "object-sympos-state", {"vmlinux", "xfs"}),
+        (
+            lt.kgraft_state_fatal([("cmdline_proc_show", 2, 1), ("meminfo_proc_show", 1, 1)]),
+            "state-fatal",
+            {"(object not shown)"},
+        ),
+        (
+            lt.kgraft_weak_state([("cmdline_proc_show", 0, 2), ("meminfo_proc_show", 0, 1)]),
+            "weak-state",
+            {"(object not shown)"},
+        ),
+        (
+            lt.kgraft_object_state([("cmdline_proc_show", "vmlinux", 0, 2), ("xfs_iomap", "xfs", 1, 1)]),
+            "object-sympos-state",
+            {"vmlinux", "xfs"},
+        ),
     ],
-)  # fmt: skip
+)
 def test_every_kgraft_state_table_revision_parses(text, revision, objects):
     got, functions, problems = parse_state_table(text)
     assert (got, problems) == (revision, [])
@@ -47,8 +56,14 @@ def _kgraft_host(fake, table: str, **kw):
     fake.kernel(livepatch=False)
     lt.kgraft(fake, in_progress=1, patches={"kgraft_patch_fix": table}, **kw)
     lt.kgr_process(fake, 1, 0, comm="systemd")
-    lt.kgr_process(fake, 700, 1, comm="sshd", state="S",
-                   stack=["[<0>] meminfo_proc_show+0x1d/0x40", "[<0>] seq_read+0x10/0x40"])  # fmt: skip
+    lt.kgr_process(
+        fake,
+        700,
+        1,
+        comm="sshd",
+        state="S",
+        stack=["[<0>] meminfo_proc_show+0x1d/0x40", "[<0>] seq_read+0x10/0x40"],
+    )
     lt.kgr_process(fake, 810, 1, comm="postgres", state="D", stack=["[<0>] jbd2_log_wait_commit+0x1/0x2"])
     lt.kgr_process(fake, 42, 1, comm="xfsaild/dm-0", kthread=True, ppid=2)
 
@@ -74,8 +89,11 @@ def test_a_kgraft_transition_held_up_by_processes(fake, table, kw):
         ("meminfo_proc_show", "patching"),
     ]
     t = snap.transition
-    assert t is not None and (t.mechanism, t.patch, t.direction) == (Mechanism.KGRAFT, "kgraft_patch_fix",
-                                                                      Direction.PATCHING)  # fmt: skip
+    assert t is not None and (t.mechanism, t.patch, t.direction) == (
+        Mechanism.KGRAFT,
+        "kgraft_patch_fix",
+        Direction.PATCHING,
+    )
     assert (t.tasks_total, t.tasks_pending) == (4, 3)
     by_pid = {task.pid: task for task in snap.pending_tasks}
     assert set(by_pid) == {42, 700, 810}
@@ -137,8 +155,10 @@ def test_ksplice_kid_and_conflict_lines():
     assert kid_of_module("ksplice_8c4o6ucj_vmlinux") == "8c4o6ucj"
     assert kid_of_module("ksplice_abc-new") == "abc"
     conflicts, problems = parse_conflicts("sshd 712 sys_newuname\nkworker/0:1 15\nnope\n")
-    assert [(c.comm, c.pid, c.symbols) for c in conflicts] == [("sshd", 712, ("sys_newuname",)),
-                                                               ("kworker/0:1", 15, ())]  # fmt: skip
+    assert [(c.comm, c.pid, c.symbols) for c in conflicts] == [
+        ("sshd", 712, ("sys_newuname",)),
+        ("kworker/0:1", 15, ()),
+    ]
     assert problems == ["conflicts: garbage line 'nope'"]
 
 
@@ -147,8 +167,12 @@ def test_ksplice_2008_module_pack_revision(fake):
     lt.ksplice_2008_module_pack(fake, "ksplice_h3x1_vmlinux", stage="applied", abort_cause="none")
     snap = read_snapshot(Tree(fake.root))
     (patch,) = snap.patches
-    assert (patch.name, patch.mechanism, patch.stage, patch.enabled) == ("h3x1", Mechanism.KSPLICE, "applied",
-                                                                         True)  # fmt: skip
+    assert (patch.name, patch.mechanism, patch.stage, patch.enabled) == (
+        "h3x1",
+        Mechanism.KSPLICE,
+        "applied",
+        True,
+    )
     assert patch.module.name == "ksplice_h3x1_vmlinux" and snap.transition is None
 
 
@@ -165,7 +189,12 @@ def test_a_ksplice_update_aborted_on_a_conflict_is_shown_with_its_blockers(fake)
     snap = read_snapshot(Tree(fake.root))
     t = snap.transition
     assert (t.mechanism, t.patch, t.aborted, t.direction, t.tasks_pending) == (
-        Mechanism.KSPLICE, "q9z2", "code_busy", Direction.PATCHING, 2)  # fmt: skip
+        Mechanism.KSPLICE,
+        "q9z2",
+        "code_busy",
+        Direction.PATCHING,
+        2,
+    )
     sshd, gone = snap.pending_tasks
     assert sshd.reason_code is Reason.KSPLICE_CONFLICT and sshd.blocking_functions == ("sys_newuname",)
     assert "update q9z2 aborted (code_busy)" in sshd.reason and sshd.problems == ()
@@ -174,9 +203,14 @@ def test_a_ksplice_update_aborted_on_a_conflict_is_shown_with_its_blockers(fake)
 
 def test_ksplice_built_in_with_an_aborted_undo(fake):
     fake.kernel(livepatch=False)
-    lt.ksplice_in_kernel(fake, "u7", stage="applied", abort_cause="code_busy",
-                         conflicts=lt.ksplice_conflicts([("nginx", 88, ["tcp_sendmsg"])]),
-                         modules=("ksplice_u7_vmlinux",))  # fmt: skip
+    lt.ksplice_in_kernel(
+        fake,
+        "u7",
+        stage="applied",
+        abort_cause="code_busy",
+        conflicts=lt.ksplice_conflicts([("nginx", 88, ["tcp_sendmsg"])]),
+        modules=("ksplice_u7_vmlinux",),
+    )
     lt.ksplice_in_kernel(fake, "u8", stage="reversed", abort_cause="ok")
     snap = read_snapshot(Tree(fake.root))
     assert snap.systems[0].where == "sys/kernel/ksplice"
@@ -195,8 +229,13 @@ def test_a_host_with_the_core_and_a_legacy_system(fake):
     fake.kernel(livepatch=True)
     fake.patch("livepatch_core_fix", transition="1")
     fake.task(1, patch_state="0", comm="systemd")
-    lt.ksplice_in_kernel(fake, "k1", stage="preparing", abort_cause="code_busy",
-                         conflicts=lt.ksplice_conflicts([("sshd", 5, ["f"])]))  # fmt: skip
+    lt.ksplice_in_kernel(
+        fake,
+        "k1",
+        stage="preparing",
+        abort_cause="code_busy",
+        conflicts=lt.ksplice_conflicts([("sshd", 5, ["f"])]),
+    )
     snap = read_snapshot(Tree(fake.root))
     assert [s.mechanism for s in snap.systems] == [Mechanism.LIVEPATCH, Mechanism.KSPLICE]
     assert [(p.name, p.mechanism) for p in snap.patches] == [

@@ -17,8 +17,16 @@ SRC = "7D2CF4E6C1F9D3B1F1B2A3C"  # the fake patch module's sysfs srcversion
 KO = Path(__file__).resolve().parents[2] / "data/ko"
 
 
-def install(fake, directory: str, name: str, *, srcversion: str = SRC, description: str | None = None,
-            release: str = RELEASE, livepatch: bool = True) -> Path:  # fmt: skip
+def install(
+    fake,
+    directory: str,
+    name: str,
+    *,
+    srcversion: str = SRC,
+    description: str | None = None,
+    release: str = RELEASE,
+    livepatch: bool = True,
+) -> Path:
     info = {"name": name, "srcversion": srcversion, "vermagic": f"{release} SMP mod_unload "}
     if livepatch:
         info["livepatch"] = "Y"

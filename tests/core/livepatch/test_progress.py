@@ -84,8 +84,18 @@ def test_a_task_that_ends_is_left_out(spawn):
 
 
 def test_tasks_verbose_says_it_per_blocker(tmp_path):
-    task = TaskInfo(7, 8, "worker", "S", False, 0, True, stack=("schedule+0x1/0x2",),
-                    reason_code=Reason.SLEEPING_IN_PATCHED, reason="sleeping")  # fmt: skip
+    task = TaskInfo(
+        7,
+        8,
+        "worker",
+        "S",
+        False,
+        0,
+        True,
+        stack=("schedule+0x1/0x2",),
+        reason_code=Reason.SLEEPING_IN_PATCHED,
+        reason="sleeping",
+    )
     lines = verbose_blockers((task,), None, Tree(tmp_path), None, {8: Progress(8, "sleeping", 0, 0.0, 1.0)})
     assert "  progress: asleep (sleeping), 0 switches and 0.00 s CPU in 1.0 s" in lines
     lines = verbose_blockers((task,), None, Tree(tmp_path), None, {})

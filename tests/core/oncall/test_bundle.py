@@ -62,8 +62,14 @@ def refused(path: Path, words: str) -> str:
 
 
 def test_a_real_capture_still_replays(tmp_path):
-    path = make(tmp_path / "ok.tar.gz", [(META, MANIFEST, tarfile.REGTYPE), ("proc", None, tarfile.DIRTYPE),
-                                         ("proc/uptime", b"12.5 3.1\n", tarfile.REGTYPE)])  # fmt: skip
+    path = make(
+        tmp_path / "ok.tar.gz",
+        [
+            (META, MANIFEST, tarfile.REGTYPE),
+            ("proc", None, tarfile.DIRTYPE),
+            ("proc/uptime", b"12.5 3.1\n", tarfile.REGTYPE),
+        ],
+    )
     target = extract_bundle(path)
     try:
         assert (target / "proc/uptime").read_bytes() == b"12.5 3.1\n"
@@ -96,8 +102,14 @@ def test_hostile_entries_are_refused_in_one_line(tmp_path, entries, words):
 
 def test_a_link_placed_before_a_file_cannot_redirect_it(tmp_path):
     """The classic: a symlink `proc` to /, then `proc/etc/x`: refused at the link, nothing written."""
-    path = make(tmp_path / "evil.tar.gz", [(META, MANIFEST, tarfile.REGTYPE), ("proc", None, tarfile.SYMTYPE),
-                                           ("proc/etc/lptui-evil", b"x", tarfile.REGTYPE)])  # fmt: skip
+    path = make(
+        tmp_path / "evil.tar.gz",
+        [
+            (META, MANIFEST, tarfile.REGTYPE),
+            ("proc", None, tarfile.SYMTYPE),
+            ("proc/etc/lptui-evil", b"x", tarfile.REGTYPE),
+        ],
+    )
     refused(path, "not a plain file")
     assert not Path("/etc/lptui-evil").exists()
 
@@ -118,8 +130,10 @@ def test_bounds_entries_bytes_and_headers(tmp_path, monkeypatch):
 
 
 def test_truncated_and_garbage_archives(tmp_path):
-    good = make(tmp_path / "good.tar.gz", [(META, MANIFEST, tarfile.REGTYPE),
-                                           ("proc/uptime", b"1 1\n" * 10_000, tarfile.REGTYPE)])  # fmt: skip
+    good = make(
+        tmp_path / "good.tar.gz",
+        [(META, MANIFEST, tarfile.REGTYPE), ("proc/uptime", b"1 1\n" * 10_000, tarfile.REGTYPE)],
+    )
     data = good.read_bytes()
     cut = tmp_path / "cut.tar.gz"
     cut.write_bytes(data[: len(data) // 2])

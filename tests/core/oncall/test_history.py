@@ -37,9 +37,13 @@ def test_age_from_the_start_line():
 
 def test_a_reversal_starts_a_new_transition():
     h = LogHistory()
-    h.feed(lines((10.0, "livepatch: 'lp_x': starting patching transition"),
-                 (50.0, "livepatch: 'lp_x': reversing transition from patching to unpatching"),
-                 (50.1, "livepatch: 'lp_x': starting unpatching transition")))  # fmt: skip
+    h.feed(
+        lines(
+            (10.0, "livepatch: 'lp_x': starting patching transition"),
+            (50.0, "livepatch: 'lp_x': reversing transition from patching to unpatching"),
+            (50.1, "livepatch: 'lp_x': starting unpatching transition"),
+        )
+    )
     assert transition_age(U, h, clock(60.1), 1e9, None).age_seconds == 10.0
     # and a completed transition is no longer "the" start of a later one with the same name
     h.feed(lines((70.0, "livepatch: 'lp_x': unpatching complete")))
@@ -55,10 +59,14 @@ def test_wrapped_or_unreadable_log_falls_back_to_observed():
 
 def test_force_is_remembered_with_the_patch_named_nearby():
     h = LogHistory()
-    h.feed(lines((10.0, "livepatch: 'lp_a': starting patching transition"),
-                 (12.0, "livepatch: 'lp_a': patching complete"),
-                 (20.0, "livepatch: 'lp_b': starting unpatching transition"),
-                 (40.0, "livepatch: forcing remaining tasks to the patched state")))  # fmt: skip
+    h.feed(
+        lines(
+            (10.0, "livepatch: 'lp_a': starting patching transition"),
+            (12.0, "livepatch: 'lp_a': patching complete"),
+            (20.0, "livepatch: 'lp_b': starting unpatching transition"),
+            (40.0, "livepatch: forcing remaining tasks to the patched state"),
+        )
+    )
     (force,) = h.forces
     assert force.patch == "lp_b" and force.usec == 40_000_000 and "forcing" in force.text
 

@@ -101,15 +101,25 @@ def held_stall(watches: list[dict]) -> None:
     wait_for(lambda: "lptui_target_sleep" in read(f"/proc/{sleeper}/stack"), what="kthread in the function")
     load_patch("lptui_lp_target", wait=False)
     wait_for(lambda: sleeper in pending_tids_by_kernel(1), timeout=60, what="the sleeper pending")
-    watch = subprocess.Popen([*lptui_command(), "watch", "--timeout", "300"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    watch = subprocess.Popen(
+        [*lptui_command(), "watch", "--timeout", "300"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     first = watch.stdout.readline()  # the transition as it stands: started, the blocker
     set_param("lptui_target", "block", "N")  # released: the transition completes
     rest, err = watch.communicate(timeout=300)
     wait_for(lambda: read(LP / "lptui_lp_target" / "transition") == "0", what="the stall's transition")
     started, done = kernel_log_order("lptui_lp_target")
-    watches.append({"lines": [first, *rest.splitlines()], "stderr": err, "code": watch.returncode,
-                    "kernel_log_in_order": started < done})  # fmt: skip
+    watches.append(
+        {
+            "lines": [first, *rest.splitlines()],
+            "stderr": err,
+            "code": watch.returncode,
+            "kernel_log_in_order": started < done,
+        }
+    )
     disable_patch("lptui_lp_target")
     rmmod("lptui_lp_target")
     rmmod("lptui_target")
@@ -119,8 +129,12 @@ def test_churning_kernel_never_makes_lptui_lie_crash_or_leak():
     assert shutil.which("tmux"), "tmux is needed in the guest"
     before = leftovers()
     port = free_port()
-    exporter = subprocess.Popen([*lptui_command(), "metrics", "--listen", f"127.0.0.1:{port}"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    exporter = subprocess.Popen(
+        [*lptui_command(), "metrics", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     env = dict(os.environ, TMUX_TMPDIR="/tmp")
     tmux = ["tmux", "-L", "lptui-churn"]
     console = " ".join(lptui_command())
@@ -141,8 +155,12 @@ def test_churning_kernel_never_makes_lptui_lie_crash_or_leak():
         next_stall = start + 20
         while time.monotonic() - start < CHURN_SECONDS:
             load_patch("lptui_lp_cmdline")
-            many = subprocess.Popen([str(MODULES / "lptui_threads"), "300"], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, text=True)  # fmt: skip
+            many = subprocess.Popen(
+                [str(MODULES / "lptui_threads"), "300"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             assert many.stdout.readline().split()[0] == "ready"
             threads_started += 300
             disable_patch("lptui_lp_cmdline")  # revert while the threads exist
@@ -159,23 +177,31 @@ def test_churning_kernel_never_makes_lptui_lie_crash_or_leak():
         names = {p.name for p in LP.iterdir()}  # what sysfs holds now (forced modules of earlier tests)
 
         def settled() -> bool:
-            return metric(scraper.last, "lptui_patches_loaded") == len(names) and metric(
-                scraper.last, "lptui_transition_in_progress") == 0  # fmt: skip
+            return (
+                metric(scraper.last, "lptui_patches_loaded") == len(names)
+                and metric(scraper.last, "lptui_transition_in_progress") == 0
+            )
 
         wait_for(settled, timeout=120, interval=1, what="the last scrape to agree with sysfs")
         rss1, fds1 = rss_and_fds(exporter.pid)
 
         def screen() -> str:
-            return subprocess.run([*tmux, "capture-pane", "-p", "-t", "c"], capture_output=True, text=True,
-                                  env=env).stdout  # fmt: skip
+            return subprocess.run(
+                [*tmux, "capture-pane", "-p", "-t", "c"], capture_output=True, text=True, env=env
+            ).stdout
 
         def console_agrees() -> bool:
             """The patches panel lists what sysfs holds, the churned patches gone; no transition panel
             (the event log below still names the churned patches: it is the kernel log's history)."""
             shown = screen()
             rows = patches_panel(shown)
-            return (rows is not None and names <= rows and not rows & {"lptui_lp_cmdline", "lptui_lp_target"}
-                    and "╭─ Transition" not in shown and "Traceback" not in shown)  # fmt: skip
+            return (
+                rows is not None
+                and names <= rows
+                and not rows & {"lptui_lp_cmdline", "lptui_lp_target"}
+                and "╭─ Transition" not in shown
+                and "Traceback" not in shown
+            )
 
         wait_for(console_agrees, timeout=120, interval=1, what="the console's screen to agree with sysfs")
         last_screen = screen()

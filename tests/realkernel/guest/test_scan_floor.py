@@ -20,8 +20,9 @@ ROUNDS = 3
 
 def floor_counts() -> tuple[int, int]:
     """The C floor (benchmarks/floor_reader.c): threads read, and those neither -1 nor target 1."""
-    out = subprocess.run([str(MODULES / "floor_reader"), "/proc", "1"], capture_output=True, text=True,
-                         check=True).stdout.split()  # fmt: skip
+    out = subprocess.run(
+        [str(MODULES / "floor_reader"), "/proc", "1"], capture_output=True, text=True, check=True
+    ).stdout.split()
     return int(out[0]), int(out[1])
 
 
@@ -36,8 +37,12 @@ def test_scan_of_10000_real_threads_against_the_c_floor(kernel_label):
     insmod("lptui_target")
     sleeper = pid_of("lptui_sleeper")
     wait_for(lambda: "lptui_target_sleep" in read(f"/proc/{sleeper}/stack"), what="kthread in the function")
-    many = subprocess.Popen([str(MODULES / "lptui_threads"), str(THREADS)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    many = subprocess.Popen(
+        [str(MODULES / "lptui_threads"), str(THREADS)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert many.stdout.readline().split() == ["ready", str(THREADS)]
         load_patch("lptui_lp_target", wait=False)

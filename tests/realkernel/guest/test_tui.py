@@ -48,15 +48,22 @@ async def test_console_shows_the_stalled_kthread_and_reverses_it():
         await wait_until(
             pilot, lambda: not (LP / "lptui_lp_target").exists(), what="the reversal to complete"
         )
-        await wait_until(pilot, lambda: app.snapshot is not None and app.snapshot.transition is None,
-                         what="the console to see it")  # fmt: skip
+        await wait_until(
+            pilot,
+            lambda: app.snapshot is not None and app.snapshot.transition is None,
+            what="the console to see it",
+        )
 
         def logged(text: str):
             return lambda: text in "".join(str(line.text) for line in app.screen.query_one(EventLog).lines)
 
         # the audit line is written after the kernel has finished: it can arrive a poll later
-        await wait_until(pilot, logged("reversed the patching transition of 'lptui_lp_target'"),
-                         timeout=30, what="the action in the event log")  # fmt: skip
+        await wait_until(
+            pilot,
+            logged("reversed the patching transition of 'lptui_lp_target'"),
+            timeout=30,
+            what="the action in the event log",
+        )
 
         # pyudev: a module load wakes the console at once
         insmod("lptui_plain")
@@ -86,24 +93,38 @@ def test_console_in_a_real_terminal_shows_the_blocker():
     tmux = ["tmux", "-L", "lptui-guest"]
 
     def screen() -> str:
-        return subprocess.run([*tmux, "capture-pane", "-p", "-t", "lptui"], capture_output=True, text=True,
-                              env=env).stdout  # fmt: skip
+        return subprocess.run(
+            [*tmux, "capture-pane", "-p", "-t", "lptui"], capture_output=True, text=True, env=env
+        ).stdout
 
     start = time.monotonic()
-    subprocess.run([*tmux, "new-session", "-d", "-s", "lptui", "-x", "120", "-y", "40", command],
-                   check=True, env=env)  # fmt: skip
+    subprocess.run(
+        [*tmux, "new-session", "-d", "-s", "lptui", "-x", "120", "-y", "40", command], check=True, env=env
+    )
     try:
 
         def row() -> str | None:  # the pending table's row (the status line names the sleeper too)
-            return next((line for line in screen().splitlines()
-                         if "lptui_sleeper" in line and "kthread in patched fn" in line), None)  # fmt: skip
+            return next(
+                (
+                    line
+                    for line in screen().splitlines()
+                    if "lptui_sleeper" in line and "kthread in patched fn" in line
+                ),
+                None,
+            )
 
         found = wait_for(row, timeout=600, interval=0.5, what="the blocker's row on the screen")
         shown = time.monotonic() - start
         assert str(sleeper) in found and "lptui_target_sleep" in found
         subprocess.run([*tmux, "send-keys", "-t", "lptui", "q"], check=True, env=env)
-        wait_for(lambda: subprocess.run([*tmux, "has-session", "-t", "lptui"], capture_output=True,
-                                        env=env).returncode != 0, timeout=120, what="q to quit")  # fmt: skip
+        wait_for(
+            lambda: (
+                subprocess.run([*tmux, "has-session", "-t", "lptui"], capture_output=True, env=env).returncode
+                != 0
+            ),
+            timeout=120,
+            what="q to quit",
+        )
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True, env=env)
     result = {"kernel": os.uname().release, "console_shows_blocker_s": round(shown, 1)}
