@@ -18,7 +18,7 @@ from lptui.core.model import Direction, Features, KernelInfo, Reason, Snapshot, 
 from lptui.source import open_source
 from lptui.tui.app import LptuiApp
 from lptui.tui.messages import ViewReady
-from lptui.watch.poller import View, status_segments
+from lptui.watch.poller import View
 from lptui.watch.tracker import TransitionTracker
 
 
@@ -64,22 +64,19 @@ async def measure(threads: int, pending: int) -> tuple[float, float, float]:
             tracker.observe(snap, float(i))
             rows = tracker.longest_pending(snap, 1000, float(i))
             pending_for = {t.tid: tracker.pending_for(t.tid, float(i)) or 0.0 for t in rows}
-            status = status_segments(snap, rows, None)
             view = View(
-                snap,
-                rows,
-                pending_for,
-                float(i),
-                tuple(tracker.history),
-                False,
-                "DEMO",
-                "",
-                status,
-                (),
-                (),
-                0.0,
-                None,
-                0.5,
+                snapshot=snap,
+                rows=rows,
+                pending_for=pending_for,
+                elapsed=float(i),
+                history=tuple(tracker.history),
+                signal_seen=False,
+                lines=(),
+                notes=(),
+                wall=0.0,
+                boot_wall=None,
+                interval=0.5,
+                simulated=True,
             )
             start = time.perf_counter()
             app.on_view_ready(ViewReady(view))  # the UI thread's whole share: store, render

@@ -13,6 +13,7 @@ Rich's own internals keep building plain `rich.text.Text` from what these hold, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Group as _RichGroup
@@ -48,13 +49,24 @@ class Text(_RichText):
     def from_ansi(cls, *args: Any, **kwargs: Any) -> Text:
         raise TypeError("lptui never reads escape sequences: build a Text from pieces")
 
-    @property  # type: ignore[override]
+    @classmethod
+    def assemble(cls, *parts: Any, **kwargs: Any) -> Text:
+        out = super().assemble(*parts, **kwargs)
+        assert isinstance(out, Text)  # Rich builds it with `cls` and `append`: escaped
+        return out
+
+    def join(self, lines: Iterable[_RichText]) -> Text:
+        out = super().join(lines)
+        assert isinstance(out, Text)  # Rich builds it with `blank_copy`, lptui's below
+        return out
+
+    @property
     def plain(self) -> str:
-        return _RichText.plain.fget(self)  # type: ignore[attr-defined]
+        return _RichText.plain.fget(self)  # type: ignore[attr-defined]  # mypy reads a property on its class as its getter
 
     @plain.setter
     def plain(self, new_text: str) -> None:
-        _RichText.plain.fset(self, _piece(new_text))  # type: ignore[attr-defined]
+        _RichText.plain.fset(self, _piece(new_text))  # type: ignore[attr-defined]  # as fget above
 
     def append(self, text: str | _RichText, style: Any = None) -> Text:
         if isinstance(text, str):
@@ -128,6 +140,12 @@ class Table(_RichTable):
 
     def __init__(self, *headers: Any, title: Any = None, caption: Any = None, **kwargs: Any) -> None:
         super().__init__(*(_cell(h) for h in headers), title=_cell(title), caption=_cell(caption), **kwargs)
+
+    @classmethod
+    def grid(cls, *headers: Any, **kwargs: Any) -> Table:
+        out = super().grid(*headers, **kwargs)
+        assert isinstance(out, Table)  # Rich builds it with `cls`
+        return out
 
     def add_column(self, header: Any = "", footer: Any = "", **kwargs: Any) -> None:
         super().add_column(_cell(header), _cell(footer), **kwargs)

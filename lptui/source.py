@@ -16,10 +16,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lptui.core.errors import ActionError
+from lptui.core.exits import LptuiError
 from lptui.core.tree import Tree
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms of every command's start)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from lptui.core.actions.actions import Actions
     from lptui.core.actions.preflight import Inspection
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from lptui.sim.session import SimSession
 
 
-class SourceError(Exception):
+class SourceError(LptuiError):
     """A one-line, user-facing problem with --root or --demo."""
 
 
@@ -131,6 +131,7 @@ class Source:
         """A module file against this kernel, without loading it (any source, read-only ones too).
         `life`: the patches' life cycle the caller already holds (the console's View)."""
         from lptui.core.actions.preflight import inspect_file
+        from lptui.core.errors import ActionError
         from lptui.core.kofile.modfile import ModuleFileError
         from lptui.core.oncall.facts import read_history
         from lptui.core.oncall.history import forced_evidence
@@ -152,6 +153,7 @@ class Source:
         audited and every flag restored (lptui/core/actions/verdict_window.py); on a demo, the simulated
         kernel's dynamic debug, on its own clock."""
         from lptui.core.actions.verdict_window import check_gates, control_writer, run_window
+        from lptui.core.errors import ActionError
         from lptui.core.snapshot import read_snapshot
 
         if self.read_only:
@@ -197,6 +199,8 @@ class Source:
 
     def actions(self) -> Actions:
         """The actions on this source, with the right control, audit and lock (built once)."""
+        from lptui.core.errors import ActionError  # the actions' own error: not loaded by read-only commands
+
         if self.read_only:
             raise ActionError(
                 f"--root {self.tree.root} is read-only: actions need the live kernel (or --demo)"

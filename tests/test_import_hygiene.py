@@ -19,6 +19,7 @@ FOUNDATION = (
     "lptui.core.model",
     "lptui.core.tree",
     "lptui.core.errors",
+    "lptui.core.exits",
     "lptui.core.declared",
     "lptui.core.shown",
 )

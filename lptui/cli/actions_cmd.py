@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 from lptui.cli import out
+from lptui.core import exits
 from lptui.core.errors import ActionError
 from lptui.source import SourceError, opened
 
-if TYPE_CHECKING:  # the rest is imported by the command that needs it: start-up stays short
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
+if TYPE_CHECKING:
     from lptui.core.actions.actions import Outcome, WaitTimeout
     from lptui.core.actions.preflight import Inspection
     from lptui.core.model import Snapshot
-
-EXIT_NOT_LOADABLE = 4  # `inspect`: the file was read, and lptui load would refuse it
-EXIT_CANNOT_TELL = 6  # `inspect`: built for another release, and no CRCs here to decide it by
 
 
 def _progress_printer():
@@ -114,8 +112,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         else:
             _print_inspection(ins)
     if not ins.loadable:
-        return EXIT_NOT_LOADABLE
-    return EXIT_CANNOT_TELL if ins.version_unknown else 0
+        return exits.NOT_LOADABLE
+    return exits.CANNOT_TELL if ins.version_unknown else exits.OK
 
 
 def cmd_load(args: argparse.Namespace) -> int:

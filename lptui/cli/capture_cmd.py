@@ -9,14 +9,14 @@ from pathlib import Path
 
 from lptui import __version__
 from lptui.cli import out
+from lptui.core.exits import LptuiError
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from lptui.core.model import Snapshot
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
-    import json
 
     from lptui.core.lifecycle.provenance import read_life_cycle
     from lptui.core.livepatch.effect import read_effect
@@ -32,8 +32,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(started))
     target = Path(args.output or f"lptui-capture-{os.uname().nodename}-{stamp}.tar.gz")
     if target.exists() and not args.force:
-        out.error(f"{target} exists (use --force to replace it)")
-        return 1
+        raise LptuiError(f"{target} exists (use --force to replace it)")
     with opened(args.root, args.demo) as source:
         skip = (lambda rel: rel.endswith("/cmdline")) if args.no_cmdline else (lambda rel: False)
         with source.reading():
@@ -57,18 +56,15 @@ def cmd_capture(args: argparse.Namespace) -> int:
         life = read_life_cycle(source.tree, snap)
         _module_files(tree, root)
         extra = {
-            "status.json": (json.dumps(status_json(snap, oncall, life), indent=2) + "\n").encode(),
-            "tasks.json": (
-                json.dumps(tasks_json(snap, oncall.snapshot.pending_tasks, oncall), indent=2) + "\n"
-            ).encode(),
+            "status.json": out.json_text(status_json(snap, oncall, life)).encode(),
+            "tasks.json": out.json_text(tasks_json(snap, oncall.snapshot.pending_tasks, oncall)).encode(),
         }
         meta = _manifest(started, source.label, not args.no_cmdline, snap)
         meta.update(monotonic=clock.monotonic, boottime=clock.boottime)
         try:
             bundle = write_bundle(target, tree, source.kmsg_path, extra, meta)
         except OSError as exc:
-            out.error(f"cannot write {target}: {exc.strerror}")
-            return 1
+            raise LptuiError(f"cannot write {target}: {exc.strerror}") from None
     out.line(
         f"wrote {bundle.path} ({_size(bundle.bytes_written)}, {bundle.members} entries); replay it with: "
         f"lptui --root {bundle.path}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from lptui.richtext import Text
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from lptui.core.oncall.facts import OnCall
 

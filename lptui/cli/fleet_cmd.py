@@ -8,6 +8,8 @@ import argparse
 import os
 
 from lptui.cli import out
+from lptui.core import exits
+from lptui.core.exits import LptuiError, UsageError
 
 DEFAULT_WARN = 60.0
 DEFAULT_CRIT = 300.0
@@ -50,28 +52,23 @@ def cmd_fleet(args: argparse.Namespace) -> int:
 
     question = args.fleet_command
     if question == "cve" and not CVE_ID.match(args.cve):
-        out.error(f"{args.cve!r} is not a CVE id (CVE-YYYY-NNNN)")
-        return 2
+        raise LptuiError(f"{args.cve!r} is not a CVE id (CVE-YYYY-NNNN)", code=exits.USAGE)
     if question == "patches":
         from lptui.fleet.history import parse_since
 
         try:
             args.since_seconds = parse_since(args.since) if args.since else None
         except ValueError as exc:
-            out.error(exc, "lptui: usage error: ")
-            return 2
+            raise UsageError(str(exc)) from None
     if question == "check" and (args.warn < 0 or args.crit < 0 or args.warn > args.crit):
         return _unknown(args, "--warn must be at most --crit, both 0 or more")
     if question is None and not out.is_terminal():  # escape sequences into a file help nobody
-        out.error(
-            "the fleet console needs a terminal; in a script ask a question: hosts, patches, cve ID, check"
-        )
-        return 2
+        why = "the fleet console needs a terminal; in a script ask a question: hosts, patches, cve ID, check"
+        raise LptuiError(why, code=exits.USAGE)
     if not (args.prometheus or os.environ.get("PROMETHEUS_URL")):
         if question == "check":  # a plugin says UNKNOWN for any problem of its own, usage included
             return _unknown(args, "fleet needs --prometheus URL (or PROMETHEUS_URL)")
-        out.error("fleet needs --prometheus URL (or PROMETHEUS_URL)", "lptui: usage error: ")
-        return 2
+        raise UsageError("fleet needs --prometheus URL (or PROMETHEUS_URL)")
     try:
         prom = open_prometheus(args)
         if question is None:
@@ -84,19 +81,13 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     except FleetError as exc:
         if question == "check":
             return _unknown(args, str(exc))
-        out.error(exc)
-        return 1
+        raise
     if not fleet.hosts and question != "check":
-        out.error(
+        raise LptuiError(
             f"Prometheus at {prom.base} has no lptui series for job {args.job!r} "
             "(is lptui metrics scraped? see README Fleet)"
         )
-        return 1
-    try:
-        return {"hosts": _hosts, "patches": _patches, "cve": _cve, "check": _check}[question](fleet, args)
-    except FleetError as exc:  # the history's queries (patches)
-        out.error(exc)
-        return 1
+    return {"hosts": _hosts, "patches": _patches, "cve": _cve, "check": _check}[question](fleet, args)
 
 
 def _hosts(fleet, args) -> int:
@@ -104,11 +95,11 @@ def _hosts(fleet, args) -> int:
 
     if args.json:
         out.json_out({"hosts": [host_json(h) for h in fleet.hosts]})
-        return 0
+        return exits.OK
     from lptui.cli.fleet_render import hosts_table
 
     out.console().print(hosts_table(fleet))
-    return 0
+    return exits.OK
 
 
 def _patches(fleet, args) -> int:
@@ -123,11 +114,11 @@ def _patches(fleet, args) -> int:
     if args.json:
         rows = [rollout_json(r) | history_json(history.get(r.patch), since) for r in found]
         out.json_out({"patches": rows, "since_seconds": since})
-        return 0
+        return exits.OK
     from lptui.cli.fleet_render import rollout_table
 
     out.console().print(rollout_table(found, history, since))
-    return 0
+    return exits.OK
 
 
 def _cve(fleet, args) -> int:
@@ -148,19 +139,23 @@ def cve_exit(verdicts) -> int:
     """As `status --cve` exits, for the fleet as a whole: 0 every host fixed, 4 a host not fixed, 5 none
     unfixed but a host's patch still in transition, 6 none of those but a host lptui cannot tell about."""
     seen = {v.verdict for v in verdicts}
-    for verdict, code in (("not fixed", 4), ("in transition", 5), ("unknown", 6)):
+    for verdict, code in (
+        ("not fixed", exits.NOT_PATCHED),
+        ("in transition", exits.NOT_YET),
+        ("unknown", exits.CANNOT_TELL),
+    ):
         if verdict in seen:
             return code
-    return 0
+    return exits.OK
 
 
 def _unknown(args, why: str) -> int:
     """`fleet check`'s UNKNOWN (3): its plugin line, or with --json the same JSON as every other state."""
     if getattr(args, "json", False):
-        out.json_out({"status": "UNKNOWN", "code": 3, "summary": why})
+        out.json_out({"status": "UNKNOWN", "code": exits.PLUGIN_UNKNOWN, "summary": why})
     else:
         out.plugin_line(f"FLEET UNKNOWN - {why}")
-    return 3
+    return exits.PLUGIN_UNKNOWN
 
 
 def _check(fleet, args) -> int:

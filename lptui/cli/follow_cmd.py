@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import TYPE_CHECKING
 
+from lptui.core import exits
+from lptui.core.exits import LptuiError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from lptui.core.model import TaskInfo
     from lptui.core.tree import Tree
-
-EXIT_TIMEOUT = 3
-EXIT_UNWELL = 7  # complete, but the patch is not in effect or the kernel complained within --after
 
 
 def thread_started(tree: Tree, pid: int, tid: int) -> float | None:
@@ -181,13 +181,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from lptui.watch.poller import Poller
 
     if args.after < 0 or args.timeout < 0:
-        out.error("--after and --timeout take seconds, 0 or more")
-        return 2
+        raise LptuiError("--after and --timeout take seconds, 0 or more", code=exits.USAGE)
     with opened(args.root, args.demo, speed=1.0) as source:
         poller = Poller(source)
         follower = Follower()
         done = threading.Event()
         state = {"code": 0}
+        ended: dict[str, float] = {}  # when the transition ended (monotonic)
 
         def show(view) -> None:
             stamp = time.strftime("%H:%M:%S", time.localtime(view.wall))
@@ -197,10 +197,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 return
             for line in [*follower.lines(view), *follower.aftermath(view)]:
                 out.line(f"{stamp} {line}", flush=True)
-            if (
-                follower.ended
-                and state.setdefault("ended_at", time.monotonic()) + args.after <= time.monotonic()
-            ):
+            if follower.ended and ended.setdefault("at", time.monotonic()) + args.after <= time.monotonic():
                 done.set()
 
         def failed(error: str) -> None:
@@ -216,12 +213,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
                     "(nothing was changed)",
                     flush=True,
                 )
-                state["code"] = EXIT_TIMEOUT
+                state["code"] = exits.TIMEOUT
         finally:
             poller.stop()
             thread.join(5)
             poller.close()
-    return EXIT_UNWELL if state["code"] == 0 and follower.unwell else state["code"]
+    return exits.UNWELL if state["code"] == 0 and follower.unwell else state["code"]
 
 
 def add_parsers(sub, source_options) -> dict:

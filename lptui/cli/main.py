@@ -10,20 +10,18 @@ from collections.abc import Sequence
 
 from lptui import __version__
 from lptui.cli import out
-from lptui.core.errors import ActionError
+from lptui.core import exits
+from lptui.core.exits import LptuiError, UsageError
 from lptui.sim.catalog import SUMMARIES
 from lptui.source import SourceError, open_source, opened
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms of every command's start)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from typing import Any, NoReturn
 
     from lptui.core.model import TaskInfo
     from lptui.core.oncall.facts import OnCall
     from lptui.source import Source
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-EXIT_NOT_PATCHED, EXIT_NOT_YET = 4, 5  # `status --cve`
 
 
 def _cve_id(text: str) -> str:
@@ -32,10 +30,6 @@ def _cve_id(text: str) -> str:
     if not re.fullmatch(r"CVE-\d{4}-\d{4,}", text, re.IGNORECASE):
         raise argparse.ArgumentTypeError(f"{text!r} is not a CVE id (CVE-YYYY-NNNN)")
     return text.upper()
-
-
-class UsageError(Exception):
-    pass
 
 
 class Parser(argparse.ArgumentParser):
@@ -154,7 +148,7 @@ def build_parser(wanted: str | None = None) -> Parser:
         metavar="CVE-YYYY-NNNN",
         type=_cve_id,
         help="is this CVE live-patched here? exit 0 yes (enabled, transition complete), "
-        f"{EXIT_NOT_PATCHED} no patch names it, {EXIT_NOT_YET} a patch names it but is disabled or still "
+        f"{exits.NOT_PATCHED} no patch names it, {exits.NOT_YET} a patch names it but is disabled or still "
         "in transition",
     )
     _source_options(status, top=False)
@@ -197,14 +191,14 @@ def cmd_status(args: argparse.Namespace) -> int:
             from lptui.cli.render import status_renderable
 
             out.console().print(status_renderable(snap, source.label, oncall, life))
-    return EXIT_OK
+    return exits.OK
 
 
 def _answer_cve(args: argparse.Namespace, snap, life) -> int:
     from lptui.core.lifecycle.provenance import answer_cve
 
     answer = answer_cve(args.cve, snap, life)
-    code = EXIT_OK if answer.live else EXIT_NOT_YET if answer.patches else EXIT_NOT_PATCHED
+    code = exits.OK if answer.live else exits.NOT_YET if answer.patches else exits.NOT_PATCHED
     if args.json:
         patches = [{"name": n, "enabled": e, "transition_complete": c} for n, e, c in answer.patches]
         out.json_out(
@@ -248,7 +242,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
             tasks = oncall.judged(read_all_tasks_of(source.tree, snap))
         if args.json:
             out.json_out(tasks_json(snap, tasks, oncall))
-            return EXIT_OK
+            return exits.OK
         from lptui.cli.render import reasons_list, tasks_table, transition_line
 
         console = out.console()
@@ -275,7 +269,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
             console.print("Nothing is pending: with no transition every thread reads patch_state -1.")
         for note in snap.notes:
             console.print(note, style="yellow")
-    return EXIT_OK
+    return exits.OK
 
 
 def _verbose_tasks(source: Source, tasks: tuple[TaskInfo, ...], oncall: OnCall) -> None:
@@ -355,8 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = sys.argv[1:] if argv is None else list(argv)
         args = build_parser(wanted_command(argv)).parse_args(argv)
     except UsageError as exc:
-        out.error(exc, "lptui: usage error: ")
-        return EXIT_USAGE
+        return _said(exc)
     try:
         if (
             os.path.exists(LEFTOVER)
@@ -367,23 +360,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             return run_console(args)
         return COMMANDS[args.command](args)
-    except SourceError as exc:
-        out.error(exc)
-        return EXIT_ERROR
-    except ActionError as exc:
-        out.error(exc)
-        if exc.detail:
-            out.lines(exc.detail, err=True)
-        return exc.code
+    except LptuiError as exc:
+        return _said(exc)
     except BrokenPipeError:
-        return EXIT_OK
+        return exits.OK
     except KeyboardInterrupt:
-        return 130
+        return exits.INTERRUPTED
     except Exception as exc:  # last resort: one line, never a traceback (LPTUI_DEBUG=1 shows it)
         if os.environ.get("LPTUI_DEBUG"):
             raise
         out.error(f"{type(exc).__name__}: {exc} (set LPTUI_DEBUG=1 for details)", "lptui: internal error: ")
-        return EXIT_ERROR
+        return exits.ERROR
+
+
+def _said(exc: LptuiError) -> int:
+    """Every error the user is told about: one line (and lptui's own detail lines after it), its code."""
+    out.error(exc, f"lptui: {exc.label}: ")
+    if exc.detail:
+        out.lines(exc.detail, err=True)
+    return exc.code
 
 
 def entry() -> None:

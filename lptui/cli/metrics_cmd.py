@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lptui.cli import out
+from lptui.core import exits
+from lptui.core.exits import LptuiError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from prometheus_client.registry import CollectorRegistry
 
@@ -57,12 +59,11 @@ def _once(
     if textfile:
         target = Path(textfile)
         if not target.is_dir():
-            out.error(f"--textfile {target}: not a directory")
-            return 1
+            raise LptuiError(f"--textfile {target}: not a directory")
         write_to_textfile(str(target / TEXTFILE_NAME), registry)  # atomic: temp file + rename
     else:
         out.lines(generate_latest(registry).decode())
-    return 1 if collector.errors else 0
+    return exits.ERROR if collector.errors else exits.OK
 
 
 def _listen(
@@ -78,9 +79,8 @@ def _listen(
     try:
         server = bind(host, port, registry)
     except OSError as exc:
-        out.error(f"cannot listen on {host}:{port}: {exc.strerror}")
         poller.close()
-        return 1
+        raise LptuiError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     # the loop's first poll before the first answer: a scrape never reads a page without the kernel's
     # state (it waits in the listen backlog meanwhile), and a poll that hangs delays the answers only
     # FIRST_POLL_WAIT seconds

@@ -19,7 +19,7 @@ import sys
 
 from lptui.core.shown import one_line, shown
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms of every command's start)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from typing import Any
 
@@ -59,8 +59,14 @@ def plugin_line(text: object) -> None:
     sys.stdout.write(one_line(text) + "\n")
 
 
+def json_text(data: Any) -> str:
+    """lptui's one JSON form, on stdout and in a bundle alike: indented, ASCII only (every outside
+    character escaped as \\uXXXX), a final line break."""
+    return json.dumps(data, indent=2, ensure_ascii=True) + "\n"
+
+
 def json_out(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=True) + "\n")
+    sys.stdout.write(json_text(data))
 
 
 def is_terminal() -> bool:

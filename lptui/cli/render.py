@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich import box
 
 from lptui.core.model import (
@@ -22,6 +20,7 @@ from lptui.core.output.task_columns import CLI_TABLE, CLI_VERDICT_TABLE, TaskCol
 from lptui.core.output.task_columns import UNKNOWN as UNKNOWN_TEXT
 from lptui.richtext import Group, Table, Text
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from lptui.core.lifecycle.provenance import LifeCycle
     from lptui.core.oncall.facts import OnCall
@@ -237,9 +236,9 @@ def functions_table(patches: tuple[PatchInfo, ...]) -> Table:
                 )
                 continue
             for i, fn in enumerate(o.functions):
-                state = [fn.state or ""] if states else []
+                shown_state = [fn.state or ""] if states else []
                 table.add_row(
-                    patch_cell if i == 0 else "", obj if i == 0 else "", fn.name, str(fn.sympos), *state
+                    patch_cell if i == 0 else "", obj if i == 0 else "", fn.name, str(fn.sympos), *shown_state
                 )
     return table
 

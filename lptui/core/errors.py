@@ -1,22 +1,29 @@
-"""Kernel errno values turned into plain words, per action (kernel-livepatch.md §2, §11)."""
+"""Kernel errno values turned into plain words, per action, and the error an action raises. The errnos are
+the kernel's own: finit_module's (kernel/module/main.c load_module, klp_enable_patch in
+kernel/livepatch/core.c), the sysfs stores (enabled_store, force_store, signal_store in
+kernel/livepatch/core.c; kpatch's patch_enabled_store) and delete_module's."""
 
 from __future__ import annotations
 
 import errno
 import os
 
+from lptui.core.exits import LptuiError
 
-class ActionError(Exception):
-    """An action that failed or was refused: a one-line message, the exit code to use, and `detail`:
-    lines of lptui's own explanation shown after it (what forcing would break)."""
+
+class ActionError(LptuiError):
+    """An action that failed or was refused; `errno` is the kernel's, when it refused."""
 
     def __init__(
-        self, message: str, *, code: int = 1, errno_value: int | None = None, detail: str | None = None
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        errno_value: int | None = None,
+        detail: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code, detail=detail)
         self.errno = errno_value
-        self.detail = detail
 
 
 LOAD = {

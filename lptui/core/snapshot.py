@@ -9,6 +9,7 @@ from lptui.core.model import (
     Direction,
     KernelInfo,
     Mechanism,
+    ModuleInfo,
     PatchInfo,
     Reason,
     Snapshot,
@@ -18,7 +19,7 @@ from lptui.core.model import (
 )
 from lptui.core.tree import Tree, parse_bool01
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from lptui.core.legacy.kgraft import KgraftMemo
     from lptui.core.legacy.systems import OtherSystems
@@ -35,7 +36,9 @@ def find_transition(patches: tuple[PatchInfo, ...]) -> TransitionInfo | None:
     return None
 
 
-def livepatch_module_names(snapshot_patches: tuple[PatchInfo, ...], inactive: tuple) -> frozenset[str]:
+def livepatch_module_names(
+    snapshot_patches: tuple[PatchInfo, ...], inactive: tuple[ModuleInfo, ...]
+) -> frozenset[str]:
     return frozenset([p.name for p in snapshot_patches] + [m.name for m in inactive])
 
 
@@ -55,10 +58,10 @@ OTHER_SYSTEM_DIRS = ("sys/kernel/kgraft", "sys/kernel/kpatch", "sys/kernel/kspli
 class NoOthers:
     """A host with none of the older systems (a plain class: a dataclass costs every start ~0.5 ms)."""
 
-    systems: tuple = ()
-    patches: tuple = ()
+    systems: tuple[SystemInfo, ...] = ()
+    patches: tuple[PatchInfo, ...] = ()
     transition: TransitionInfo | None = None
-    pending: tuple = ()
+    pending: tuple[TaskInfo, ...] = ()
     owned_modules: frozenset[str] = frozenset()
 
 

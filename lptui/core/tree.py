@@ -58,7 +58,7 @@ def describe_oserror(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def file_in_root(path: str, root: str | os.PathLike) -> str:
+def file_in_root(path: str, root: str | os.PathLike[str]) -> str:
     """A module file's path as the kernel behind `root` sees it: a simulated kernel's own disk holds its
     installed files (the demo's /lib/modules/…), so a path missing here but present under its root is
     taken from there; on the live root ("/") the path is unchanged."""
@@ -179,18 +179,36 @@ class Tree:
         return sorted(out)
 
 
-@dataclass(frozen=True, slots=True)
-class Value:
-    """A parsed field: `value` when it could be read and parsed, otherwise `problem`."""
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from typing import Generic, TypeVar
 
-    value: object
+    T = TypeVar("T")
+
+    class _Parsed(Generic[T]):
+        __slots__ = ()
+else:  # the same at run time without typing: `Value[int]` is a GenericAlias, as `list[int]` is
+    from types import GenericAlias
+
+    T = None
+
+    class _Parsed:
+        __slots__ = ()
+        __class_getitem__ = classmethod(GenericAlias)
+
+
+@dataclass(frozen=True, slots=True)
+class Value(_Parsed[T]):
+    """A parsed field: `value` when it could be read and parsed, otherwise None and `problem` says why."""
+
+    value: T | None
     problem: str | None = None
 
 
 TOO_LONG = "over 64 KiB: no kernel attribute is"
 
 
-def parse_int(read: Read, *, allowed: frozenset[int] | None = None) -> Value:
+def parse_int(read: Read, *, allowed: frozenset[int] | None = None) -> Value[int]:
     if not read.ok:
         return Value(None, read.error)
     if read.truncated:
@@ -208,15 +226,15 @@ def parse_int(read: Read, *, allowed: frozenset[int] | None = None) -> Value:
     return Value(number)
 
 
-def parse_bool01(read: Read) -> Value:
+def parse_bool01(read: Read) -> Value[bool]:
     """Kernel boolean attributes print ``%d\\n`` of 0 or 1."""
     parsed = parse_int(read, allowed=frozenset({0, 1}))
     if parsed.value is None:
-        return parsed
+        return Value(None, parsed.problem)
     return Value(bool(parsed.value))
 
 
-def parse_line(read: Read) -> Value:
+def parse_line(read: Read) -> Value[str]:
     if not read.ok:
         return Value(None, read.error)
     if read.truncated:

@@ -5,9 +5,10 @@ JSON; the console and the CLI render them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from lptui.core.oncall.verdict import CRITICAL, NAMES, OK, UNKNOWN, WARNING, HostFacts, code_of
-from lptui.fleet.state import Fleet, Host
+from lptui.fleet.state import Fleet, Host, HostPatch
 
 __all__ = ["CRITICAL", "NAMES", "OK", "UNKNOWN", "WARNING", "host_code", "judge"]
 
@@ -50,7 +51,7 @@ class Rollout:
 
 def rollouts(fleet: Fleet) -> tuple[Rollout, ...]:
     """Each patch over the hosts whose series can be believed (reporting, not suspect)."""
-    seen: dict[str, list[tuple[Host, object]]] = {}
+    seen: dict[str, list[tuple[Host, HostPatch]]] = {}
     for host in fleet.hosts:
         if not host.trusted:
             continue
@@ -213,7 +214,7 @@ def console_command(host: str) -> str:
     return f"ssh {address.strip('[]')} sudo lptui"
 
 
-def host_json(h: Host, *, warn: float = 60.0, crit: float = 300.0) -> dict:
+def host_json(h: Host, *, warn: float = 60.0, crit: float = 300.0) -> dict[str, Any]:
     return {
         "host": h.name,
         "state": h.state,
@@ -252,7 +253,7 @@ def host_json(h: Host, *, warn: float = 60.0, crit: float = 300.0) -> dict:
     }
 
 
-def last_known_json(k: Host) -> dict:
+def last_known_json(k: Host) -> dict[str, Any]:
     """A down host as its series last said (`lptui fleet`'s LOOKBACK): never its state now."""
     return {
         "poll_age_seconds": None if k.poll_age is None else round(k.poll_age, 1),
@@ -264,7 +265,7 @@ def last_known_json(k: Host) -> dict:
     }
 
 
-def transition_json(h: Host) -> dict | None:
+def transition_json(h: Host) -> dict[str, Any] | None:
     t = h.transition
     if t is None:
         return None
@@ -280,7 +281,7 @@ def transition_json(h: Host) -> dict | None:
     }
 
 
-def rollout_json(r: Rollout) -> dict:
+def rollout_json(r: Rollout) -> dict[str, Any]:
     return {
         "patch": r.patch,
         "live": list(r.live),
@@ -293,5 +294,5 @@ def rollout_json(r: Rollout) -> dict:
     }
 
 
-def cve_json(v: CveVerdict) -> dict:
+def cve_json(v: CveVerdict) -> dict[str, Any]:
     return {"host": v.host, "verdict": v.verdict, "patches": list(v.patches), "why": v.why}

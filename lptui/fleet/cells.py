@@ -6,7 +6,7 @@ The values are a host's own labels: the printers escape them (lptui.richtext.Tex
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -103,7 +103,7 @@ def shown_state(h: Host) -> str:
     return h.state
 
 
-def state_counts(hosts) -> str:
+def state_counts(hosts: Iterable[Host]) -> str:
     """The hosts tab's title: how many hosts in each state, the worst first ("2 in transition · 1 down ·
     7 ok"), states with none left out."""
     order = STATE_ORDER
@@ -189,7 +189,7 @@ SORT_KEYS: dict[str, Callable[[Host], Any]] = {
 }
 
 
-def problem_lines(hosts) -> list[str]:
+def problem_lines(hosts: Iterable[Host]) -> list[str]:
     """What is wrong with each host's series, one line a problem (under the hosts table)."""
     return [f"{h.name}: {problem}" for h in hosts for problem in h.problems]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from lptui.core.oncall import series as S
 from lptui.fleet.prometheus import Prometheus
@@ -87,7 +88,7 @@ def _durations(prom: Prometheus, job: str) -> dict[str, tuple[float | None, floa
     job_is = _job_matcher(job)
     buckets = f"sum by (patch, le) ({S.TRANSITION_DURATION_SECONDS}_bucket{{{job_is}}})"
     counts = f"sum by (patch) ({S.TRANSITION_DURATION_SECONDS}_count{{{job_is}}})"
-    out: dict[str, list] = {}
+    out: dict[str, list[Any]] = {}
     for labels, value in prom.query(counts).samples:
         out[labels.get("patch", "")] = [None, None, int(value)]
     for i, q in enumerate((0.5, 0.9)):
@@ -110,7 +111,7 @@ def sparkline(curve: tuple[tuple[float, int], ...], of: int, width: int = POINTS
     return "".join(blocks[min(int(n / top * (len(blocks) - 1) + 0.5), len(blocks) - 1)] for _, n in curve)
 
 
-def history_json(h: PatchHistory | None, since: float | None) -> dict:
+def history_json(h: PatchHistory | None, since: float | None) -> dict[str, Any]:
     """A patch's durations, and with a window its curve and its hosts' go-live times."""
     durations = {
         "p50_seconds": None if h is None or h.p50 is None else round(h.p50, 3),

@@ -5,22 +5,23 @@ and a host that another target or job may be speaking for is `suspect` (flagged,
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from lptui.fleet.queries import FAMILIES, LIMITS, MAX_LABEL, MAX_SERIES
 from lptui.fleet.records import Fleet, Host, HostPatch, HostTransition, worst_first
 from lptui.fleet.reduce import count, cut
 
-_NONE: dict = {}  # a host without a family's series (read only, never written)
+_NONE: dict[str, Any] = {}  # a host without a family's series (read only, never written)
 
 
 def build(
-    reduced: dict[str, dict],
+    reduced: dict[str, dict[str, Any]],
     *,
     at: float,
     host_label: str,
     job: str,
     stale: float,
-    checks: dict | None = None,
+    checks: dict[str, Any] | None = None,
 ) -> Fleet:
     names: set[str] = set()
     for family in FAMILIES:
@@ -46,7 +47,7 @@ def _counted(value: float | None, what: str, problems: list[str]) -> int | None:
     return count(finite)
 
 
-def _patches(name: str, f: dict[str, dict], has_life: bool) -> tuple[HostPatch, ...]:
+def _patches(name: str, f: dict[str, dict[str, Any]], has_life: bool) -> tuple[HostPatch, ...]:
     infos = f["patch_info"].get(name)
     if not infos:
         return ()
@@ -77,7 +78,7 @@ def _patches(name: str, f: dict[str, dict], has_life: bool) -> tuple[HostPatch, 
     )
 
 
-def _transition(name: str, f: dict[str, dict], problems: list[str]) -> HostTransition | None:
+def _transition(name: str, f: dict[str, dict[str, Any]], problems: list[str]) -> HostTransition | None:
     found = f["transition_info"].get(name)
     if found is None:
         return None
@@ -95,7 +96,7 @@ def _transition(name: str, f: dict[str, dict], problems: list[str]) -> HostTrans
     )
 
 
-def _claims(name: str, f: dict[str, dict], checks: dict) -> tuple[list[str], list[str]]:
+def _claims(name: str, f: dict[str, dict[str, Any]], checks: dict[str, Any]) -> tuple[list[str], list[str]]:
     """(suspect, problems): whose series these may be, and what was read of them only in part."""
     suspect, partial = [], []
     series, scraped = checks.get("series", {}).get(name), checks.get("scraped", {}).get(name)
@@ -130,7 +131,7 @@ def _many(found: object, kind: str) -> bool:
     )
 
 
-def _host(name: str, f: dict[str, dict], at: float, stale: float, checks: dict) -> Host:
+def _host(name: str, f: dict[str, dict[str, Any]], at: float, stale: float, checks: dict[str, Any]) -> Host:
     problems: list[str] = []
     up = f["up"].get(name)
     poll = _finite(f["last_poll_timestamp_seconds"].get(name), "last poll time", problems)

@@ -29,9 +29,11 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
+from lptui.core.exits import LptuiError
 from lptui.core.shown import one_line
 
 MAX_RESPONSE = 64 << 20  # bytes per answer: one family's series at 10,000 hosts are ~4 MB of JSON
@@ -42,7 +44,7 @@ PIECE = 64 << 10
 REDIRECTS = (301, 302, 303, 307, 308)
 
 
-class FleetError(Exception):
+class FleetError(LptuiError):
     """A one-line reason the fleet cannot be read (unreachable, refused, not Prometheus, a bad query)."""
 
 
@@ -58,7 +60,7 @@ class Answer:
     reduction reads each once, see state.reduce_family)."""
 
     at: float  # the evaluation time Prometheus used (Unix seconds)
-    items: tuple[dict, ...]
+    items: tuple[dict[str, Any], ...]
 
     @property
     def samples(self) -> list[Sample]:

@@ -101,7 +101,7 @@ class Fleet:
         return next((h for h in self.hosts if h.name == name), None)
 
 
-def worst_first(host: Host) -> tuple:
+def worst_first(host: Host) -> tuple[int, float, str]:
     """Stuck longest, then forced, then down or stale, then the rest by name."""
     if host.reporting and host.transition is not None:
         return (0, -(host.transition.age_seconds or 0), host.name)

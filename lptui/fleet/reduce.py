@@ -8,6 +8,7 @@ label values cut to MAX_LABEL characters, and judged per host in lptui.fleet.hos
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from lptui.fleet.prometheus import Answer, not_prometheus
 from lptui.fleet.queries import FAMILIES, MAX_LABEL
@@ -26,7 +27,7 @@ def count(value: float | None) -> int | None:
     return int(value) if value is not None and math.isfinite(value) else None
 
 
-def reduce_family(family: str, answer: Answer, host_label: str, base: str = "Prometheus") -> dict:
+def reduce_family(family: str, answer: Answer, host_label: str, base: str = "Prometheus") -> dict[str, Any]:
     """One family's samples, per host (the first sample wins a duplicate)."""
     kind = FAMILIES[family][0] if family in FAMILIES else CHECK_KINDS.get(family, "exported")
     try:
@@ -35,8 +36,8 @@ def reduce_family(family: str, answer: Answer, host_label: str, base: str = "Pro
         raise not_prometheus(base) from None
 
 
-def _reduce(kind: str, items: tuple[dict, ...], host_label: str) -> dict:
-    out: dict = {}
+def _reduce(kind: str, items: tuple[dict[str, Any], ...], host_label: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for item in items:
         labels = item["metric"]
         host = labels.get(host_label)

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
+from typing import Any
 
 from lptui.fleet.hosts import build
 from lptui.fleet.prometheus import Answer, Prometheus, Round, _parse
@@ -96,7 +97,7 @@ def read_fleet(
         return with_last_known(fleet, last)
 
 
-def with_last_known(fleet: Fleet, last: dict[str, dict]) -> Fleet:
+def with_last_known(fleet: Fleet, last: dict[str, dict[str, Any]]) -> Fleet:
     """Each down host with its last known state, from the LAST_KNOWN families read of it."""
     if not last:
         return fleet
@@ -109,8 +110,14 @@ def with_last_known(fleet: Fleet, last: dict[str, dict]) -> Fleet:
 
 
 def _read(
-    prom: Prometheus, family: str, expr: str, at: float | None, host_label: str, round: Round, decoding
-) -> dict:
+    prom: Prometheus,
+    family: str,
+    expr: str,
+    at: float | None,
+    host_label: str,
+    round: Round,
+    decoding: threading.Lock,
+) -> dict[str, Any]:
     body = prom.fetch(expr, at, round)
     with decoding:  # one decoded answer at a time: the round's memory is one answer's, not four
         return reduce_family(family.removeprefix("last:"), _parse(body, prom.base), host_label, prom.base)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from lptui.sim.bpf import SimTrampoline
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from lptui.sim.state import SimPatch
 

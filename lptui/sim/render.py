@@ -110,7 +110,8 @@ class Renderer:
         if key == self._symbols_key:  # most changes (a task switching) leave the tables alone
             return
         self._symbols_key = key
-        kallsyms, traceable = [], []
+        kallsyms: list[str] = []
+        traceable: list[str] = []
         for n, ((obj, name), count) in enumerate(symbols):
             mod = "" if obj == "vmlinux" else f"\t[{obj}]"
             kallsyms.extend(

@@ -34,7 +34,8 @@ MODULE_SYMBOLS = {
     "lptui_target": ("lptui_target_sleep",),
 }
 ALL_FEATURES = frozenset({"transition", "force", "replace", "stack_order", "object_patched"})
-# Livepatch sysfs attributes by kernel (kernel-livepatch.md §1); the real-kernel suite checks 6.1 and 6.12.
+# Livepatch sysfs attributes by kernel (Documentation/ABI/testing/sysfs-kernel-livepatch); the real-kernel
+# suite checks 6.1 and 6.12.
 PROFILES: dict[str, frozenset[str]] = {
     "5.0": frozenset({"transition", "force", "signal"}),
     "6.0": frozenset({"transition", "force"}),

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from textual import work
 from textual.binding import Binding
 from textual.reactive import reactive
+from textual.screen import ModalScreen
 
 from lptui.core.errors import ActionError
 from lptui.core.lifecycle.moddirs import module_dirs
@@ -20,6 +20,7 @@ from lptui.source import Source
 from lptui.tui.availability import availability, why_unavailable
 from lptui.tui.commands import LivepatchCommands
 from lptui.tui.failures import ShowsWorkerFailures, one_line
+from lptui.tui.keys import Action
 from lptui.tui.messages import (
     ActionDone,
     ActionRequested,
@@ -36,6 +37,7 @@ from lptui.tui.widgets.patch_table import INSTALLED
 from lptui.watch.poller import Poller, View
 from lptui.watch.udev import ModuleEvents
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from lptui.core.actions.actions import Outcome
     from lptui.core.actions.preflight import Inspection
@@ -158,18 +160,18 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
 
     def on_action_requested(self, message: ActionRequested) -> None:
         handlers = {
-            "revert": self.action_revert,
-            "force": self.action_force,
-            "unload": self.action_unload,
-            "load": self.action_load,
-            "verdicts": self.action_verdicts,
+            Action.REVERT: self.action_revert,
+            Action.FORCE: self.action_force,
+            Action.UNLOAD: self.action_unload,
+            Action.LOAD: self.action_load,
+            Action.VERDICTS: self.action_verdicts,
         }
-        handlers[message.action](message.target)
+        handlers[Action(message.action)](message.target)
 
     def action_verdicts(self, _selected: str | None = None) -> None:
         """The kernel's own verdict per task: klp_try_switch_task's debug lines on for a few seconds (the
         same gated, audited, restored window as `lptui verdicts`); the next poll reads them."""
-        if self._refuse("verdicts"):
+        if self._refuse(Action.VERDICTS):
             return
         from lptui.core.actions.actions import Outcome
         from lptui.core.actions.verdict_window import DEFAULT_SECONDS, MAX_PENDING
@@ -188,7 +190,7 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
 
     def action_revert(self, selected: str | None = None) -> None:
         snap = self.snapshot
-        if snap is None or self._refuse("revert"):
+        if snap is None or self._refuse(Action.REVERT):
             return
         if snap.transition is not None:
             self.request_revert(snap.transition.patch)
@@ -199,51 +201,33 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
 
     def request_revert(self, name: str) -> None:
         snap = self.snapshot
-        if snap is None or self._refuse("revert"):
+        if snap is None or self._refuse(Action.REVERT):
             return
-        t = snap.transition
-        if t is not None and t.patch == name:
-            title = f"Reverse the {t.direction} transition of {name}?"
-            body = (
-                "Writing the opposite value to `enabled` sends the tasks that already switched back. "
-                "This is the safe way to cancel a stuck transition."
-            )
-        else:
-            title = f"Disable {name}?"
-            body = (
-                "This starts an unpatching transition. When it completes the patch disappears from "
-                "/sys/kernel/livepatch and its module stays loaded until you unload it (u)."
-            )
-        from lptui.tui.screens.confirm import ConfirmScreen
+        from lptui.tui.screens.confirm import revert_dialog
 
         actions = self.source.actions()
-        self.push_screen(
-            ConfirmScreen(title, body, "Reverse" if t is not None and t.patch == name else "Disable"),
-            lambda ok: ok and self.start_action(f"revert {name}", lambda: actions.revert(name)),
-        )
+        self._confirm_then(revert_dialog(snap, name), f"revert {name}", lambda: actions.revert(name))
 
     def action_force(self, _selected: str | None = None) -> None:
         snap = self.snapshot
-        if snap is None or self._refuse("force") or snap.transition is None:
+        if snap is None or self._refuse(Action.FORCE) or snap.transition is None:
             return
         self.request_force(snap.transition.patch)
 
     def request_force(self, name: str) -> None:
         snap = self.snapshot
-        if snap is None or self._refuse("force"):
+        if snap is None or self._refuse(Action.FORCE):
             return
         from lptui.core.actions.consequences import force_consequences
         from lptui.tui.screens.confirm import ForceScreen
 
         actions = self.source.actions()
-        self.push_screen(
-            ForceScreen(name, force_consequences(snap, name)),
-            lambda ok: ok and self.start_action(f"force {name}", lambda: actions.force(name, yes=True)),
-        )
+        dialog = ForceScreen(name, force_consequences(snap, name))
+        self._confirm_then(dialog, f"force {name}", lambda: actions.force(name, yes=True))
 
     def action_unload(self, selected: str | None = None) -> None:
         snap = self.snapshot
-        if snap is None or self._refuse("unload"):
+        if snap is None or self._refuse(Action.UNLOAD):
             return
         inactive = [m.name for m in snap.inactive_modules]
         if selected in inactive:
@@ -254,27 +238,35 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
             self.notify("Select an inactive module in the patches table first.", severity="warning")
 
     def request_unload(self, name: str) -> None:
-        if self._refuse("unload"):
+        if self._refuse(Action.UNLOAD):
             return
-        from lptui.tui.screens.confirm import ConfirmScreen
+        from lptui.tui.screens.confirm import unload_dialog
 
         actions = self.source.actions()
-        self.push_screen(
-            ConfirmScreen(f"Unload module {name}?", "Its patch is gone; this removes the module.", "Unload"),
-            lambda ok: ok and self.start_action(f"unload {name}", lambda: actions.unload(name)),
-        )
+        self._confirm_then(unload_dialog(name), f"unload {name}", lambda: actions.unload(name))
 
     def action_load(self, _selected: str | None = None) -> None:
-        if self._refuse("load"):
+        if self._refuse(Action.LOAD):
             return
         from lptui.tui.screens.load import LoadScreen
 
         actions = self.source.actions()
         release = self.snapshot.kernel.release if self.snapshot else None
-        self.push_screen(
-            LoadScreen(self.module_dirs(release), self._inspect),
-            lambda path: path and self.start_action(f"load {path}", lambda: actions.load(path)),
-        )
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.start_action(f"load {path}", lambda: actions.load(path))
+
+        self.push_screen(LoadScreen(self.module_dirs(release), self._inspect), chosen)
+
+    def _confirm_then(self, dialog: ModalScreen[bool], what: str, call: Callable[[], Outcome]) -> None:
+        """The dialog first; the action (in a worker) only on its confirm."""
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self.start_action(what, call)
+
+        self.push_screen(dialog, answered)
 
     def _inspect(self, path: str) -> Inspection:
         """The load dialog's pre-flight, with the life cycle this console's View already holds."""
@@ -302,7 +294,8 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
     def on_task_chosen(self, message: TaskChosen) -> None:
         from lptui.tui.screens.task_detail import TaskScreen
 
-        clock = self.view.oncall.clock if self.view is not None else None
+        oncall = self.view.oncall if self.view is not None else None
+        clock = oncall.clock if oncall is not None else None
         monotonic = clock.monotonic if clock is not None else None
         self.push_screen(
             TaskScreen(

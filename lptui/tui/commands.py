@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Protocol, cast
 
 from textual.command import Hits, Provider
 
 from lptui.core.shown import shown
 from lptui.tui.shown import discovery_hit, hit
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from lptui.core.model import Snapshot
+
+
+class Console(Protocol):
+    """What the palette asks of the console's App (lptui.tui.app.LptuiApp), without importing it."""
+
+    snapshot: Snapshot | None
+
+    def action_load(self) -> None: ...
+    def action_all_tasks(self) -> None: ...
+    def action_refresh(self) -> None: ...
+    def action_help(self) -> None: ...
+    def action_verdicts(self) -> None: ...
+    def request_revert(self, name: str) -> None: ...
+    def request_force(self, name: str) -> None: ...
+    def request_unload(self, name: str) -> None: ...
+
 
 class LivepatchCommands(Provider):
     def _commands(self) -> list[tuple[str, str, object]]:
-        app = self.app
+        app = cast("Console", self.app)
         snap = app.snapshot
         out: list[tuple[str, str, object]] = [
             ("Load a livepatch module…", "inspect a .ko, then load it", app.action_load),

@@ -6,6 +6,7 @@ and calls the node's own `worker_failed` (to stop a spinner, show the error in p
 
 from __future__ import annotations
 
+from textual.message_pump import MessagePump
 from textual.worker import Worker, WorkerState
 
 from lptui.core import shown
@@ -22,13 +23,15 @@ def one_line(error: BaseException | None) -> str:
     return shown.one_line(named)
 
 
-class ShowsWorkerFailures:
+class ShowsWorkerFailures(MessagePump):
+    """Mixed into an App or a Screen (a MessagePump, so `self.app` is typed)."""
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is not WorkerState.ERROR:
             return
         message = one_line(event.worker.error)
         self.worker_failed(event.worker.name, message)
-        self.app.post_message(WorkerFailed(event.worker.name or "worker", message))  # type: ignore[attr-defined]
+        self.app.post_message(WorkerFailed(event.worker.name or "worker", message))
 
     def worker_failed(self, name: str, message: str) -> None:
         """Override to show the failure in place (the App has already been told)."""

@@ -1,6 +1,9 @@
-"""Messages between worker threads, screens and the App (post_message is thread-safe)."""
+"""Messages between worker threads, screens and the App (post_message is thread-safe). Dataclasses, as
+Textual's own messages are: the fields are the message."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual.message import Message
 
@@ -8,63 +11,68 @@ from lptui.core.model import TaskInfo
 from lptui.watch.poller import View
 
 
+@dataclass
 class ViewReady(Message):
     """A poll's view: the App stores it in its one reactive, and the screens render it."""
 
-    def __init__(self, view: View) -> None:
-        super().__init__()
-        self.view = view
+    view: View
 
 
+@dataclass
 class PollFailed(Message):
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
+    """A poll raised: the App shows `error` in the event log and keeps the last view."""
+
+    error: str
 
 
+@dataclass
 class WorkerFailed(Message):
-    def __init__(self, worker: str, error: str) -> None:
-        super().__init__()
-        self.worker = worker
-        self.error = error
+    """A worker other than the poll's died: its name and one line of why."""
+
+    worker: str
+    error: str
 
 
+@dataclass
 class ActionDone(Message):
-    def __init__(self, ok: bool, text: str) -> None:
-        super().__init__()
-        self.ok = ok
-        self.text = text
+    """An action's outcome (`ok`) in one line, for the notification and the event log."""
+
+    ok: bool
+    text: str
 
 
+@dataclass
 class ModuleEvent(Message):
-    def __init__(self, action: str, name: str) -> None:
-        super().__init__()
-        self.action = action
-        self.name = name
+    """A module was added or removed (udev's `action`, the module's `name`): poll now."""
+
+    action: str
+    name: str
 
 
+@dataclass
 class AllTasksReady(Message):
-    def __init__(self, tasks: tuple[TaskInfo, ...]) -> None:
-        super().__init__()
-        self.tasks = tasks
+    """`lptui tasks --all`'s rows, read in a worker, for the all-tasks screen."""
+
+    tasks: tuple[TaskInfo, ...]
 
 
+@dataclass
 class ActionRequested(Message):
-    """From the dashboard: revert/force/unload/load, with the row selected there (None: none)."""
+    """From the dashboard: an action's key, with the row selected there (None: none)."""
 
-    def __init__(self, action: str, target: str | None) -> None:
-        super().__init__()
-        self.action = action
-        self.target = target
+    action: str
+    target: str | None
 
 
+@dataclass
 class TaskChosen(Message):
-    def __init__(self, task: TaskInfo) -> None:
-        super().__init__()
-        self.task = task
+    """Enter on a pending task: its detail screen."""
+
+    task: TaskInfo
 
 
+@dataclass
 class PatchChosen(Message):
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name
+    """Enter on a patch: its detail screen."""
+
+    name: str

@@ -61,18 +61,18 @@ def visual(content: Any) -> Any:
     return content
 
 
-class _Plain:
-    """Static's and Label's content: never markup, every string escaped."""
+class _Plain(_Static):
+    """Static's and Label's content (Textual's Label is a Static): never markup, every string escaped."""
 
     def __init__(self, content: Any = "", **kwargs: Any) -> None:
         kwargs["markup"] = False
-        super().__init__(visual(content), **kwargs)  # type: ignore[call-arg]
+        super().__init__(visual(content), **kwargs)
 
     def update(self, content: Any = "", *, layout: bool = True) -> None:
-        super().update(visual(content), layout=layout)  # type: ignore[misc]
+        super().update(visual(content), layout=layout)
 
 
-class Static(_Plain, _Static):
+class Static(_Plain):
     pass
 
 

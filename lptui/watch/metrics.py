@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -19,9 +18,10 @@ from lptui.core.model import Mechanism, Reason
 from lptui.core.oncall import series as S
 from lptui.watch.poller import View
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from lptui.core.lifecycle.provenance import LifeCycle
-    from lptui.core.snapshot import Snapshot
+    from lptui.core.model import Snapshot
 
 # Reasons a pending task can have (not_pending excluded): every series exists, 0 when none.
 REASONS = tuple(r for r in Reason if r is not Reason.NOT_PENDING)
@@ -153,6 +153,7 @@ def _effect_metrics(view: View) -> Iterator[Metric]:
         labels=["patch", "kind"],
     )
     for name in effect.checked if effect is not None else ():
+        assert effect is not None
         in_effect.add_metric([name], int(bool(effect.in_effect(name))))
         overridable.add_metric([name], sum(f.kind == "overridable" for f in effect.of(name)))
     for p in view.snapshot.patches:
@@ -211,7 +212,7 @@ def _transition_metrics(view: View) -> Iterator[Metric]:
         "abort_cause); absent otherwise.",
         labels=["cause"],
     )
-    counts = dict.fromkeys(REASONS, 0)
+    counts: dict[Reason, int] = dict.fromkeys(REASONS, 0)
     if t is not None:
         source = view.age.source if view.age else "observed"
         info.add_metric([t.patch, str(t.direction), source, str(t.mechanism)], 1)

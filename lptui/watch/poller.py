@@ -23,10 +23,9 @@ from lptui.core.oncall.history import ForceEvidence, LogHistory, TransitionAge
 from lptui.core.oncall.kmsg import KmsgReader, LogLine
 from lptui.core.snapshot import SnapshotReader, read_all_tasks_of
 from lptui.source import Source
-from lptui.watch.status_line import alert_segments, badge_of, status_segments
 from lptui.watch.tracker import TransitionTracker
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from lptui.core.lifecycle.provenance import LifeCycle
 
@@ -57,9 +56,6 @@ class View:
     elapsed: float | None  # since lptui saw the transition start
     history: tuple[int, ...]  # pending count per poll, for the trend
     signal_seen: bool  # the kernel logged "signaling remaining tasks" in this transition
-    badge: str
-    badge_style: str
-    status: tuple[tuple[str, str], ...]  # the status line as (text, style) segments
     lines: tuple[LogLine, ...]  # kernel-log lines new since the last poll
     notes: tuple[Note, ...]  # lptui's own events since the last poll
     wall: float  # wall-clock time of this poll
@@ -70,6 +66,8 @@ class View:
     polls: int = 0  # how many polls this poller has made, this one included
     can_act: bool = False
     why_read_only: str | None = None
+    simulated: bool = False  # a demo's kernel
+    read_only: bool = False  # a saved tree (--root, a bundle)
     life: LifeCycle | None = None  # where the patches came from; re-read when the patch modules change
 
     @property
@@ -81,6 +79,20 @@ class View:
     def forced(self) -> tuple[ForceEvidence, ...]:
         """A transition forced this boot, and the evidence."""
         return self.oncall.forced if self.oncall is not None else ()
+
+    def _shown_facts(self) -> tuple[object, ...]:
+        """What the badge and the status line are made of, besides the snapshot and the rows."""
+        oncall = self.oncall
+        alerts = (oncall.effect, oncall.health) if oncall is not None else None
+        return (
+            self.signal_seen,
+            self.forced,
+            self.can_act,
+            self.why_read_only,
+            self.simulated,
+            self.read_only,
+            alerts,
+        )
 
     def shows_the_same_as(self, other: View | None) -> bool:
         """Nothing new to draw: same records (they compare by value), same whole seconds, no new
@@ -100,8 +112,7 @@ class View:
             self.snapshot == other.snapshot
             and self.rows == other.rows
             and self.history[-1:] == other.history[-1:]
-            and (self.signal_seen, self.badge, self.status, self.forced, self.can_act)
-            == (other.signal_seen, other.badge, other.status, other.forced, other.can_act)
+            and self._shown_facts() == other._shown_facts()
             and seconds(self) == seconds(other)
         )
 
@@ -207,8 +218,8 @@ class Poller:
     # ----- the loop -----
     def run(
         self,
-        on_view: Callable[[View], None],
-        on_error: Callable[[str], None],
+        on_view: Callable[[View], object],
+        on_error: Callable[[str], object],
         *,
         forever: bool = True,
         wait_shown: bool = False,
@@ -264,7 +275,6 @@ class Poller:
         with self._cond:
             notes, self._notes = tuple(self._notes), []
         self.polls += 1
-        badge, badge_style = badge_of(source)
         # Not in the prefetched first poll (reading module files would delay the console's first
         # paint): the next poll, due at once, brings it.
         life = None
@@ -282,10 +292,6 @@ class Poller:
             elapsed=tracker.elapsed(now),
             history=tuple(tracker.history),
             signal_seen=tracker.signaled,
-            badge=badge,
-            badge_style=badge_style,
-            status=alert_segments(oncall)
-            + status_segments(snap, rows, source.why_read_only, bool(oncall.forced)),
             lines=lines,
             notes=notes,
             wall=wall,
@@ -294,6 +300,8 @@ class Poller:
             polls=self.polls,
             can_act=source.can_act,
             why_read_only=source.why_read_only,
+            simulated=source.simulated,
+            read_only=source.read_only,
             read_seconds=read_seconds,
             oncall=oncall,
             life=life,

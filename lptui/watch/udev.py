@@ -5,15 +5,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
+if TYPE_CHECKING:
+    import pyudev
+
 
 class ModuleEvents:
     """Calls `on_event(action, name)` from a background thread; `start()` says why it could not start."""
 
-    def __init__(self, on_event: Callable[[str, str], None]) -> None:
+    def __init__(self, on_event: Callable[[str, str], object]) -> None:
         self.on_event = on_event
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._monitor = None
+        self._monitor: pyudev.Monitor | None = None
 
     def start(self) -> str | None:
         try:
@@ -33,6 +37,7 @@ class ModuleEvents:
 
     def _run(self) -> None:
         monitor = self._monitor
+        assert monitor is not None  # `start` sets it before the thread runs
         while not self._stop.is_set():
             device = monitor.poll(timeout=0.5)
             if device is None:

@@ -11,6 +11,7 @@ import pytest
 
 from lptui.cli.main import main
 from lptui.source import open_source
+from lptui.tui.status_line import badge_of
 from tests.tui.helpers import make_app, settle
 
 
@@ -127,7 +128,11 @@ async def test_console_replays_the_log(bundle):
         await settle(pilot)
         log = "\n".join(str(line.text) for line in app.screen.query_one("#events").lines)
         assert "'kpatch_cve_2026_4242': starting patching transition" in log
-        assert app.view.badge == "READ-ONLY" and app.view.age.source == "kernel-log"
+        assert (
+            app.view.read_only
+            and badge_of(app.view)[0] == "READ-ONLY"
+            and app.view.age.source == "kernel-log"
+        )
     source.close()
     assert source._cleanup is None
 

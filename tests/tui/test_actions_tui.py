@@ -12,6 +12,7 @@ from lptui.sim.state import SimTask
 from lptui.source import Source
 from lptui.tui.screens.confirm import ConfirmScreen, ForceScreen
 from lptui.tui.screens.load import LoadScreen
+from lptui.tui.status_line import badge_of
 from lptui.tui.widgets.event_log import EventLog
 from lptui.tui.widgets.patch_table import PatchTable
 from tests.tui.helpers import KO, make_app, settle, sim_source
@@ -147,7 +148,7 @@ async def test_read_only_root_disables_actions(fake):
         await pilot.press("f")
         assert not isinstance(app.screen, (ConfirmScreen, ForceScreen))
         assert "read-only" in str(app.screen.query_one("#status-line").render())
-        assert app.view.badge == "READ-ONLY"
+        assert app.view.read_only and badge_of(app.view)[0] == "READ-ONLY"
 
 
 async def test_not_root_on_a_live_kernel(fake, monkeypatch):

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from lptui.source import open_source
+from lptui.tui.status_line import badge_of, status_of
 from lptui.watch.poller import FAST_INTERVAL, SLOW_INTERVAL, Poller, View
 
 
@@ -39,7 +40,8 @@ def test_view_is_frozen_and_complete(stuck):
     with pytest.raises(TypeError):
         view.pending_for[1] = 1.0  # type: ignore[index]
     assert [t.comm for t in view.rows] == ["xfsaild/dm-0", "postgres", "backup-agent"]
-    assert view.badge == "DEMO" and "3 tasks block kpatch_cve_2026_4242" in "".join(t for t, _ in view.status)
+    assert badge_of(view)[0] == "DEMO"
+    assert "3 tasks block kpatch_cve_2026_4242" in "".join(t for t, _ in status_of(view))
     assert any("starting patching transition" in line.text for line in view.lines)
     clock.now += 42
     later = poller.poll()
@@ -195,7 +197,7 @@ def test_the_status_line_opens_with_a_patch_not_in_effect_and_a_complaint_after_
     with open_source(root=str(fake.root)) as source:
         poller = Poller(source, clock=Clock())
         view = poller.poll()
-        words = "".join(t for t, _ in view.status)
+        words = "".join(t for t, _ in status_of(view))
         assert words.startswith(
             "NOT IN EFFECT: lp on cmdline_proc_show. WARNING after lp (in its module lp)."
         )

@@ -14,7 +14,7 @@ from lptui.core.tree import Tree
 
 TRACEFS = ("sys/kernel/tracing", "sys/kernel/debug/tracing")  # tracefs, or through debugfs (before 4.1)
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from lptui.core.livepatch.ftrace import FtraceRecord
 

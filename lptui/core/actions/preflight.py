@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from lptui.core.actions.kernel_checks import (
     Check,
@@ -14,14 +15,15 @@ from lptui.core.actions.kernel_checks import (
     symbol_checks,
     trace_checks,
 )
-from lptui.core.kofile.klpelf import PatchPlan, plan_patch
+from lptui.core.declared import PatchPlan, PlannedState
+from lptui.core.kofile.klpelf import plan_patch
 from lptui.core.kofile.modfile import ModuleFile, ModuleFileError, open_module
 from lptui.core.livepatch.patches import module_loaded
 from lptui.core.model import Mechanism, Snapshot
 from lptui.core.oncall.history import FORCED_ADVICE, ForceEvidence
 from lptui.core.tree import Tree
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from lptui.core.lifecycle.provenance import LifeCycle
 
@@ -250,7 +252,7 @@ def _states_check(plan: PatchPlan, snap: Snapshot, tree: Tree | None, life: Life
     ]
 
 
-def _incompatible(plan: PatchPlan, installed: dict[str, tuple]) -> str | None:
+def _incompatible(plan: PatchPlan, installed: dict[str, tuple[PlannedState, ...]]) -> str | None:
     mine = {st.id: st.version for st in plan.states or ()}
     for patch, states in installed.items():
         for st in states:
@@ -265,7 +267,7 @@ def _incompatible(plan: PatchPlan, installed: dict[str, tuple]) -> str | None:
 
 def _installed_states(
     snap: Snapshot, tree: Tree | None, life: LifeCycle | None
-) -> tuple[dict[str, tuple], list[str]]:
+) -> tuple[dict[str, tuple[PlannedState, ...]], list[str]]:
     """Each loaded patch's declared states, from the file provenance finds; the patches it cannot read.
     `life`: the life cycle the caller already holds (the console's View); read again only when it
     does not cover every patch loaded now."""
@@ -275,7 +277,7 @@ def _installed_states(
         from lptui.core.lifecycle.provenance import read_life_cycle
 
         life = read_life_cycle(tree, snap)
-    states: dict[str, tuple] = {}
+    states: dict[str, tuple[PlannedState, ...]] = {}
     unreadable: list[str] = []
     for patch in snap.patches:
         prov = life.provenance.get(patch.name)
@@ -342,7 +344,7 @@ def inspect_file(
     return Inspection(path, mod, plan, tuple(checks), preview)
 
 
-def inspection_json(ins: Inspection) -> dict:
+def inspection_json(ins: Inspection) -> dict[str, Any]:
     mod = ins.module
     return {
         "path": ins.path,

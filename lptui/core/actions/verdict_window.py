@@ -21,7 +21,7 @@ from lptui.core.actions.dyndbg import CONTROL, CallSite, call_sites
 from lptui.core.errors import ActionError
 from lptui.core.tree import Tree
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from lptui.core.livepatch.verdicts import Verdict
 

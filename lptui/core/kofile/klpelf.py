@@ -79,7 +79,8 @@ def _walk_patch(mod: ModuleFile, r: Relocs, pshndx: int, poff: int, objs: Target
     # so a patch of many objects is read in one pass)
     ends: dict[int, list[int]] = {}
     for _, t in candidates:
-        ends.setdefault(t.shndx, []).append(t.offset)
+        if t.shndx is not None:
+            ends.setdefault(t.shndx, []).append(t.offset)
     for found in ends.values():
         found.extend((objs.offset, poff))
         found.sort()
@@ -185,8 +186,8 @@ def plan_patch(mod: ModuleFile) -> PatchPlan:
     try:
         r = Relocs(mod)
         plan = _from_kpatch_funcs(r) or from_klp_ext(r) or _from_klp_patch(mod, r)
-    except TooLarge as why:
-        return PatchPlan("unknown", notes=(f"cannot tell which functions it patches: {why}",))
+    except TooLarge as too_large:
+        return PatchPlan("unknown", notes=(f"cannot tell which functions it patches: {too_large}",))
     except Exception as exc:  # hostile ELF content: the verdict says we cannot tell
         return PatchPlan("unknown", notes=(f"cannot read the patch structures ({type(exc).__name__})",))
     if plan is None or not plan.objects:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
+from lptui.core.exits import LptuiError
 from lptui.core.kofile.survey import SectionHeader, SurveyError, survey
 from lptui.core.kofile.unpack import MAX_IMAGE, Budget, UnpackError, read_file, unpack
 
@@ -33,7 +34,7 @@ _MACHINES = {
 }
 
 
-class ModuleFileError(Exception):
+class ModuleFileError(LptuiError):
     """A file that cannot be a loadable kernel module; the message is one line for the user."""
 
 

@@ -123,7 +123,8 @@ class Relocs:
     def code_name(self, t: Target) -> str | None:
         if not self.is_code(t):
             return t.symbol or None
-        return self.funcs_at.get((t.shndx, t.offset)) or (t.symbol if t.symbol else None)
+        named = self.funcs_at.get((t.shndx, t.offset)) if t.shndx is not None else None
+        return named or (t.symbol if t.symbol else None)
 
     def u64(self, shndx: int, offset: int, size: int = 8) -> int | None:
         data = self.data(shndx)

@@ -177,7 +177,7 @@ def read_kgraft(tree: Tree) -> KgraftReading | None:
                 target=0 if unpatching else 1,
                 mechanism=Mechanism.KGRAFT,
             )
-    detail = {True: "in progress", False: "idle", None: "in_progress unreadable"}[flag.value]  # type: ignore[index]
+    detail = {True: "in progress", False: "idle", None: "in_progress unreadable"}[flag.value]
     system = SystemInfo(Mechanism.KGRAFT, KGRAFT_DIR, detail, tuple(problems))
     return KgraftReading(system, patches, transition)
 

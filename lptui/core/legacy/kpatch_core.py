@@ -51,7 +51,7 @@ def read_kpatch_patch(tree: Tree, base: str, name: str, layout: str) -> PatchInf
     if layout == "patches":
         funcs = tuple(_function(f) for f in tree.subdirs(f"{base}/functions"))
         if funcs:
-            objects.append(ObjectInfo(ANY_OBJECT, True, None, funcs))  # type: ignore[arg-type]
+            objects.append(ObjectInfo(ANY_OBJECT, True, None, funcs))
     else:
         for obj in tree.subdirs(base):
             funcs = tuple(_function(f) for f in tree.subdirs(f"{base}/{obj}"))
@@ -59,7 +59,7 @@ def read_kpatch_patch(tree: Tree, base: str, name: str, layout: str) -> PatchInf
             objects.append(ObjectInfo(obj, loaded, None, funcs))
     return PatchInfo(
         name=name,
-        enabled=enabled.value,  # type: ignore[arg-type]
+        enabled=enabled.value,
         transition=False,
         replace=None,
         stack_order=None,
@@ -67,7 +67,7 @@ def read_kpatch_patch(tree: Tree, base: str, name: str, layout: str) -> PatchInf
         objects=tuple(objects),
         problems=tuple(problems),
         mechanism=Mechanism.KPATCH_CORE,
-        stage={True: "enabled", False: "disabled"}.get(enabled.value),  # type: ignore[call-overload]
+        stage=None if enabled.value is None else ("enabled" if enabled.value else "disabled"),
         details=tuple(details),
     )
 

@@ -149,7 +149,7 @@ def read_update(tree: Tree, base: str, kid: str, module: ModuleInfo, where: str)
         objects=(),  # Ksplice does not list what an update changes in sysfs
         problems=tuple(problems),
         mechanism=Mechanism.KSPLICE,
-        stage=stage,  # type: ignore[arg-type]
+        stage=stage,
         details=tuple(details),
     )
     return KspliceUpdate(patch, tuple(conflicts), abort_cause)

@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lptui.core.model import Mechanism, Snapshot
+from lptui.core.model import Mechanism, ModuleInfo, Snapshot
 from lptui.core.tree import Tree
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from lptui.core.kofile.unpack import Budget
 
@@ -291,7 +291,9 @@ OWN_STORES = {
 }
 
 
-def _provenance(module, installed: list[ModuleFacts], release: str | None, root: Path, unread: bool):
+def _provenance(
+    module: ModuleInfo, installed: list[ModuleFacts], release: str | None, root: Path, unread: bool
+) -> Provenance:
     """The file a loaded module came from, matched by srcversion (or by name when it shows none)."""
     named = [f for f in installed if f.name == module.name]
     same = [f for f in named if module.srcversion and f.srcversion == module.srcversion]

@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import replace
+from typing import Any
 
 from lptui.core.livepatch.blockers import BpfFacts, bpf_frames, explain, trampoline_target, unreliable_text
 from lptui.core.livepatch.btf import KIND_FUNC, MAX_BYTES, type_names
@@ -91,7 +92,7 @@ class BpfReader:
         return BpfFacts(self._reliable, targets, attached, dict(self._programs))
 
 
-def _bpftool(tool: str, *args: str) -> list | None:
+def _bpftool(tool: str, *args: str) -> list[Any] | None:
     try:
         done = subprocess.run(
             [tool, *args, "--json"], capture_output=True, timeout=BPFTOOL_TIMEOUT, check=False
@@ -143,10 +144,13 @@ def bpftool_programs(frames: dict[str, tuple[int, int] | None]) -> dict[str, str
     return out
 
 
-def _program(prog: dict, holders: dict[int, list[str]]) -> str:
+def _program(prog: dict[str, Any], holders: dict[int, list[str]]) -> str:
     name = str(prog.get("name") or f"id {prog.get('id')}")
     pids = [p for p in prog.get("pids") or [] if isinstance(p, dict)]
-    held = [f"{p.get('comm')} pid {p.get('pid')}" for p in pids[:4]] or holders.get(prog.get("id"), [])[:4]
+    key = prog.get("id")
+    held = [f"{p.get('comm')} pid {p.get('pid')}" for p in pids[:4]] or (
+        holders.get(key, [])[:4] if isinstance(key, int) else []
+    )
     return f"program {name} ({', '.join(held)})" if held else f"program {name}"
 
 

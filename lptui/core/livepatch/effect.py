@@ -134,7 +134,7 @@ def read_effect(snap: Snapshot, tree: Tree) -> Effect:
     return check_effect(snap, read_tables(tree, wanted))
 
 
-def effect_key(snap: Snapshot) -> tuple:
+def effect_key(snap: Snapshot) -> tuple[object, ...]:
     """What the in-effect answer depends on in sysfs: a poll re-reads ftrace's table only when this
     changes (a load, an unload, a transition's end, a target module coming) or at the slow re-check."""
     return tuple(
@@ -150,7 +150,7 @@ class EffectCache:
     def __init__(self, every: float) -> None:
         self.every = every
         self.reads = 0
-        self._key: tuple | None = None
+        self._key: tuple[object, ...] | None = None
         self._at = float("-inf")
         self._last: Effect | None = None
 

@@ -60,13 +60,13 @@ def read_kernel(tree: Tree) -> KernelInfo:
     cpus = _possible_cpus(cpus_read.text) if cpus_read.ok and cpus_read.text else None
 
     return KernelInfo(
-        release=release.value,  # type: ignore[arg-type]
-        version=version.value,  # type: ignore[arg-type]
-        machine=machine_value,  # type: ignore[arg-type]
+        release=release.value,
+        version=version.value,
+        machine=machine_value,
         livepatch_supported=tree.is_dir(LIVEPATCH_DIR),
         tainted=taint_value,
         taint_flags=decode_taint(taint_value) if taint_value is not None else (),
-        ftrace_enabled=ftrace.value,  # type: ignore[arg-type]
+        ftrace_enabled=ftrace.value,
         possible_cpus=cpus,
         problems=tuple(problems),
     )

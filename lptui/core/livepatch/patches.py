@@ -39,10 +39,10 @@ def read_module(tree: Tree, name: str) -> ModuleInfo:
     return ModuleInfo(
         name=name,
         loaded=True,
-        refcnt=refcnt.value,  # type: ignore[arg-type]
+        refcnt=refcnt.value,
         taint=taint,
-        srcversion=src.value if src else None,  # type: ignore[arg-type]
-        version=ver.value if ver else None,  # type: ignore[arg-type]
+        srcversion=src.value if src else None,
+        version=ver.value if ver else None,
         problems=tuple(problems),
     )
 
@@ -64,7 +64,7 @@ def read_object(tree: Tree, patch: str, obj: str) -> tuple[ObjectInfo, list[str]
     patched: bool | None = None
     if tree.exists(f"{base}/patched"):
         parsed = parse_bool01(tree.read(f"{base}/patched"))
-        patched = parsed.value  # type: ignore[assignment]
+        patched = parsed.value
         if parsed.problem:
             problems.append(f"{obj}/patched: {parsed.problem}")
     functions = []
@@ -91,7 +91,7 @@ def read_patch(tree: Tree, name: str) -> PatchInfo | None:
         parsed = parse_bool01(tree.read(f"{base}/{attr}"))
         if parsed.problem:
             problems.append(f"{attr}: {parsed.problem}")
-        return parsed.value  # type: ignore[return-value]
+        return parsed.value
 
     enabled = attr_bool("enabled", optional=False)
     transition = attr_bool("transition", optional=True)
@@ -104,7 +104,7 @@ def read_patch(tree: Tree, name: str) -> PatchInfo | None:
         elif isinstance(parsed.value, int) and parsed.value < 1:
             problems.append(f"stack_order: unexpected value {parsed.value}")
         else:
-            stack_order = parsed.value  # type: ignore[assignment]
+            stack_order = parsed.value
 
     objects = []
     for entry in tree.subdirs(base):

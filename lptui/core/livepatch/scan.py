@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lptui.core.livepatch.blockers import analyse
 from lptui.core.livepatch.tasks import FastProc, TaskId, iter_thread_ids, read_patch_state, read_task_details
@@ -26,6 +26,20 @@ class ScanResult:
     threads_total: int
     pending: tuple[TaskInfo, ...]
     unknown: int = 0
+
+
+@dataclass(slots=True)
+class _Pass:
+    """One scan: what it reads with, and what it gathers for `_read` (the listing and the threads to
+    read). `threads` is the scanner's own listing when this pass did not list /proc again."""
+
+    tree: Tree
+    transition: TransitionInfo
+    patch: PatchInfo | None
+    livepatch_modules: frozenset[str]
+    fast: FastProc | None
+    threads: dict[int, set[int]] = field(default_factory=dict)
+    to_read: list[TaskId] = field(default_factory=list)
 
 
 def _sort_key(task: TaskInfo) -> tuple[int, int]:
@@ -102,21 +116,16 @@ class TaskScanner:
         if full:
             self.reset()
             self._key = key
-        watched_pids = {pid for pid, _ in self._watch}
-        threads: dict[int, set[int]] = {}
-        to_read: list[TaskId] = []
         fast = FastProc.open(tree)
         try:
-            return self._scan(
-                tree, transition, patch, livepatch_modules, fast, watched_pids, threads, to_read
-            )
+            return self._scan(_Pass(tree, transition, patch, livepatch_modules, fast))
         finally:
             if fast is not None:
                 fast.close()
 
-    def _scan(
-        self, tree, transition, patch, livepatch_modules, fast, watched_pids, threads, to_read
-    ) -> ScanResult:
+    def _scan(self, p: _Pass) -> ScanResult:
+        tree, fast, threads, to_read = p.tree, p.fast, p.threads, p.to_read
+        watched_pids = {pid for pid, _ in self._watch}
         now = self.clock()
         wait = self.relist_every
         if self.relist_share:
@@ -124,9 +133,10 @@ class TaskScanner:
         if self._key is not None and self._threads and now - self._listed_at < wait:
             # The last listing stands (no copy: 100,000 entries); only the pending are re-read.
             to_read.extend(sorted(self._watch))
-            return self._read(tree, transition, patch, livepatch_modules, fast, self._threads, to_read)
+            p.threads = self._threads
+            return self._read(p)
         self._listed_at = now
-        target = transition.target
+        target = p.transition.target
         for pid in _pids(tree):
             known = self._threads.get(pid)
             if known is not None and pid not in watched_pids:
@@ -151,14 +161,15 @@ class TaskScanner:
                 to_read.extend((pid, tid) for tid in tids & known if (pid, tid) in self._watch)
         self._watch = {(pid, tid) for pid, tid in self._watch if tid in threads.get(pid, ())}
         self._listing_took = self.clock() - now
-        return self._read(tree, transition, patch, livepatch_modules, fast, threads, to_read)
+        return self._read(p)
 
-    def _read(self, tree, transition, patch, livepatch_modules, fast, threads, to_read) -> ScanResult:
+    def _read(self, p: _Pass) -> ScanResult:
+        tree, transition, fast, threads = p.tree, p.transition, p.fast, p.threads
         exited = 0
         pending: list[TaskInfo] = []
         unknown = 0
         target = transition.target
-        for pid, tid in to_read:
+        for pid, tid in p.to_read:
             state = fast.patch_state(pid, tid) if fast is not None else None
             if state == -1 or state == target:
                 self._watch.discard((pid, tid))
@@ -174,7 +185,7 @@ class TaskScanner:
                     exited += 1
                 self._watch.discard((pid, tid))
                 continue
-            info = analyse(raw, transition, patch, livepatch_modules)
+            info = analyse(raw, transition, p.patch, p.livepatch_modules)
             self._watch.add((pid, tid))
             if info.reason_code is Reason.UNKNOWN_STATE:
                 unknown += 1

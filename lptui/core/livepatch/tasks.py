@@ -160,7 +160,7 @@ class FastProc:
 
 def read_patch_state(tree: Tree, pid: int, tid: int) -> tuple[int | None, str | None]:
     parsed = parse_int(tree.read(f"{task_dir(pid, tid)}/patch_state"), allowed=PATCH_STATES)
-    return parsed.value, parsed.problem  # type: ignore[return-value]
+    return parsed.value, parsed.problem
 
 
 def read_task_details(
@@ -196,7 +196,7 @@ def read_task_details(
         pid=pid,
         tid=tid,
         patch_state=patch_state,
-        comm=comm.value,  # type: ignore[arg-type]
+        comm=comm.value,
         state=stat.state,
         kthread=kthread,
         stack=stack,

@@ -23,8 +23,10 @@ import os
 import stat
 import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lptui.core.oncall.capture import META, CaptureError, check_manifest
 from lptui.core.oncall.tarscan import GzipStream, Member, TarRefused, TarUnreadable, data_pieces, members
@@ -87,7 +89,7 @@ class _Count:
             raise _Refused(f"over {MAX_FOOTPRINT:,} bytes unpacked (a file a page, a directory an inode)")
 
 
-def _walk(path: Path, on_member) -> _Count:
+def _walk(path: Path, on_member: Callable[[Member, list[str], GzipStream], None]) -> _Count:
     """Both passes: every member checked and counted, handed to `on_member(member, new_dirs, stream)`
     with the directories it is the first to need."""
     count = _Count()
@@ -115,7 +117,7 @@ def _walk(path: Path, on_member) -> _Count:
     return count
 
 
-def _manifest(member: Member, stream: GzipStream) -> dict:
+def _manifest(member: Member, stream: GzipStream) -> dict[str, Any]:
     if member.size > MAX_META:
         raise _Refused(f"{META} of {member.size:,} bytes: not an lptui capture")
     data = b"".join(data_pieces(stream, member))

@@ -20,9 +20,12 @@ import os
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+from lptui.core.exits import LptuiError
 from lptui.core.oncall.kmsg import KmsgReader
 from lptui.core.tree import Read, Tree
 
@@ -30,7 +33,7 @@ META = "lptui-capture.json"
 KMSG = "dev/kmsg"
 
 
-class CaptureError(Exception):
+class CaptureError(LptuiError):
     """A bundle that cannot be written or replayed: one line for the user."""
 
 
@@ -49,7 +52,7 @@ MAX_UNREADABLE = 500_000  # paths a capture could not read: at most one per file
 MAX_REASON = 512
 
 
-def check_manifest(meta: object) -> dict:
+def check_manifest(meta: object) -> dict[str, Any]:
     """lptui-capture.json, each field of the type and in the range a capture writes; CaptureError says
     which is not. Fields lptui does not know are kept, unread."""
     if not isinstance(meta, dict) or not isinstance(meta.get("lptui_version"), str):
@@ -82,7 +85,9 @@ def check_manifest(meta: object) -> dict:
 class RecordingTree(Tree):
     """A Tree that keeps every file it reads (as read) and every directory it looks at."""
 
-    def __init__(self, root, *, skip=lambda rel: False) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], *, skip: Callable[[str], bool] = lambda rel: False
+    ) -> None:
         super().__init__(root)
         self.files: dict[str, bytes] = {}
         self.dirs: set[str] = set()
@@ -170,7 +175,7 @@ def write_bundle(
     tree: RecordingTree,
     kmsg_path: str | None,
     extra: dict[str, bytes],
-    meta: dict,
+    meta: dict[str, Any],
 ) -> Bundle:
     """Write the recorded reads, the kernel log's livepatch lines and `extra` files atomically."""
     now = time.time()
@@ -220,7 +225,7 @@ def write_bundle(
 class ReplayTree(Tree):
     """A capture's tree: files the capture could not read stay unreadable, for the same reason."""
 
-    def __init__(self, root) -> None:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
         """Raises CaptureError when the manifest is not lptui's (a directory someone unpacked)."""
         super().__init__(root)
         read = self.read_upto(META, 1 << 20)  # bundle.MAX_META

@@ -19,7 +19,7 @@ from lptui.core.oncall.history import (
 )
 from lptui.core.oncall.kmsg import KmsgReader
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from lptui.core.livepatch.effect import Effect
     from lptui.core.oncall.history import Durations

@@ -232,6 +232,7 @@ def age_text(seconds: float | None, *, compact: bool = False) -> str:
     if seconds is None:
         return "?"
     s = max(int(seconds), 0)
+    parts: tuple[str, ...]
     if s < 60:
         parts = (f"{s}", "s")
     elif s < 3600:

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lptui.core.oncall.health import is_trouble
@@ -80,7 +81,7 @@ class KmsgReader:
         else:
             self.read_new(keep=lambda line: False)
 
-    def read_new(self, limit: int = 5000, keep=interesting) -> list[LogLine]:
+    def read_new(self, limit: int = 5000, keep: Callable[[LogLine], bool] = interesting) -> list[LogLine]:
         """New records since the last call that `keep` accepts (by default the livepatch lines)."""
         if self.fd is None:
             return []

@@ -24,6 +24,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 BLOCK = 512
 PIECE = 64 << 10
@@ -55,7 +56,7 @@ class Member:
 class GzipStream:
     """The decoded bytes of a gzip file, every member of it, read as they are asked for."""
 
-    def __init__(self, fh) -> None:
+    def __init__(self, fh: BinaryIO) -> None:
         self.fh = fh
         self.unpacker = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self.pending = b""  # input for the next member, read past the end of the last one

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
-NAMES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
+from lptui.core.exits import PLUGIN_CRITICAL as CRITICAL
+from lptui.core.exits import PLUGIN_NAMES as NAMES
+from lptui.core.exits import PLUGIN_OK as OK
+from lptui.core.exits import PLUGIN_UNKNOWN as UNKNOWN
+from lptui.core.exits import PLUGIN_WARNING as WARNING
+
+__all__ = ["CRITICAL", "NAMES", "OK", "UNKNOWN", "WARNING", "HostFacts", "code_of"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from lptui.core.model import (
     TransitionInfo,
 )
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms of every command's start)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from typing import Any
 

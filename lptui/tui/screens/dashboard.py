@@ -14,9 +14,12 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from lptui.tui.availability import ACTIONS, why_unavailable
+from lptui.core.model import Mechanism
+from lptui.tui.availability import why_unavailable
+from lptui.tui.keys import ACTION_BINDINGS
 from lptui.tui.messages import ActionRequested, PatchChosen, TaskChosen
 from lptui.tui.shown import DataTable, Static, Text
+from lptui.tui.status_line import badge_of, status_of
 from lptui.tui.widgets.event_log import EventLog
 from lptui.tui.widgets.kernel_header import KernelHeader
 from lptui.tui.widgets.keyed_table import NARROW_BELOW, KeyedTable
@@ -26,18 +29,14 @@ from lptui.tui.widgets.pending_table import PendingTable
 from lptui.tui.widgets.transition_panel import TransitionPanel
 from lptui.watch.poller import View
 
-__all__ = ["ACTIONS", "DashboardScreen"]
+__all__ = ["DashboardScreen"]
 
 
 class DashboardScreen(Screen):
     AUTO_FOCUS = None  # a table is focused once the first view is in
     BINDINGS = [
         Binding("a", "app.all_tasks", "All tasks", id="all-tasks"),
-        Binding("l", "act('load')", "Load", id="load"),
-        Binding("v", "act('revert')", "Revert", id="revert"),
-        Binding("f", "act('force')", "Force", id="force"),
-        Binding("u", "act('unload')", "Unload", id="unload"),
-        Binding("k", "act('verdicts')", "Kernel verdicts", id="verdicts"),
+        *ACTION_BINDINGS,
         Binding("r", "app.refresh", "Refresh", id="refresh"),
         Binding("question_mark", "app.help", "Help", id="help"),
         Binding("q", "app.quit", "Quit", id="quit"),
@@ -85,8 +84,8 @@ class DashboardScreen(Screen):
         for note in view.notes:
             events_log.add_note(note.text, view.wall, note.style)
         self.set_class(snap.transition is None, "-idle")
-        self.query_one(KernelHeader).show(snap, view.badge, view.badge_style)
-        update_static(self.query_one("#status-line", Static), Text.assemble(*view.status))
+        self.query_one(KernelHeader).show(snap, *badge_of(view))
+        update_static(self.query_one("#status-line", Static), Text.assemble(*status_of(view)))
         self.query_one(TransitionPanel).show(view)
         pending = self.query_one(PendingTable)
         pending.display = snap.transition is not None
@@ -96,7 +95,7 @@ class DashboardScreen(Screen):
         n = len(snap.pending_tasks)
         more = f", {len(view.rows)} longest-pending shown" if n > len(view.rows) else ""
         t = snap.transition
-        what = "Pending tasks" if t is None or t.mechanism == "livepatch" else "Pending processes"
+        what = "Pending tasks" if t is None or t.mechanism is Mechanism.LIVEPATCH else "Pending processes"
         if t is not None and t.aborted is not None:
             what = "Processes in its way"
         pending.border_title = Text(f"{what} ({n}{more})")
@@ -115,12 +114,9 @@ class DashboardScreen(Screen):
 
     def on_key(self, event: events.Key) -> None:
         # A dimmed binding does not run its action and its key arrives here: say why, in one line.
-        for binding in self.BINDINGS:
-            if binding.key != event.key or not binding.action.startswith("act("):
-                continue
-            action = binding.action[len("act('") : -len("')")]
-            why = why_unavailable(action, self.view)
-            if action in ACTIONS and why:
+        for binding in ACTION_BINDINGS:
+            why = why_unavailable(binding.id or "", self.view) if binding.key == event.key else None
+            if why:
                 event.stop()
                 self.notify(why, severity="warning")
 

@@ -1,19 +1,21 @@
-"""The console's status line and badge, as (text, style) segments: a force this boot, a patch not in
-effect, a kernel complaint after a patch, why actions are off, or who blocks the transition first."""
+"""The console's status line and badge, as (text, style) segments, from a poll's View: a force this boot,
+a patch not in effect, a kernel complaint after a patch, why actions are off, or who blocks the
+transition first."""
 
 from __future__ import annotations
 
-from lptui.core.model import Snapshot, TaskInfo
+from lptui.core.model import Mechanism, Snapshot, TaskInfo
 from lptui.core.oncall.facts import OnCall
-from lptui.source import Source
+from lptui.watch.poller import View
 
 
-def badge_of(source: Source) -> tuple[str, str]:
-    if source.simulated:
+def badge_of(view: View) -> tuple[str, str]:
+    """The header's badge: what kernel this is and whether lptui may act on it."""
+    if view.simulated:
         return "DEMO", "bold black on yellow"  # short: the header must fit 80 columns
-    if source.read_only:
+    if view.read_only:
         return "READ-ONLY", "bold white on blue"
-    if source.can_act:
+    if view.can_act:
         return "ROOT", "bold white on red"
     return "NOT ROOT: read-only", "bold black on yellow"
 
@@ -29,6 +31,14 @@ def alert_segments(oncall: OnCall) -> tuple[tuple[str, str], ...]:
         word = "OOPS" if h.grave else "WARNING"
         out.append((f"{word} after {h.patch} ({h.why}). ", "bold red" if h.grave else "bold yellow"))
     return tuple(out[:3])  # the line has two rows at 80 columns: `lptui status` lists them all
+
+
+def status_of(view: View) -> tuple[tuple[str, str], ...]:
+    """The whole status line: the alerts first, then the one sentence."""
+    oncall = view.oncall
+    alerts = alert_segments(oncall) if oncall is not None else ()
+    forced = bool(oncall.forced) if oncall is not None else False
+    return alerts + status_segments(view.snapshot, view.rows, view.why_read_only, forced)
 
 
 def status_segments(
@@ -63,7 +73,7 @@ def _status(
             f"Ksplice {t.patch} aborted ({t.aborted}): {n} process{'es' if n != 1 else ''} in its way. "
         )
         return ((in_its_way, "bold yellow"), (f"First: {first.comm} ({first.pid}){where}.", ""))
-    unit = ("task", "tasks") if t.mechanism == "livepatch" else ("process", "processes")
+    unit = ("task", "tasks") if t.mechanism is Mechanism.LIVEPATCH else ("process", "processes")
     return (  # two lines at most at 80 columns: the status line's max-height
         (f"{n} {unit[n != 1]} block {t.patch}. ", "bold yellow"),
         (f"First: {first.comm} ({first.pid}){where}: {SHORT_REASON[first.reason_code]}.", ""),
