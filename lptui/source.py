@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lptui.core.exits import LptuiError
+from lptui.core.model import Mechanism
 from lptui.core.tree import Tree
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
@@ -164,7 +165,7 @@ class Source:
             self.sync()
             snap = read_snapshot(self.tree)
             t = snap.transition
-            if t is not None and t.mechanism != "livepatch":
+            if t is not None and t.mechanism is not Mechanism.LIVEPATCH:
                 raise ActionError(f"verdicts: only the upstream core prints them (this is {t.mechanism})")
             gate = check_gates(
                 self.tree, t.tasks_pending if t else None, t is not None, max_pending=max_pending

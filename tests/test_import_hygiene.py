@@ -32,6 +32,13 @@ CORE_RULES: dict[str, tuple[str, ...]] = {
     "lptui.core.lifecycle": ("foundation", "lptui.core.kofile"),
     "lptui.core.snapshot": ("foundation", "lptui.core.livepatch", "lptui.core.legacy"),
     "lptui.core.output": ("foundation", "lptui.core.livepatch", "lptui.core.oncall", "lptui.core.lifecycle"),
+    "lptui.core.evidence": (
+        "foundation",
+        "lptui.core.livepatch",
+        "lptui.core.kofile",
+        "lptui.core.oncall",
+        "lptui.core.lifecycle",
+    ),
     "lptui.core.actions": (
         "foundation",
         "lptui.core.livepatch",

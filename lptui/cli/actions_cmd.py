@@ -11,6 +11,7 @@ from lptui.source import SourceError, opened
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
+    from lptui.cli.main import Commands
     from lptui.core.actions.actions import Outcome, WaitTimeout
     from lptui.core.actions.preflight import Inspection
     from lptui.core.model import Snapshot
@@ -91,7 +92,7 @@ def _done(outcome: Outcome) -> int:
 
 
 def _timeout(exc: WaitTimeout) -> int:
-    from lptui.cli.render import reasons_list, tasks_table
+    from lptui.cli.tasks_render import reasons_list, tasks_table
 
     out.error(exc, "lptui: timeout: ")
     console = out.console()
@@ -163,11 +164,12 @@ def cmd_signal(args: argparse.Namespace) -> int:
         return _done(source.actions().signal(args.name))
 
 
-def add_parsers(sub, source_options) -> dict:
-    p = sub.add_parser("inspect", help="what a .ko will patch, and whether it fits this kernel")
-    p.add_argument("file", metavar="FILE.ko")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    source_options(p)
+def add_parsers(cli: Commands) -> None:
+    with cli.command(
+        "inspect", cmd_inspect, help="what a .ko will patch, and whether it fits this kernel"
+    ) as p:
+        p.add_argument("file", metavar="FILE.ko")
+        p.add_argument("--json", action="store_true", help="print JSON")
 
     def wait_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--wait", action="store_true", help="follow the transition to its end")
@@ -179,37 +181,26 @@ def add_parsers(sub, source_options) -> dict:
             help="stop waiting after S seconds: print the pending tasks, exit 3 (default 60)",
         )
 
-    p = sub.add_parser("load", help="load a livepatch module (inspected first)")
-    p.add_argument("file", metavar="FILE.ko")
-    wait_options(p)
-    source_options(p)
-
-    p = sub.add_parser("revert", help="disable a patch, or reverse the transition in progress")
-    p.add_argument("name", metavar="NAME")
-    wait_options(p)
-    p.add_argument("--unload", action="store_true", help="then remove the module (implies --wait)")
-    source_options(p)
-
-    p = sub.add_parser("force", help="force the transition in progress (breaks the consistency guarantee)")
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("--yes", action="store_true", help="confirm: you understand the consequences")
-    source_options(p)
-
-    p = sub.add_parser("unload", help="remove an inactive livepatch module")
-    p.add_argument("name", metavar="NAME")
-    source_options(p)
-
-    p = sub.add_parser("signal", help="signal tasks blocking the transition (kernels 4.15-5.0)")
-    p.add_argument("name", metavar="NAME")
-    source_options(p)
-    return {
-        "inspect": cmd_inspect,
-        "load": cmd_load,
-        "revert": cmd_revert,
-        "force": cmd_force,
-        "unload": cmd_unload,
-        "signal": cmd_signal,
-    }
+    with cli.command("load", cmd_load, help="load a livepatch module (inspected first)") as p:
+        p.add_argument("file", metavar="FILE.ko")
+        wait_options(p)
+    with cli.command(
+        "revert", cmd_revert, help="disable a patch, or reverse the transition in progress"
+    ) as p:
+        p.add_argument("name", metavar="NAME")
+        wait_options(p)
+        p.add_argument("--unload", action="store_true", help="then remove the module (implies --wait)")
+    with cli.command(
+        "force", cmd_force, help="force the transition in progress (breaks the consistency guarantee)"
+    ) as p:
+        p.add_argument("name", metavar="NAME")
+        p.add_argument("--yes", action="store_true", help="confirm: you understand the consequences")
+    with cli.command("unload", cmd_unload, help="remove an inactive livepatch module") as p:
+        p.add_argument("name", metavar="NAME")
+    with cli.command(
+        "signal", cmd_signal, help="signal tasks blocking the transition (kernels 4.15-5.0)"
+    ) as p:
+        p.add_argument("name", metavar="NAME")
 
 
 __all__ = ["ActionError", "SourceError", "add_parsers"]

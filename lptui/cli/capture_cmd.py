@@ -13,15 +13,15 @@ from lptui.core.exits import LptuiError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
+    from lptui.cli.main import Commands
     from lptui.core.model import Snapshot
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
 
+    from lptui.core.evidence import record_machine, record_module_files, record_reads
     from lptui.core.lifecycle.provenance import read_life_cycle
     from lptui.core.livepatch.effect import read_effect
-    from lptui.core.livepatch.procfacts import read_process_facts
-    from lptui.core.livepatch.tasks import iter_thread_ids
     from lptui.core.oncall.capture import RecordingTree, write_bundle
     from lptui.core.oncall.facts import on_call, read_history
     from lptui.core.output.jsonify import status_json, tasks_json
@@ -38,23 +38,18 @@ def cmd_capture(args: argparse.Namespace) -> int:
         with source.reading():
             tree = RecordingTree(source.tree.root, skip=skip)
             snap = SnapshotReader(tree).read()
-            if snap.transition is None and snap.kernel.livepatch_supported:
-                for pid, tid in iter_thread_ids(tree):  # every thread's patch_state, even when idle
-                    tree.read(f"proc/{pid}/task/{tid}/patch_state")
-            for task in snap.pending_tasks:  # the process facts the console's task detail shows
-                read_process_facts(tree, task.pid, live=False)
+            record_reads(tree, snap)
             history, problem = read_history(source.kmsg_path)
             clock = source.kernel_clock()  # the log's clock at capture: a replay's "now" on it
-            tree.read("proc/uptime")  # kept for older lptui and for people: a replay reads `clock`
             # ftrace's tables are read through the recording tree: the bundle keeps them, a replay
             # answers "in effect" from the same bytes
             effect = read_effect(snap, tree)
             oncall = on_call(snap, history, clock, started, log_problem=problem, effect=effect)
-            if "proc/sys/kernel/arch" not in tree.files and str(source.tree.root) == "/":
-                tree.files["proc/sys/kernel/arch"] = (os.uname().machine + "\n").encode()  # what lptui used
+            if str(source.tree.root) == "/":
+                record_machine(tree)
         root = Path(source.tree.root)
         life = read_life_cycle(source.tree, snap)
-        _module_files(tree, root)
+        record_module_files(tree, root)
         extra = {
             "status.json": out.json_text(status_json(snap, oncall, life)).encode(),
             "tasks.json": out.json_text(tasks_json(snap, oncall.snapshot.pending_tasks, oncall)).encode(),
@@ -70,31 +65,6 @@ def cmd_capture(args: argparse.Namespace) -> int:
         f"lptui --root {bundle.path}"
     )
     return 0
-
-
-# Module files a capture carries in all: a bundle holds at most 96 MiB of contents (bundle.MAX_CONTENT),
-# and a capture of 100,000 threads needs 0.2 MiB of the rest. Past this a file is noted, not carried.
-CAPTURE_MODULE_BYTES = 64 << 20
-
-
-def _module_files(tree, root: Path) -> None:
-    """The patch module files and kpatch's unit, as the disk holds them (provenance on replay): each read
-    as provenance reads it (a regular file, without blocking, at most 64 MiB), CAPTURE_MODULE_BYTES in all."""
-    from lptui.core.kofile.unpack import Budget, UnpackError, read_file
-    from lptui.core.lifecycle.provenance import files_read
-
-    budget = Budget(CAPTURE_MODULE_BYTES)
-    for path in files_read(root):
-        rel = str(path.relative_to(root))
-        try:
-            if path.is_symlink():  # kpatch.service's links in its .wants directories
-                tree.files[rel] = os.readlink(path).encode()
-            else:
-                tree.files[rel] = read_file(str(path), budget)
-        except OSError as exc:
-            tree.unreadable[rel] = exc.strerror or str(exc)
-        except UnpackError as exc:
-            tree.unreadable[rel] = str(exc)
 
 
 def _size(n: int) -> str:
@@ -115,20 +85,19 @@ def _manifest(started: float, label: str, command_lines: bool, snap: Snapshot) -
     }
 
 
-def add_parsers(sub, source_options) -> dict:
-    p = sub.add_parser(
+def add_parsers(cli: Commands) -> None:
+    with cli.command(
         "capture",
+        cmd_capture,
         help="an evidence bundle (.tar.gz) of what lptui reads, for the patch vendor; replay with --root",
         description="Writes exactly what lptui reads (livepatch sysfs, the livepatch modules, kernel files, "
         "every thread's patch_state, the pending threads' stat/comm/status/cmdline/stack), the livepatch "
         "lines of the kernel log, status --json and tasks --json. `lptui --root BUNDLE` replays it.",
-    )
-    p.add_argument(
-        "-o", "--output", metavar="FILE", help="where to write (default lptui-capture-HOST-TIME.tar.gz)"
-    )
-    p.add_argument(
-        "--no-cmdline", action="store_true", help="leave out command lines (they can hold secrets)"
-    )
-    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
-    source_options(p)
-    return {"capture": cmd_capture}
+    ) as p:
+        p.add_argument(
+            "-o", "--output", metavar="FILE", help="where to write (default lptui-capture-HOST-TIME.tar.gz)"
+        )
+        p.add_argument(
+            "--no-cmdline", action="store_true", help="leave out command lines (they can hold secrets)"
+        )
+        p.add_argument("--force", action="store_true", help="replace FILE if it exists")

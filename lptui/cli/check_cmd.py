@@ -13,6 +13,11 @@ import os
 
 from lptui.cli import out
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from lptui.cli.main import Commands
+
+
 DEFAULT_WARN = 60.0
 DEFAULT_CRIT = 300.0
 
@@ -75,9 +80,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     return verdict.code
 
 
-def add_parsers(sub, source_options) -> dict:
-    p = sub.add_parser(
+def add_parsers(cli: Commands) -> None:
+    with cli.command(
         "check",
+        cmd_check,
         help="monitoring plugin: one status line with perfdata; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN",
         description="Nagios/Icinga/Sensu/checkmk plugin. WARNING when a transition is older than --warn, "
         "when an enabled patch is not in effect on a function (ftrace's enabled_functions) or a BPF "
@@ -85,21 +91,19 @@ def add_parsers(sub, source_options) -> dict:
         "when older than --crit, when a transition was forced this boot, when a patch module is loaded "
         "with its patch gone, or when the kernel oopsed (Oops, BUG) after a patch went in; UNKNOWN when "
         "the state cannot be read (e.g. not root). A kernel without live patching is OK.",
-    )
-    p.add_argument(
-        "--warn",
-        type=float,
-        default=DEFAULT_WARN,
-        metavar="SECONDS",
-        help=f"transition age for WARNING (default {DEFAULT_WARN:.0f})",
-    )
-    p.add_argument(
-        "--crit",
-        type=float,
-        default=DEFAULT_CRIT,
-        metavar="SECONDS",
-        help=f"transition age for CRITICAL (default {DEFAULT_CRIT:.0f})",
-    )
-    p.add_argument("--json", action="store_true", help="print JSON instead of the plugin line")
-    source_options(p)
-    return {"check": cmd_check}
+    ) as p:
+        p.add_argument(
+            "--warn",
+            type=float,
+            default=DEFAULT_WARN,
+            metavar="SECONDS",
+            help=f"transition age for WARNING (default {DEFAULT_WARN:.0f})",
+        )
+        p.add_argument(
+            "--crit",
+            type=float,
+            default=DEFAULT_CRIT,
+            metavar="SECONDS",
+            help=f"transition age for CRITICAL (default {DEFAULT_CRIT:.0f})",
+        )
+        p.add_argument("--json", action="store_true", help="print JSON instead of the plugin line")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lptui.core.model import Mechanism
+from lptui.core.oncall.history import AgeSource
 from lptui.core.oncall.verdict import CRITICAL, NAMES, OK, UNKNOWN, WARNING, HostFacts
 from lptui.core.oncall.verdict import problems as host_problems
 
@@ -56,8 +58,8 @@ def judge(view, *, warn: float, crit: float, live_not_root: bool) -> Verdict:
             UNKNOWN, f"{', '.join(unresolved)} in transition, but its enabled is unreadable", perf, details
         )
     if t is not None and t.tasks_unknown:
-        unreadable = "patch_state" if t.mechanism == "livepatch" else "kgr_in_progress"
-        unit = "thread(s)" if t.mechanism == "livepatch" else "process(es)"
+        unreadable = "patch_state" if t.mechanism is Mechanism.LIVEPATCH else "kgr_in_progress"
+        unit = "thread(s)" if t.mechanism is Mechanism.LIVEPATCH else "process(es)"
         return Verdict(UNKNOWN, f"{t.tasks_unknown} {unit} have an unreadable {unreadable}", perf, details)
     found = host_problems(facts_of(view), warn=warn, crit=crit)
     problems = [(code, text or _moving(view, t, age)) for code, text in found]
@@ -96,8 +98,8 @@ def _moving(view, t, age: float | None) -> str:
     is the shared rules')."""
     from lptui.core.oncall.history import age_text
 
-    source = "kernel log" if view.age and view.age.source == "kernel-log" else "seen by lptui"
-    unit = "threads" if t.mechanism == "livepatch" else "processes"
+    source = "kernel log" if view.age and view.age.source is AgeSource.KERNEL_LOG else "seen by lptui"
+    unit = "threads" if t.mechanism is Mechanism.LIVEPATCH else "processes"
     text = (
         f"{t.patch} {t.direction} for {age_text(age)} ({source}): "
         f"{t.tasks_pending} of {t.tasks_total} {unit} pending"

@@ -11,6 +11,11 @@ from lptui.cli import out
 from lptui.core import exits
 from lptui.core.exits import LptuiError, UsageError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from lptui.cli.main import Commands
+
+
 DEFAULT_WARN = 60.0
 DEFAULT_CRIT = 300.0
 
@@ -139,10 +144,12 @@ def cve_exit(verdicts) -> int:
     """As `status --cve` exits, for the fleet as a whole: 0 every host fixed, 4 a host not fixed, 5 none
     unfixed but a host's patch still in transition, 6 none of those but a host lptui cannot tell about."""
     seen = {v.verdict for v in verdicts}
+    from lptui.fleet.answers import CveState
+
     for verdict, code in (
-        ("not fixed", exits.NOT_PATCHED),
-        ("in transition", exits.NOT_YET),
-        ("unknown", exits.CANNOT_TELL),
+        (CveState.NOT_FIXED, exits.NOT_PATCHED),
+        (CveState.IN_TRANSITION, exits.NOT_YET),
+        (CveState.UNKNOWN, exits.CANNOT_TELL),
     ):
         if verdict in seen:
             return code
@@ -171,45 +178,49 @@ def _check(fleet, args) -> int:
     return verdict.code
 
 
-def add_parsers(sub, source_options) -> dict:
-    p = sub.add_parser(
+def add_parsers(cli: Commands) -> None:
+    with cli.command(
         "fleet",
+        cmd_fleet,
+        source=False,
         help="every host Prometheus scrapes lptui on: stuck hosts, patch rollout, CVE exposure",
         description="Reads the series every host's `lptui metrics` exports from Prometheus's HTTP API "
         "(instant queries, one round per refresh). With no question: the fleet console. Read-only.",
-    )
-    p.add_argument("--prometheus", metavar="URL", help="Prometheus's base URL (default: $PROMETHEUS_URL)")
-    p.add_argument("--prometheus-username", metavar="USER", help="basic auth user ($PROMETHEUS_USERNAME)")
-    p.add_argument(
-        "--prometheus-password-file", metavar="FILE", help="basic auth password ($PROMETHEUS_PASSWORD)"
-    )
-    p.add_argument(
-        "--prometheus-bearer-token-file", metavar="FILE", help="bearer token ($PROMETHEUS_BEARER_TOKEN)"
-    )
-    p.add_argument("--prometheus-ca-file", metavar="FILE", help="CA certificates for an https URL")
-    p.add_argument(
-        "--prometheus-insecure", action="store_true", help="do not verify the server's certificate"
-    )
-    p.add_argument(
-        "--prometheus-timeout",
-        metavar="S",
-        type=float,
-        default=10.0,
-        help="each query's deadline from connect to its last byte (default 10); a round gets three times it",
-    )
-    p.add_argument("--job", default="lptui", help="the scrape job (a regex) whose targets are the hosts")
-    p.add_argument("--host-label", default="instance", help="the label that names a host (default instance)")
-    p.add_argument(
-        "--stale",
-        metavar="S",
-        type=float,
-        default=300.0,
-        help="a host whose last poll is older is shown stale (default 300)",
-    )
-    p.add_argument("--interval", metavar="S", type=float, default=5.0, help="console refresh (default 5)")
-    p.set_defaults(fleet_command=None, json=False)
-    _add_questions(p.add_subparsers(dest="fleet_command", metavar="QUESTION"))
-    return {"fleet": cmd_fleet}
+    ) as p:
+        p.add_argument("--prometheus", metavar="URL", help="Prometheus's base URL (default: $PROMETHEUS_URL)")
+        p.add_argument("--prometheus-username", metavar="USER", help="basic auth user ($PROMETHEUS_USERNAME)")
+        p.add_argument(
+            "--prometheus-password-file", metavar="FILE", help="basic auth password ($PROMETHEUS_PASSWORD)"
+        )
+        p.add_argument(
+            "--prometheus-bearer-token-file", metavar="FILE", help="bearer token ($PROMETHEUS_BEARER_TOKEN)"
+        )
+        p.add_argument("--prometheus-ca-file", metavar="FILE", help="CA certificates for an https URL")
+        p.add_argument(
+            "--prometheus-insecure", action="store_true", help="do not verify the server's certificate"
+        )
+        p.add_argument(
+            "--prometheus-timeout",
+            metavar="S",
+            type=float,
+            default=10.0,
+            help="each query's deadline from connect to its last byte (default 10); "
+            "a round gets three times it",
+        )
+        p.add_argument("--job", default="lptui", help="the scrape job (a regex) whose targets are the hosts")
+        p.add_argument(
+            "--host-label", default="instance", help="the label that names a host (default instance)"
+        )
+        p.add_argument(
+            "--stale",
+            metavar="S",
+            type=float,
+            default=300.0,
+            help="a host whose last poll is older is shown stale (default 300)",
+        )
+        p.add_argument("--interval", metavar="S", type=float, default=5.0, help="console refresh (default 5)")
+        p.set_defaults(fleet_command=None, json=False)
+        _add_questions(p.add_subparsers(dest="fleet_command", metavar="QUESTION"))
 
 
 def _add_questions(questions) -> None:

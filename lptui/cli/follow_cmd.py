@@ -1,5 +1,5 @@
 """`lptui watch`: follow the transition in plain lines, one per change, for a terminal, a script or the
-journal; and `lptui tasks -v`: each blocker's stack with the patched frames marked."""
+journal."""
 
 from __future__ import annotations
 
@@ -8,78 +8,17 @@ import time
 
 from lptui.core import exits
 from lptui.core.exits import LptuiError
+from lptui.core.model import Mechanism
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
-    from lptui.core.model import TaskInfo
-    from lptui.core.tree import Tree
+    from lptui.cli.main import Commands
+    from lptui.core.model import TaskInfo, TransitionInfo
 
 
-def thread_started(tree: Tree, pid: int, tid: int) -> float | None:
-    """Seconds after boot the thread started (/proc/<pid>/task/<tid>/stat field 22, USER_HZ 100)."""
-    read = tree.read(f"proc/{pid}/task/{tid}/stat")
-    text = read.text or ""
-    fields = text[text.rfind(")") + 2 :].split()
-    return int(fields[19]) / 100 if len(fields) > 19 and fields[19].isdecimal() else None
-
-
-def pending_phrase(task: TaskInfo, age, uptime: float | None, started: float | None) -> str:
-    """A task still pending has not switched since the transition started (the kernel marks every
-    task at klp_start_transition; none switches back), or since it was created, if later."""
-    from lptui.core.oncall.history import age_text
-
-    if age is None or age.age_seconds is None:
-        return "pending (how long: unknown)"
-    since_start = age.age_seconds
-    if started is not None and uptime is not None and uptime - started < since_start:
-        return f"pending for {age_text(uptime - started)} (since it was created during the transition)"
-    how = "the kernel log" if age.source == "kernel-log" else "what lptui saw"
-    return f"pending for {age_text(since_start)}: since the transition started ({how})"
-
-
-def verbose_blockers(
-    tasks: tuple[TaskInfo, ...],
-    age,
-    tree: Tree,
-    uptime: float | None,
-    progress: dict | None = None,
-    monotonic: float | None = None,
-) -> list[str]:
-    """`progress`: tid -> Progress on the live host (lptui.core.livepatch.progress), else None;
-    `monotonic`: the kernel log's clock now, for the age of the kernel's verdicts."""
-    from lptui.core.livepatch.blockers import SHORT_REASON, parse_frame
-    from lptui.core.livepatch.verdicts import verdict_phrase
-
-    out: list[str] = []
-    for t in tasks:
-        if not t.pending:
-            continue
-        out.append("")
-        out.append(
-            f"{t.comm or '?'} (pid {t.pid}, tid {t.tid}) state {t.state or '?'}"
-            f"{', kernel thread' if t.kthread else ''}: {SHORT_REASON[t.reason_code]}"
-        )
-        out.append(f"  {pending_phrase(t, age, uptime, thread_started(tree, t.pid, t.tid))}")
-        if progress is not None:
-            moved = progress.get(t.tid)
-            out.append(f"  progress: {moved.text() if moved else 'unknown (it ended, or cannot be read)'}")
-        out.append(f"  why: {t.reason}")
-        out.append(f"  kernel: {verdict_phrase(t, monotonic)}")
-        if t.stack is None:
-            out.append("  stack: unreadable")
-            continue
-        blocking = {b.split(" [")[0] for b in t.blocking_functions}
-        out.append("  stack (patched frames marked >>):")
-        for line in t.stack:
-            frame = parse_frame(line)
-            mark = ">>" if frame is not None and frame.func in blocking else "  "
-            out.append(f"  {mark} {line}")
-    return out
-
-
-def unit(t) -> str:
+def unit(t: TransitionInfo) -> str:
     """kGraft's state is per process, Ksplice names processes; the core's is per thread."""
-    return "threads" if t.mechanism == "livepatch" else "processes"
+    return "threads" if t.mechanism is Mechanism.LIVEPATCH else "processes"
 
 
 class Follower:
@@ -150,7 +89,7 @@ class Follower:
                     "clean it up or run it again"
                 )
             else:
-                logs_start = t.mechanism == "livepatch"
+                logs_start = t.mechanism is Mechanism.LIVEPATCH
                 age = f", {age_phrase(view.age, logs_start)}" if view.age is not None else ""
                 system = "" if logs_start else f" ({t.mechanism})"
                 out.append(f"started{system}: {t.patch} {t.direction}, {t.tasks_total} {unit(t)}{age}")
@@ -221,23 +160,24 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return exits.UNWELL if state["code"] == 0 and follower.unwell else state["code"]
 
 
-def add_parsers(sub, source_options) -> dict:
-    p = sub.add_parser(
+def add_parsers(cli: Commands) -> None:
+    with cli.command(
         "watch",
+        cmd_watch,
         help="follow the transition in plain lines until it ends (exit 0) or --timeout (exit 3)",
         description="One line per change: started, pending count, a task released, a new blocker, signal "
         "sent, reversed, forced, complete; then whether the patch is in effect (ftrace's table) and, with "
         "--after, the kernel's complaints tied to it. Ends when the transition does (or --after seconds "
         "later), at --timeout, or on Ctrl-C. Exit 7: complete, but not in effect or the kernel complained.",
-    )
-    p.add_argument("--timeout", type=float, default=0, metavar="S", help="give up after S seconds (exit 3)")
-    p.add_argument(
-        "--after",
-        type=float,
-        default=0,
-        metavar="S",
-        help="after the transition completes, keep reading the kernel log S seconds for complaints tied "
-        "to the patch (post-load health; exit 7 if any)",
-    )
-    source_options(p)
-    return {"watch": cmd_watch}
+    ) as p:
+        p.add_argument(
+            "--timeout", type=float, default=0, metavar="S", help="give up after S seconds (exit 3)"
+        )
+        p.add_argument(
+            "--after",
+            type=float,
+            default=0,
+            metavar="S",
+            help="after the transition completes, keep reading the kernel log S seconds for complaints tied "
+            "to the patch (post-load health; exit 7 if any)",
+        )

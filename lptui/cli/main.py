@@ -3,31 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from lptui import __version__
 from lptui.cli import out
 from lptui.core import exits
 from lptui.core.exits import LptuiError, UsageError
 from lptui.sim.catalog import SUMMARIES
-from lptui.source import SourceError, open_source, opened
+from lptui.source import opened
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
     from typing import Any, NoReturn
 
-    from lptui.core.model import TaskInfo
-    from lptui.core.oncall.facts import OnCall
-    from lptui.source import Source
-
 
 def _cve_id(text: str) -> str:
     import re
 
-    if not re.fullmatch(r"CVE-\d{4}-\d{4,}", text, re.IGNORECASE):
+    from lptui.core.model import CVE_PATTERN
+
+    if not re.fullmatch(CVE_PATTERN, text, re.IGNORECASE):
         raise argparse.ArgumentTypeError(f"{text!r} is not a CVE id (CVE-YYYY-NNNN)")
     return text.upper()
 
@@ -120,6 +119,25 @@ class _Only:
         return _Skipped()
 
 
+class Commands:
+    """What each command module's `add_parsers(cli)` is handed: `cli.command(name, run, **parser_args)`
+    yields the command's parser (a stand-in when another command is being run: _Only), then gives it the
+    source options (--root, --demo) last, as its usage line shows them, and records `run`."""
+
+    def __init__(self, only: _Only) -> None:
+        self.only = only
+
+    @contextlib.contextmanager
+    def command(
+        self, name: str, run: Callable[[argparse.Namespace], int], *, source: bool = True, **kwargs: Any
+    ) -> Iterator[Any]:
+        parser = self.only.add_parser(name, **kwargs)
+        yield parser
+        if source:
+            _source_options(parser, top=False)
+        COMMANDS.setdefault(name, run)  # once: a test may stand in for a command
+
+
 def build_parser(wanted: str | None = None) -> Parser:
     parser = Parser(
         prog="lptui",
@@ -139,39 +157,39 @@ def build_parser(wanted: str | None = None) -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     only = _Only(sub, wanted)
 
-    status = only.add_parser(
-        "status", help="kernel, loaded patches, where they came from, and the transition in progress"
-    )
-    status.add_argument("--json", action="store_true", help="print JSON (see README for the keys)")
-    status.add_argument(
-        "--cve",
-        metavar="CVE-YYYY-NNNN",
-        type=_cve_id,
-        help="is this CVE live-patched here? exit 0 yes (enabled, transition complete), "
-        f"{exits.NOT_PATCHED} no patch names it, {exits.NOT_YET} a patch names it but is disabled or still "
-        "in transition",
-    )
-    _source_options(status, top=False)
-
-    tasks = only.add_parser("tasks", help="threads holding up the transition, and why")
-    tasks.add_argument(
-        "--all", action="store_true", help="every thread with its patch_state, not only pending ones"
-    )
-    tasks.add_argument("--json", action="store_true", help="print JSON (see README for the keys)")
-    tasks.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        help="each blocker's stack, patched frames marked, how long, and on the live host whether it is "
-        "making progress (its context switches and CPU time over 1 s)",
-    )
-    _source_options(tasks, top=False)
-
+    cli = Commands(only)
+    _add_parsers(cli)
     for module in dict.fromkeys(_MODULES.values()):
         if wanted is None or _MODULES.get(wanted) == module:
-            adder = importlib.import_module(f"lptui.cli.{module}").add_parsers
-            COMMANDS.update(adder(only, lambda p: _source_options(p, top=False)))
+            importlib.import_module(f"lptui.cli.{module}").add_parsers(cli)
     return parser
+
+
+def _add_parsers(cli: Commands) -> None:
+    """`status` and `tasks`, the commands this module runs itself."""
+    status_help = "kernel, loaded patches, where they came from, and the transition in progress"
+    with cli.command("status", cmd_status, help=status_help) as status:
+        status.add_argument("--json", action="store_true", help="print JSON (see README for the keys)")
+        status.add_argument(
+            "--cve",
+            metavar="CVE-YYYY-NNNN",
+            type=_cve_id,
+            help="is this CVE live-patched here? exit 0 yes (enabled, transition complete), "
+            f"{exits.NOT_PATCHED} no patch names it, {exits.NOT_YET} a patch names it but is disabled or "
+            "still in transition",
+        )
+    with cli.command("tasks", cmd_tasks, help="threads holding up the transition, and why") as tasks:
+        tasks.add_argument(
+            "--all", action="store_true", help="every thread with its patch_state, not only pending ones"
+        )
+        tasks.add_argument("--json", action="store_true", help="print JSON (see README for the keys)")
+        tasks.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            help="each blocker's stack, patched frames marked, how long, and on the live host whether it is "
+            "making progress (its context switches and CPU time over 1 s)",
+        )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -243,14 +261,17 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         if args.json:
             out.json_out(tasks_json(snap, tasks, oncall))
             return exits.OK
-        from lptui.cli.render import reasons_list, tasks_table, transition_line
+        from lptui.cli.render import transition_line
+        from lptui.cli.tasks_render import reasons_list, tasks_table
 
         console = out.console()
         console.print(transition_line(snap, oncall))
         if tasks:
             console.print(tasks_table(tasks, all_tasks=args.all))
             if args.verbose:
-                _verbose_tasks(source, tasks, oncall)
+                from lptui.cli.tasks_render import verbose_tasks
+
+                verbose_tasks(source, tasks, oncall)
             elif not args.all:
                 for line in reasons_list(tasks):
                     console.print(line)
@@ -272,58 +293,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     return exits.OK
 
 
-def _verbose_tasks(source: Source, tasks: tuple[TaskInfo, ...], oncall: OnCall) -> None:
-    from lptui.cli.follow_cmd import verbose_blockers
-
-    progress = None
-    if not source.simulated and str(source.tree.root) == "/":  # only a live host has a scheduler
-        from lptui.core.livepatch.progress import measure
-
-        progress = measure(t.tid for t in tasks if t.pending)
-        transition = oncall.snapshot.transition
-        if transition is not None:  # a reason never contradicts what was just measured
-            from lptui.core.livepatch.blockers import with_progress
-
-            tasks = tuple(with_progress(t, transition, _rate(progress.get(t.tid))) for t in tasks)
-    clock = source.kernel_clock()  # boottime: what /proc/<pid>/stat's start times count
-    lines = verbose_blockers(tasks, oncall.age, source.tree, clock.boottime, progress, clock.monotonic)
-    console = out.console()
-    for line in lines:
-        console.print(line)
-
-
-def _rate(moved: Any) -> float | None:
-    return moved.switches / moved.seconds if moved is not None and moved.seconds > 0 else None
-
-
-def run_console(args: argparse.Namespace) -> int:
-    """`lptui` with no command: the interactive console (the only place Textual is imported)."""
-    if not out.is_terminal() and not os.environ.get("LPTUI_FORCE_TUI"):
-        raise SourceError("the console needs a terminal; for scripts use `lptui status` or `lptui tasks`")
-    import signal
-
-    from lptui.tui.app import LptuiApp
-
-    source = open_source(args.root, args.demo, speed=1.0)
-    try:
-        app = LptuiApp(source)
-
-        def on_signal(signum: int, _frame: object) -> None:
-            if signum == signal.SIGTERM:
-                app.exit(128 + signum)  # Textual restores the terminal on its way out
-            else:  # SIGHUP: the terminal is gone, nothing to restore; a demo's tree must still go
-                source.close()
-                os._exit(128 + signum)
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGHUP, on_signal)
-        app.run()
-    finally:
-        source.close()
-    return app.return_code or 0
-
-
-COMMANDS: dict[str, Any] = {"status": cmd_status, "tasks": cmd_tasks}
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}  # filled by build_parser
 # A `lptui verdicts` that was killed (SIGKILL) leaves the saved dynamic-debug flags here; the next lptui
 # start on the live kernel puts them back (verdict_window.RESTORE_RECORD; the transient timer, where
 # systemd runs, may already have).
@@ -358,6 +328,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ):
             restore_leftover_verdicts()
         if args.command is None:
+            from lptui.cli.console_cmd import run_console
+
             return run_console(args)
         return COMMANDS[args.command](args)
     except LptuiError as exc:

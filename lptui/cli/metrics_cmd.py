@@ -14,6 +14,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-u
 if TYPE_CHECKING:
     from prometheus_client.registry import CollectorRegistry
 
+    from lptui.cli.main import Commands
     from lptui.watch.metrics import LivepatchCollector
     from lptui.watch.poller import Poller
 
@@ -118,23 +119,22 @@ def _listen(
     return 0
 
 
-def add_parsers(sub, source_options) -> dict:
-    p = sub.add_parser(
+def add_parsers(cli: Commands) -> None:
+    with cli.command(
         "metrics",
+        cmd_metrics,
         help="Prometheus metrics: to stdout, into a textfile directory, or served on /metrics",
         description="Read-only Prometheus exposition of the live patching state. Per-task state needs root.",
-    )
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--textfile",
-        metavar="DIR",
-        help=f"write DIR/{TEXTFILE_NAME} atomically, for node_exporter's textfile collector",
-    )
-    mode.add_argument(
-        "--listen",
-        metavar="[HOST:]PORT",
-        type=parse_listen,
-        help="serve /metrics until stopped (HOST defaults to 127.0.0.1)",
-    )
-    source_options(p)
-    return {"metrics": cmd_metrics}
+    ) as p:
+        mode = p.add_mutually_exclusive_group()
+        mode.add_argument(
+            "--textfile",
+            metavar="DIR",
+            help=f"write DIR/{TEXTFILE_NAME} atomically, for node_exporter's textfile collector",
+        )
+        mode.add_argument(
+            "--listen",
+            metavar="[HOST:]PORT",
+            type=parse_listen,
+            help="serve /metrics until stopped (HOST defaults to 127.0.0.1)",
+        )

@@ -1,4 +1,5 @@
-"""Human-readable output of snapshots as Rich tables."""
+"""Human-readable output of snapshots as Rich tables: the kernel, the transition, the patches, their
+functions and life cycle (`lptui status`); the tasks' tables are in tasks_render.py."""
 
 from __future__ import annotations
 
@@ -10,14 +11,10 @@ from lptui.core.model import (
     Mechanism,
     ModuleInfo,
     PatchInfo,
-    Reason,
     Snapshot,
-    TaskInfo,
     TransitionInfo,
 )
-from lptui.core.oncall.history import FORCED_ADVICE, age_phrase
-from lptui.core.output.task_columns import CLI_TABLE, CLI_VERDICT_TABLE, TaskColumn, columns
-from lptui.core.output.task_columns import UNKNOWN as UNKNOWN_TEXT
+from lptui.core.oncall.history import FORCED_ADVICE, AgeSource, age_phrase
 from lptui.richtext import Group, Table, Text
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
@@ -126,7 +123,7 @@ def transition_line(snap: Snapshot, oncall: OnCall | None = None) -> Text:
         line.append("Age: ", style="bold")
         logs_start = t.mechanism is Mechanism.LIVEPATCH
         line.append(
-            age_phrase(oncall.age, logs_start), style="dim" if oncall.age.source == "observed" else ""
+            age_phrase(oncall.age, logs_start), style="dim" if oncall.age.source is AgeSource.OBSERVED else ""
         )
     return line
 
@@ -354,44 +351,3 @@ def status_renderable(
         parts.append(Text(note, style="yellow"))
     parts.append(Text(f"source: {source_label}, {snap.threads_total} threads", style="dim"))
     return Group(*parts)
-
-
-LEGACY_REASONS = frozenset({Reason.KGRAFT_IN_KERNEL, Reason.KGRAFT_KTHREAD, Reason.KSPLICE_CONFLICT})
-
-# The CLI's styling of the declared task columns (lptui.core.output.task_columns).
-CLI_STYLES = {"blocking_functions": "bold red"}
-
-
-def task_cell(column: TaskColumn, task: TaskInfo) -> Text:
-    text = column.text(task)
-    if text == UNKNOWN_TEXT:
-        return UNKNOWN
-    if column.key == "kthread":
-        return Text(text, style="green" if task.kthread else "dim")
-    if column.key == "reason_code":
-        return Text(text, style="yellow" if task.pending else "dim")
-    return Text(text, style=CLI_STYLES.get(column.key, ""))
-
-
-def tasks_table(tasks: tuple[TaskInfo, ...], *, all_tasks: bool) -> Table:
-    legacy = any(t.reason_code in LEGACY_REASONS for t in tasks)
-    table = new_table("All threads" if all_tasks else "Pending processes" if legacy else "Pending threads")
-    cols = columns(CLI_VERDICT_TABLE if any(t.verdict for t in tasks) else CLI_TABLE)
-    for col in cols:
-        if col.key in ("state", "kthread"):
-            add(table, col.short or col.label, no_wrap=True)
-        else:
-            add(table, col.short or col.label, number=col.number)
-    for t in tasks:
-        table.add_row(*(task_cell(col, t) for col in cols))
-    return table
-
-
-def reasons_list(tasks: tuple[TaskInfo, ...]) -> list[Text]:
-    out = []
-    for t in tasks:
-        if t.pending or t.reason_code is Reason.UNKNOWN_STATE:
-            line = Text(f"{t.comm or '?'} ({t.pid}/{t.tid}): ", style="bold")
-            line.append(t.reason)
-            out.append(line)
-    return out

@@ -9,6 +9,10 @@ from lptui.cli import out
 from lptui.core.errors import ActionError
 from lptui.source import opened
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from lptui.cli.main import Commands
+
 
 def cmd_verdicts(args: argparse.Namespace) -> int:
     from lptui.core.actions.verdict_window import DEFAULT_SECONDS, MAX_SECONDS
@@ -54,18 +58,20 @@ def cmd_verdicts(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(sub, source_options) -> dict:
-    p = sub.add_parser(
-        "verdicts", help="turn on the kernel's per-task verdicts for a few seconds, read them, restore"
-    )
-    p.add_argument("--seconds", type=float, metavar="N", help="how long (default 3.5: three retries; max 30)")
-    p.add_argument(
-        "--max-pending",
-        type=int,
-        default=200,
-        metavar="N",
-        help="refuse with more pending tasks (default 200)",
-    )
-    p.add_argument("--json", action="store_true", help="print JSON")
-    source_options(p)
-    return {"verdicts": cmd_verdicts}
+def add_parsers(cli: Commands) -> None:
+    with cli.command(
+        "verdicts",
+        cmd_verdicts,
+        help="turn on the kernel's per-task verdicts for a few seconds, read them, restore",
+    ) as p:
+        p.add_argument(
+            "--seconds", type=float, metavar="N", help="how long (default 3.5: three retries; max 30)"
+        )
+        p.add_argument(
+            "--max-pending",
+            type=int,
+            default=200,
+            metavar="N",
+            help="refuse with more pending tasks (default 200)",
+        )
+        p.add_argument("--json", action="store_true", help="print JSON")

@@ -4,5 +4,6 @@ top-level modules are the foundation every sub-package may import: `model` (the 
 words), `exits` (the exit codes and `LptuiError`, which carries one) and `shown` (the one function every
 outside string passes before anything prints it); `snapshot` assembles one `Snapshot` from `livepatch` and
 `legacy`. The sub-packages, bottom up: `livepatch`, `kofile`, `oncall`; `legacy`, `lifecycle`; `output`,
-`actions`. tests/test_import_hygiene.py enforces which may import which.
+`actions`, and `evidence` (what a capture reads besides the snapshot). tests/test_import_hygiene.py enforces
+which may import which.
 """

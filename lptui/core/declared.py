@@ -6,6 +6,7 @@ simulated kernel (`sim`), so what inspect shows is what the simulator patches.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,19 @@ class PlannedState:
     version: int
 
 
+class PlanSource(StrEnum):
+    """Where the plan was read: the upstream `struct klp_patch` (include/linux/livepatch.h), kpatch-build's
+    `.kpatch.funcs` table, klp-build's `.init.klp_objects` (scripts/livepatch), or none of them."""
+
+    KLP_PATCH = "klp_patch"
+    KPATCH_FUNCS = "kpatch.funcs"
+    KLP_BUILD = "klp-build"
+    UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True)
 class PatchPlan:
-    source: str  # "klp_patch", "kpatch.funcs", "klp-build", or "unknown"
+    source: PlanSource
     objects: tuple[PlannedObject, ...] = ()
     replace: bool | None = None
     notes: tuple[str, ...] = field(default=())

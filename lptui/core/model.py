@@ -24,6 +24,11 @@ class _Named:
             object.__setattr__(self, "name", shown(self.name))
 
 
+# A CVE id as MITRE writes it (four or more digits after the year since 2014): the one pattern `status
+# --cve`, the life cycle's reading of module descriptions and the fleet's `cve` question match.
+CVE_PATTERN = r"CVE-\d{4}-\d{4,}"
+
+
 class Mechanism(StrEnum):
     """Which live-patching system a patch belongs to (each has its own kernel interface)."""
 
@@ -58,6 +63,9 @@ class SystemInfo:
 
 @dataclass(frozen=True, slots=True)
 class TaintFlag:
+    """One set bit of /proc/sys/kernel/tainted, as the kernel's taint_flags table names it (kernel/panic.c):
+    `letter` is what an oops line prints ("K" for a live patch, bit 15, since 4.0)."""
+
     bit: int
     letter: str
     meaning: str
@@ -65,6 +73,16 @@ class TaintFlag:
 
 @dataclass(frozen=True, slots=True)
 class KernelInfo:
+    """The running kernel, from /proc/sys/kernel and /sys/devices/system/cpu. Every field that can be None
+    is None when its file is unreadable or holds garbage, and `problems` says which and why.
+
+    `release` and `version` mirror `uname -r` / `uname -v` (kernel/sys.c's utsname); `machine` is
+    /proc/sys/kernel/arch where the kernel has that sysctl (else None on a saved tree, os.uname() on the
+    live one). `livepatch_supported`: /sys/kernel/livepatch exists (CONFIG_LIVEPATCH, since 4.0).
+    `ftrace_enabled` is kernel.ftrace_enabled (livepatch needs it: klp_patch_func fails with EBUSY when
+    0). `possible_cpus` counts /sys/devices/system/cpu/possible (the idle tasks, one per CPU, are absent
+    from /proc)."""
+
     release: str | None
     version: str | None
     machine: str | None
@@ -94,6 +112,10 @@ class Features:
 
 @dataclass(frozen=True, slots=True)
 class FunctionInfo(_Named):
+    """A patched function: the directory /sys/kernel/livepatch/<patch>/<object>/<function,sympos>
+    (struct klp_func). `sympos` is the symbol's position among same-named ones in its object, 0 when it is
+    unique (kernel/livepatch/core.c klp_find_object_symbol)."""
+
     name: str
     sympos: int
     state: str | None = None  # kGraft's per-function state ("applied", "patching", ...)
@@ -101,6 +123,11 @@ class FunctionInfo(_Named):
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo(_Named):
+    """What a patch changes in one object: vmlinux or a module (struct klp_object), the directory
+    /sys/kernel/livepatch/<patch>/<object>. `loaded`: the module is loaded (vmlinux always is); a patch
+    for a module not loaded waits for it (klp_module_coming). `patched` is the object's `patched`
+    attribute: None before 6.1, where the kernel does not show it, or when it is unreadable."""
+
     name: str
     loaded: bool
     patched: bool | None
@@ -109,6 +136,11 @@ class ObjectInfo(_Named):
 
 @dataclass(frozen=True, slots=True)
 class ModuleInfo(_Named):
+    """A kernel module as /sys/module/<name> shows it (struct module). `refcnt`, `taint`: None when the
+    module is not loaded or the file is unreadable; a livepatch module's taint holds "K"
+    (TAINT_LIVEPATCH). `srcversion` is present only for modules built with MODULE_VERSION or
+    CONFIG_MODULE_SRCVERSION_ALL (None otherwise), `version` only with MODULE_VERSION."""
+
     name: str
     loaded: bool
     refcnt: int | None = None
@@ -124,6 +156,15 @@ class ModuleInfo(_Named):
 
 @dataclass(frozen=True, slots=True)
 class PatchInfo(_Named):
+    """A loaded live patch: /sys/kernel/livepatch/<patch> (struct klp_patch), or an older system's patch
+    (`mechanism`: kGraft, the kpatch core, Ksplice) as that system shows it.
+
+    Each optional attribute is None where this kernel does not have the file, or it is unreadable (the
+    reason is in `problems`): `transition` since 4.12 (None before: no consistency model), `replace` since
+    6.11 (the cumulative flag, klp_patch.replace, since 5.1; not shown before 6.11), `stack_order` since
+    6.14. `enabled` is None only when unreadable. Since 5.1 a disabled patch is freed and its directory
+    goes: it then appears as an inactive module (Snapshot.inactive_modules), not here."""
+
     name: str
     enabled: bool | None
     transition: bool | None
@@ -142,12 +183,21 @@ class PatchInfo(_Named):
 
 
 class Direction(StrEnum):
+    """Which way a transition goes: the patch's `enabled` is the target (kernel/livepatch/transition.c
+    klp_init_transition: KLP_TRANSITION_PATCHED or _UNPATCHED; KLP_PATCHED / KLP_UNPATCHED before 6.10)."""
+
     PATCHING = "patching"
     UNPATCHING = "unpatching"
 
 
 @dataclass(frozen=True, slots=True)
 class TransitionInfo:
+    """The transition in progress: the patch whose `transition` reads 1 (since 4.12; one at a time,
+    klp_transition_patch), or an older system's. `target` is the patch_state every task must reach (1
+    patching, 0 unpatching). `tasks_total`, `tasks_pending`: None until the tasks are scanned, or when
+    /proc cannot be listed; `tasks_unknown` counts threads whose patch_state could not be read (another
+    user's, without root)."""
+
     patch: str
     direction: Direction
     target: int
@@ -206,6 +256,13 @@ class KernelVerdict:
 
 @dataclass(frozen=True, slots=True)
 class TaskInfo:
+    """One thread: /proc/<pid>/task/<tid> (a task_struct), with lptui's judgement of why it has not
+    switched. `patch_state` is the thread's /proc file (since 4.12; -1 when no transition runs; None when
+    unreadable, `problems` saying why). `comm`, `state` (stat field 3) and `kthread` (PF_KTHREAD in stat's
+    flags) are None when unreadable or when the thread exited mid-read. `stack` is /proc/.../stack (root
+    only, CONFIG_STACKTRACE): None when it was not read (not pending) or could not be; `cpu` is set only
+    for running blockers."""
+
     pid: int
     tid: int
     comm: str | None
@@ -225,7 +282,11 @@ class TaskInfo:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """One consistent-as-possible reading of the whole livepatch state."""
+    """One consistent-as-possible reading of the whole livepatch state: what lptui.core.snapshot assembles
+    from one pass over /sys and /proc. `transition` is None when none is in progress (the core's, or an
+    older system's); `threads_total` is None when neither /proc/loadavg nor /proc could be read.
+    `inactive_modules`: livepatch modules loaded with no patch in /sys/kernel/livepatch (disabled: since
+    5.1 the kernel frees a disabled patch, and its module stays until unloaded)."""
 
     kernel: KernelInfo
     features: Features

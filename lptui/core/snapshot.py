@@ -153,15 +153,30 @@ class SnapshotReader:
         features = probe_features(tree, patches)
         patch = next((p for p in patches if transition and p.name == transition.patch), None)
         result = self.scanner.scan(tree, transition, patch, livepatch_module_names(patches, inactive))
-        systems: list[SystemInfo] = []
-        if kernel.livepatch_supported:
-            systems.append(SystemInfo(Mechanism.LIVEPATCH, LIVEPATCH_DIR))
-        systems += others.systems
-        notes: list[str] = []
-        if not systems:
-            notes.append(NO_LIVEPATCH_NOTE)
-        elif not kernel.livepatch_supported:
-            notes.append(no_core_note(others.systems))
+        systems, notes = _systems(kernel, others)
+        transition, pending = self._transition(transition, others, result, kernel, notes)
+        return Snapshot(
+            kernel=kernel,
+            features=features,
+            patches=patches + others.patches,
+            inactive_modules=inactive,
+            transition=transition,
+            pending_tasks=pending,
+            threads_total=result.threads_total,
+            notes=tuple(notes),
+            systems=tuple(systems),
+        )
+
+    def _transition(
+        self,
+        transition: TransitionInfo | None,
+        others: OtherSystems | NoOthers,
+        result: ScanResult,
+        kernel: KernelInfo,
+        notes: list[str],
+    ) -> tuple[TransitionInfo | None, tuple[TaskInfo, ...]]:
+        """The transition shown and its pending tasks: the core's, else the older systems' (each with
+        its notes)."""
         pending = result.pending
         if transition is None and others.transition is not None:
             # the core is idle (or absent): a kGraft transition or a stopped Ksplice update is the one
@@ -180,17 +195,21 @@ class SnapshotReader:
                 f"{others.transition.mechanism} also shows {others.transition.patch!r} "
                 "in progress; its tasks are listed once the core's transition ends."
             )
-        return Snapshot(
-            kernel=kernel,
-            features=features,
-            patches=patches + others.patches,
-            inactive_modules=inactive,
-            transition=transition,
-            pending_tasks=pending,
-            threads_total=result.threads_total,
-            notes=tuple(notes),
-            systems=tuple(systems),
-        )
+        return transition, pending
+
+
+def _systems(kernel: KernelInfo, others: OtherSystems | NoOthers) -> tuple[list[SystemInfo], list[str]]:
+    """The live patching systems present, and the note when the upstream core is not among them."""
+    systems: list[SystemInfo] = []
+    if kernel.livepatch_supported:
+        systems.append(SystemInfo(Mechanism.LIVEPATCH, LIVEPATCH_DIR))
+    systems += others.systems
+    notes: list[str] = []
+    if not systems:
+        notes.append(NO_LIVEPATCH_NOTE)
+    elif not kernel.livepatch_supported:
+        notes.append(no_core_note(others.systems))
+    return systems, notes
 
 
 def read_all_tasks_of(tree: Tree, snap: Snapshot) -> tuple[TaskInfo, ...]:

@@ -205,6 +205,17 @@ class Value(_Parsed[T]):
     problem: str | None = None
 
 
+class Problems(list[str]):
+    """A record's problems in the order its reader meets them, each "field: why" (what `problems` fields
+    and `lptui status` show)."""
+
+    def field(self, name: str, parsed: Value[T]) -> T | None:
+        """The parsed value; its problem, if any, recorded under `name`."""
+        if parsed.problem:
+            self.append(f"{name}: {parsed.problem}")
+        return parsed.value
+
+
 TOO_LONG = "over 64 KiB: no kernel attribute is"
 
 

@@ -5,8 +5,10 @@ JSON; the console and the CLI render them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
+from lptui.core.model import Direction
 from lptui.core.oncall.verdict import CRITICAL, NAMES, OK, UNKNOWN, WARNING, HostFacts, code_of
 from lptui.fleet.state import Fleet, Host, HostPatch
 
@@ -92,13 +94,22 @@ def rollouts(fleet: Fleet) -> tuple[Rollout, ...]:
 
 def _unpatching(h: Host, patch: str) -> bool:
     t = h.transition
-    return t is not None and t.patch == patch and t.direction == "unpatching"
+    return t is not None and t.patch == patch and t.direction == Direction.UNPATCHING
+
+
+class CveState(StrEnum):
+    """A host's answer to "is it fixed?", the most urgent first (the CVE table's order)."""
+
+    NOT_FIXED = "not fixed"
+    IN_TRANSITION = "in transition"
+    UNKNOWN = "unknown"
+    FIXED = "fixed"
 
 
 @dataclass(frozen=True)
 class CveVerdict:
     host: str
-    verdict: str  # "fixed", "in transition", "not fixed", "unknown"
+    verdict: CveState
     patches: tuple[str, ...]  # the host's patches naming the CVE
     why: str
 
@@ -113,22 +124,24 @@ def cve_verdicts(fleet: Fleet, cve: str) -> tuple[CveVerdict, ...]:
     for h in fleet.hosts:
         naming = tuple(p.name for p in h.patches if cve in p.cves)
         if not h.reporting:
-            out.append(CveVerdict(h.name, "unknown", naming, f"exporter {h.state}"))
+            out.append(CveVerdict(h.name, CveState.UNKNOWN, naming, f"exporter {h.state}"))
         elif h.suspect:  # another target may be speaking for it: "fixed" could be anyone's word
-            out.append(CveVerdict(h.name, "unknown", naming, f"suspect: {h.problems[0]}"))
+            out.append(CveVerdict(h.name, CveState.UNKNOWN, naming, f"suspect: {h.problems[0]}"))
         elif any(p.live for p in h.patches if cve in p.cves):
-            out.append(CveVerdict(h.name, "fixed", naming, "live: " + ", ".join(naming)))
+            out.append(CveVerdict(h.name, CveState.FIXED, naming, "live: " + ", ".join(naming)))
         elif any(p.in_transition for p in h.patches if cve in p.cves):
             out.append(
-                CveVerdict(h.name, "in transition", naming, "patch in transition: " + ", ".join(naming))
+                CveVerdict(
+                    h.name, CveState.IN_TRANSITION, naming, "patch in transition: " + ", ".join(naming)
+                )
             )
         elif not h.has_life_cycle:
             out.append(
-                CveVerdict(h.name, "unknown", naming, "no life-cycle series (provenance not read yet)")
+                CveVerdict(h.name, CveState.UNKNOWN, naming, "no life-cycle series (provenance not read yet)")
             )
         elif any(p.provenance_known is False for p in h.patches):
             unread = ", ".join(p.name for p in h.patches if p.provenance_known is False)
-            out.append(CveVerdict(h.name, "unknown", naming, f"provenance unreadable for {unread}"))
+            out.append(CveVerdict(h.name, CveState.UNKNOWN, naming, f"provenance unreadable for {unread}"))
         else:
             hints = []
             waiting = sorted({patch for patch, c in h.installed_fixes if c == cve})
@@ -138,11 +151,13 @@ def cve_verdicts(fleet: Fleet, cve: str) -> tuple[CveVerdict, ...]:
                 hints.append(f"live on other hosts of {h.release}")
             if naming:
                 hints.append(f"disabled: {', '.join(naming)}")
-            out.append(CveVerdict(h.name, "not fixed", naming, "; ".join(hints) or "no patch names it"))
+            out.append(
+                CveVerdict(h.name, CveState.NOT_FIXED, naming, "; ".join(hints) or "no patch names it")
+            )
     return tuple(out)
 
 
-VERDICT_ORDER = {"not fixed": 0, "in transition": 1, "unknown": 2, "fixed": 3}
+VERDICT_ORDER = {state: i for i, state in enumerate(CveState)}
 
 
 def exposed_first(verdicts: tuple[CveVerdict, ...]) -> tuple[CveVerdict, ...]:

@@ -12,24 +12,30 @@ from typing import Any
 
 from lptui.core.oncall.history import age_text
 from lptui.core.shown import shown
-from lptui.fleet.answers import CveVerdict, Rollout
+from lptui.fleet.answers import CveState, CveVerdict, Rollout
 from lptui.fleet.history import PatchHistory, sparkline, went_live_text
+from lptui.fleet.records import HostState
 from lptui.fleet.state import Host
 
 Cell = tuple[str, str]  # (text, style)
 
 STUCK_AFTER = 60.0  # seconds: `lptui check`'s default --warn (the kernel's fake signal came at 15 s)
 STATE_STYLE = {
-    "stuck": "bold red",
-    "down": "bold red",
-    "stale": "yellow",
-    "suspect": "bold yellow",
-    "in transition": "yellow",
-    "ok": "green",
+    HostState.STUCK: "bold red",
+    HostState.DOWN: "bold red",
+    HostState.STALE: "yellow",
+    HostState.SUSPECT: "bold yellow",
+    HostState.IN_TRANSITION: "yellow",
+    HostState.OK: "green",
 }
-STATE_ORDER = ("stuck", "in transition", "down", "stale", "suspect", "ok")  # worst first
+STATE_ORDER = tuple(HostState)  # worst first
 BAD_VALUE = "bad value"
-VERDICT_STYLE = {"fixed": "green", "in transition": "yellow", "not fixed": "bold red", "unknown": "dim"}
+VERDICT_STYLE = {
+    CveState.FIXED: "green",
+    CveState.IN_TRANSITION: "yellow",
+    CveState.NOT_FIXED: "bold red",
+    CveState.UNKNOWN: "dim",
+}
 HOST_COLUMNS = (
     "Host",
     "State",
@@ -90,16 +96,16 @@ def last_known_cells(h: Host, k: Host) -> list[Cell]:
     was = row[1][0]
     row = [(text, "dim") for text, _ in row]
     row[0] = _c(h.name, "bold")
-    row[1] = _c(f"down, was {was}", STATE_STYLE["down"])
+    row[1] = _c(f"down, was {was}", STATE_STYLE[HostState.DOWN])
     return row
 
 
-def shown_state(h: Host) -> str:
+def shown_state(h: Host) -> HostState:
     """The host's state as the tables show it: a transition older than STUCK_AFTER is "stuck", a young
     one merely "in transition" (a 3 s transition and a 2 h stall must not look alike)."""
     t = h.transition
-    if h.state == "in transition" and t is not None and (t.age_seconds or 0) >= STUCK_AFTER:
-        return "stuck"
+    if h.state is HostState.IN_TRANSITION and t is not None and (t.age_seconds or 0) >= STUCK_AFTER:
+        return HostState.STUCK
     return h.state
 
 

@@ -5,12 +5,27 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
+
+from lptui.core.model import CVE_PATTERN
+
+
+class HostState(StrEnum):
+    """A host as the fleet sees it, the worst first. STUCK is the tables' word for a transition older
+    than a minute (lptui.fleet.cells.shown_state); `Host.state` itself never says it."""
+
+    STUCK = "stuck"
+    IN_TRANSITION = "in transition"
+    DOWN = "down"  # its exporter does not answer Prometheus
+    STALE = "stale"  # its exporter answers, its last poll is old (or no kernel release is exported)
+    SUSPECT = "suspect"  # its series may be another host's (tests/fleet: an impersonating target)
+    OK = "ok"
 
 
 @dataclass(frozen=True, slots=True)  # slots: built by the thousand per refresh, at half the cost
 class HostPatch:
     name: str
-    mechanism: str
+    mechanism: str  # the host's label as sent: lptui's own are lptui.core.model.Mechanism's values
     version: str
     srcversion: str
     enabled: bool | None
@@ -30,7 +45,7 @@ class HostPatch:
 @dataclass(frozen=True, slots=True)
 class HostTransition:
     patch: str
-    direction: str
+    direction: str  # the host's labels as sent: lptui's own are Direction's, Mechanism's and AgeSource's
     mechanism: str
     age_seconds: float | None
     age_source: str
@@ -74,16 +89,16 @@ class Host:
         return self.reporting and not self.suspect
 
     @property
-    def state(self) -> str:
+    def state(self) -> HostState:
         if not self.up:
-            return "down"
+            return HostState.DOWN
         if self.stale or self.release is None:
-            return "stale"
+            return HostState.STALE
         if self.suspect:
-            return "suspect"
+            return HostState.SUSPECT
         if self.transition is not None:
-            return "in transition"
-        return "ok"
+            return HostState.IN_TRANSITION
+        return HostState.OK
 
     @property
     def top_blocker(self) -> str | None:
@@ -112,4 +127,4 @@ def worst_first(host: Host) -> tuple[int, float, str]:
     return (3, 0, host.name)
 
 
-CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,}$", re.IGNORECASE)
+CVE_ID = re.compile(rf"^{CVE_PATTERN}$", re.IGNORECASE)

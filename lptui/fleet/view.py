@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from lptui.fleet import cells
-from lptui.fleet.answers import cve_verdicts, exposed_first, rollouts
+from lptui.fleet.answers import CveState, cve_verdicts, exposed_first, rollouts
 from lptui.fleet.history import PatchHistory
 from lptui.fleet.state import Fleet, Host
 
@@ -110,7 +110,7 @@ def shape_view(
         verdicts = exposed_first(cve_verdicts(fleet, shape.cve))
         cve = {v.host: cells.cve_cells(v) for v in verdicts[:MAX_ROWS]}
         title = cells.cve_title(shape.cve, verdicts)
-        exposed = sum(1 for v in verdicts if v.verdict == "not fixed")
+        exposed = sum(1 for v in verdicts if v.verdict is CveState.NOT_FIXED)
     columns["cve"], widths["cve"], cve = cells.fit(cve, cells.CVE_COLUMNS, width, cells.CVE_COLUMNS, least=3)
     return replace(
         view,

@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from lptui import __version__
 from lptui.core.model import Mechanism, Reason
 from lptui.core.oncall import series as S
+from lptui.core.oncall.history import AgeSource
 from lptui.watch.poller import View
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
@@ -214,7 +215,7 @@ def _transition_metrics(view: View) -> Iterator[Metric]:
     )
     counts: dict[Reason, int] = dict.fromkeys(REASONS, 0)
     if t is not None:
-        source = view.age.source if view.age else "observed"
+        source = str(view.age.source if view.age else AgeSource.OBSERVED)
         info.add_metric([t.patch, str(t.direction), source, str(t.mechanism)], 1)
         pending.add_metric([], t.tasks_pending or 0)
         total.add_metric([], t.tasks_total or 0)

@@ -16,12 +16,16 @@ TRACEFS = ("sys/kernel/tracing", "sys/kernel/debug/tracing")  # tracefs, or thro
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
 if TYPE_CHECKING:
+    from typing import Literal
+
     from lptui.core.livepatch.ftrace import FtraceRecord
+
+    Level = Literal["ok", "warn", "error", "unknown"]  # "unknown": lptui cannot tell
 
 
 @dataclass(frozen=True)
 class Check:
-    level: str  # "ok", "warn", "error", or "unknown" (lptui cannot tell)
+    level: Level
     text: str
     key: str = ""  # "version": the vermagic and CRC check, whose "unknown" `inspect` exits 6 on
 

@@ -15,7 +15,7 @@ from lptui.core.actions.kernel_checks import (
     symbol_checks,
     trace_checks,
 )
-from lptui.core.declared import PatchPlan, PlannedState
+from lptui.core.declared import PatchPlan, PlannedState, PlanSource
 from lptui.core.kofile.klpelf import plan_patch
 from lptui.core.kofile.modfile import ModuleFile, ModuleFileError, open_module
 from lptui.core.livepatch.patches import module_loaded
@@ -334,7 +334,11 @@ def inspect_file(
     machine = snap.kernel.machine if snap is not None else None
     if machine and mod.machine != machine:  # not for this machine at all: as malformed as a 32-bit ELF
         raise ModuleFileError(f"{path}: built for {mod.machine}, but this machine is {machine}")
-    plan = plan_patch(mod) if mod.is_livepatch else PatchPlan("unknown", notes=("not a livepatch module",))
+    plan = (
+        plan_patch(mod)
+        if mod.is_livepatch
+        else PatchPlan(PlanSource.UNKNOWN, notes=("not a livepatch module",))
+    )
     core = core_side(snap) if snap is not None else None
     checks = _verdict(mod, plan, core, tree, snap, life)
     preview = replace_preview(plan, core) if core is not None else None

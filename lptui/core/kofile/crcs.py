@@ -19,6 +19,10 @@ from pathlib import Path
 from lptui.core.kofile.modfile import ModuleFile
 from lptui.core.kofile.vermagic import intree_modules
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from typing import Literal
+
 RECORD = 64
 MAX_RECORDS = 1 << 16  # imported symbols read from one module
 MAX_SYMVERS = 64 << 20  # Debian's Module.symvers is ~2 MiB
@@ -80,7 +84,7 @@ def kernel_crcs(root: str, release: str, wanted: set[str]) -> KernelCrcs:
     return KernelCrcs(found, where)
 
 
-def crc_verdict(mod: ModuleFile, root: str, release: str) -> tuple[str, str]:
+def crc_verdict(mod: ModuleFile, root: str, release: str) -> tuple[Literal["ok", "error", "unknown"], str]:
     """(level, text) of check_version() for a module built for another release."""
     theirs = module_crcs(mod)
     if not theirs:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from lptui.core.declared import PatchPlan, PlannedFunction, PlannedObject, PlannedState
+from lptui.core.declared import PatchPlan, PlannedFunction, PlannedObject, PlannedState, PlanSource
 from lptui.core.kofile.klpext import from_klp_ext
 from lptui.core.kofile.modfile import ModuleFile
 from lptui.core.kofile.relocs import SHF_EXECINSTR, Relocs, Target, TooLarge
@@ -117,7 +117,7 @@ def _walk_patch(mod: ModuleFile, r: Relocs, pshndx: int, poff: int, objs: Target
         replace = bool(r.data(pshndx)[poff + 16 : poff + 17] == b"\x01")
     if replace is not None:
         notes.append("replace read from the static klp_patch (a module may still set it at init)")
-    return PatchPlan("klp_patch", tuple(objects), replace, tuple(notes), states)
+    return PatchPlan(PlanSource.KLP_PATCH, tuple(objects), replace, tuple(notes), states)
 
 
 def _states(r: Relocs, states_t: Target | None) -> tuple[PlannedState, ...]:
@@ -162,7 +162,7 @@ def _from_kpatch_funcs(r: Relocs) -> PatchPlan | None:
     layout = _kpatch_layout(len(r.data(shndx)))  # what the section holds, not what its header says
     if layout is None:
         return PatchPlan(
-            "unknown",
+            PlanSource.UNKNOWN,
             notes=(
                 "cannot tell which functions it patches: .kpatch.funcs is neither 56- nor 48-byte entries",
             ),
@@ -179,7 +179,7 @@ def _from_kpatch_funcs(r: Relocs) -> PatchPlan | None:
         new_func = r.code_name(new_t) if new_t else None
         by_object.setdefault(obj, []).append(PlannedFunction(name, max(sympos, 1), new_func, sympos))
     objects = tuple(PlannedObject(o, tuple(f)) for o, f in by_object.items())
-    return PatchPlan("kpatch.funcs", objects, True, (KPATCH_REPLACE,), replace_by_default=True)
+    return PatchPlan(PlanSource.KPATCH_FUNCS, objects, True, (KPATCH_REPLACE,), replace_by_default=True)
 
 
 def plan_patch(mod: ModuleFile) -> PatchPlan:
@@ -187,12 +187,14 @@ def plan_patch(mod: ModuleFile) -> PatchPlan:
         r = Relocs(mod)
         plan = _from_kpatch_funcs(r) or from_klp_ext(r) or _from_klp_patch(mod, r)
     except TooLarge as too_large:
-        return PatchPlan("unknown", notes=(f"cannot tell which functions it patches: {too_large}",))
+        return PatchPlan(PlanSource.UNKNOWN, notes=(f"cannot tell which functions it patches: {too_large}",))
     except Exception as exc:  # hostile ELF content: the verdict says we cannot tell
-        return PatchPlan("unknown", notes=(f"cannot read the patch structures ({type(exc).__name__})",))
+        return PatchPlan(
+            PlanSource.UNKNOWN, notes=(f"cannot read the patch structures ({type(exc).__name__})",)
+        )
     if plan is None or not plan.objects:
         why = "no klp_patch structure, klp-build table or .kpatch.funcs found"
-        if plan is not None and plan.source == "unknown":
+        if plan is not None and plan.source is PlanSource.UNKNOWN:
             return plan
-        return PatchPlan("unknown", notes=(f"cannot tell which functions it patches: {why}",))
+        return PatchPlan(PlanSource.UNKNOWN, notes=(f"cannot tell which functions it patches: {why}",))
     return plan

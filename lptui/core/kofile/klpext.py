@@ -13,7 +13,7 @@ nr_funcs, name, callbacks}, so the funcs relocation's offset says which layout a
 
 from __future__ import annotations
 
-from lptui.core.declared import PatchPlan, PlannedFunction, PlannedObject
+from lptui.core.declared import PatchPlan, PlannedFunction, PlannedObject, PlanSource
 from lptui.core.kofile.relocs import Relocs
 
 OBJECTS = (".init.klp_objects", "__klp_objects")
@@ -100,6 +100,6 @@ def from_klp_ext(r: Relocs) -> PatchPlan | None:
     objects = tuple(o for o in merged.values() if o.functions or o.callbacks)
     if not objects:
         why = "its klp-build tables (.init.klp_objects) hold no object lptui can read"
-        return PatchPlan("unknown", notes=(f"cannot tell which functions it patches: {why}",))
+        return PatchPlan(PlanSource.UNKNOWN, notes=(f"cannot tell which functions it patches: {why}",))
     # init.c never sets patch->states (`/* TODO patch->states */`): klp-build modules carry none
-    return PatchPlan("klp-build", objects, True, (REPLACE,), states=(), replace_by_default=True)
+    return PatchPlan(PlanSource.KLP_BUILD, objects, True, (REPLACE,), states=(), replace_by_default=True)

@@ -38,7 +38,7 @@ from lptui.core.model import (
     TaskInfo,
     TransitionInfo,
 )
-from lptui.core.tree import Tree, parse_bool01, parse_int
+from lptui.core.tree import Problems, Tree, parse_bool01, parse_int
 
 KGRAFT_DIR = "sys/kernel/kgraft"
 STATES = {0: "init", 1: "patching", 2: "applied", 3: "reverting", 4: "reverted", 5: "skipped"}
@@ -158,16 +158,14 @@ class KgraftReading:
 def read_kgraft(tree: Tree) -> KgraftReading | None:
     if not tree.is_dir(KGRAFT_DIR):
         return None
-    problems: list[str] = []
-    flag = parse_bool01(tree.read(f"{KGRAFT_DIR}/in_progress"))
-    if flag.problem:
-        problems.append(f"in_progress: {flag.problem}")
+    problems = Problems()
+    flag = problems.field("in_progress", parse_bool01(tree.read(f"{KGRAFT_DIR}/in_progress")))
     patches = tuple(
         p for p in (read_kgraft_patch(tree, n) for n in tree.subdirs(KGRAFT_DIR)) if p is not None
     )
     transition = None
     moving = [p for p in patches if p.transition]
-    if flag.value or moving:
+    if flag or moving:
         patch = moving[-1] if moving else (patches[-1] if patches else None)
         if patch is not None:
             unpatching = patch.stage == "reverting"
@@ -177,7 +175,7 @@ def read_kgraft(tree: Tree) -> KgraftReading | None:
                 target=0 if unpatching else 1,
                 mechanism=Mechanism.KGRAFT,
             )
-    detail = {True: "in progress", False: "idle", None: "in_progress unreadable"}[flag.value]
+    detail = {True: "in progress", False: "idle", None: "in_progress unreadable"}[flag]
     system = SystemInfo(Mechanism.KGRAFT, KGRAFT_DIR, detail, tuple(problems))
     return KgraftReading(system, patches, transition)
 

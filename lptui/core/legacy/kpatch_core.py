@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from lptui.core.livepatch.patches import module_loaded, read_module
 from lptui.core.model import OBJECT_NOT_SHOWN, FunctionInfo, Mechanism, ObjectInfo, PatchInfo, SystemInfo
-from lptui.core.tree import Tree, parse_bool01, parse_line
+from lptui.core.tree import Problems, Tree, parse_bool01, parse_line
 
 KPATCH_DIR = "sys/kernel/kpatch"
 CORE_MODULE = "kpatch"
@@ -37,10 +37,8 @@ def _function(entry: str) -> FunctionInfo:
 def read_kpatch_patch(tree: Tree, base: str, name: str, layout: str) -> PatchInfo | None:
     if not tree.is_dir(base):
         return None
-    problems: list[str] = []
-    enabled = parse_bool01(tree.read(f"{base}/enabled"))
-    if enabled.problem:
-        problems.append(f"enabled: {enabled.problem}")
+    problems = Problems()
+    enabled = problems.field("enabled", parse_bool01(tree.read(f"{base}/enabled")))
     details: list[tuple[str, str]] = [("layout", layout)]
     checksum = parse_line(tree.read(f"{base}/checksum"))
     if checksum.value:
@@ -59,7 +57,7 @@ def read_kpatch_patch(tree: Tree, base: str, name: str, layout: str) -> PatchInf
             objects.append(ObjectInfo(obj, loaded, None, funcs))
     return PatchInfo(
         name=name,
-        enabled=enabled.value,
+        enabled=enabled,
         transition=False,
         replace=None,
         stack_order=None,
@@ -67,7 +65,7 @@ def read_kpatch_patch(tree: Tree, base: str, name: str, layout: str) -> PatchInf
         objects=tuple(objects),
         problems=tuple(problems),
         mechanism=Mechanism.KPATCH_CORE,
-        stage=None if enabled.value is None else ("enabled" if enabled.value else "disabled"),
+        stage=None if enabled is None else ("enabled" if enabled else "disabled"),
         details=tuple(details),
     )
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lptui.core.model import Mechanism, ModuleInfo, Snapshot
+from lptui.core.model import CVE_PATTERN, Mechanism, ModuleInfo, Snapshot
 from lptui.core.tree import Tree
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
@@ -37,7 +37,7 @@ MAX_RELEASES = 256  # release directories looked at under each of OTHER_RELEASES
 # in all (a directory of a thousand 9 KB bombs costs what a few do); the running release's files first.
 MAX_FILES = 1_000
 LIFE_CYCLE_BYTES = 256 << 20
-CVE = re.compile(r"\bCVE-\d{4}-\d{4,}\b", re.IGNORECASE)
+CVE = re.compile(rf"\b{CVE_PATTERN}\b", re.IGNORECASE)
 # kpatch's boot service (kpatch/contrib/kpatch.service): it loads /var/lib/kpatch/<release>/*.ko at boot
 UNIT = "kpatch.service"
 

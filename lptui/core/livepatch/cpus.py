@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from lptui.core.livepatch.tasks import parse_stat, task_dir
 from lptui.core.model import Reason, TaskInfo
 from lptui.core.tree import Tree
 
@@ -37,10 +38,7 @@ def parse_cpulist(text: str) -> frozenset[int] | None:
 
 
 def last_cpu(tree: Tree, pid: int, tid: int) -> int | None:
-    read = tree.read(f"proc/{pid}/task/{tid}/stat")
-    text = read.text or ""
-    fields = text[text.rfind(")") + 1 :].split() if read.ok and ")" in text else []
-    return int(fields[36]) if len(fields) > 36 and fields[36].isdecimal() else None  # field 39
+    return parse_stat(tree.read(f"{task_dir(pid, tid)}/stat")).last_cpu
 
 
 def note_cpus(tree: Tree, tasks: tuple[TaskInfo, ...]) -> tuple[TaskInfo, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lptui.core.livepatch.kernel import LIVEPATCH_DIR
 from lptui.core.model import FunctionInfo, ModuleInfo, ObjectInfo, PatchInfo
-from lptui.core.tree import Tree, parse_bool01, parse_int, parse_line
+from lptui.core.tree import Problems, Tree, parse_bool01, parse_int, parse_line
 
 # Files in a patch directory that are attributes, not objects.
 _PATCH_ATTRS = frozenset({"enabled", "transition", "force", "signal", "replace", "stack_order"})
@@ -20,10 +20,8 @@ def read_module(tree: Tree, name: str) -> ModuleInfo:
     base = f"sys/module/{name}"
     if not module_loaded(tree, name):
         return ModuleInfo(name=name, loaded=False)
-    problems: list[str] = []
-    refcnt = parse_int(tree.read(f"{base}/refcnt"))
-    if refcnt.problem:
-        problems.append(f"refcnt: {refcnt.problem}")
+    problems = Problems()
+    refcnt = problems.field("refcnt", parse_int(tree.read(f"{base}/refcnt")))
     taint_read = tree.read(f"{base}/taint")
     taint: str | None
     if taint_read.ok:
@@ -39,7 +37,7 @@ def read_module(tree: Tree, name: str) -> ModuleInfo:
     return ModuleInfo(
         name=name,
         loaded=True,
-        refcnt=refcnt.value,
+        refcnt=refcnt,
         taint=taint,
         srcversion=src.value if src else None,
         version=ver.value if ver else None,
@@ -60,13 +58,10 @@ def _parse_function_dir(name: str) -> FunctionInfo | None:
 
 def read_object(tree: Tree, patch: str, obj: str) -> tuple[ObjectInfo, list[str]]:
     base = f"{LIVEPATCH_DIR}/{patch}/{obj}"
-    problems: list[str] = []
+    problems = Problems()
     patched: bool | None = None
     if tree.exists(f"{base}/patched"):
-        parsed = parse_bool01(tree.read(f"{base}/patched"))
-        patched = parsed.value
-        if parsed.problem:
-            problems.append(f"{obj}/patched: {parsed.problem}")
+        patched = problems.field(f"{obj}/patched", parse_bool01(tree.read(f"{base}/patched")))
     functions = []
     for entry in tree.subdirs(base):
         fn = _parse_function_dir(entry)
@@ -83,15 +78,12 @@ def read_patch(tree: Tree, name: str) -> PatchInfo | None:
     base = f"{LIVEPATCH_DIR}/{name}"
     if not tree.is_dir(base):
         return None
-    problems: list[str] = []
+    problems = Problems()
 
     def attr_bool(attr: str, optional: bool) -> bool | None:
         if optional and not tree.exists(f"{base}/{attr}"):
             return None
-        parsed = parse_bool01(tree.read(f"{base}/{attr}"))
-        if parsed.problem:
-            problems.append(f"{attr}: {parsed.problem}")
-        return parsed.value
+        return problems.field(attr, parse_bool01(tree.read(f"{base}/{attr}")))
 
     enabled = attr_bool("enabled", optional=False)
     transition = attr_bool("transition", optional=True)

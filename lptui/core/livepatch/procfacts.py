@@ -18,12 +18,9 @@ class ProcessFacts:
     cmdline: str | None  # None: unreadable; "" for kernel threads (they have none)
     ppid: int | None
     parent_comm: str | None
-    started_after_boot: float | None  # seconds after boot (stat field 22 / clock ticks)
+    started_after_boot: float | None  # seconds after boot (stat's starttime)
     started_wall: float | None  # wall-clock start, when the tree's boot time is known
     problem: str | None = None  # why nothing could be read ("not in this tree")
-
-
-CLOCK_TICKS = 100  # USER_HZ: 100 on every Linux architecture lptui supports
 
 
 def _status_field(text: str, key: str) -> str | None:
@@ -62,12 +59,7 @@ def read_process_facts(tree: Tree, pid: int, *, live: bool) -> ProcessFacts:
     if ppid:
         comm = tree.read(f"proc/{ppid}/comm")
         parent_comm = shown(comm.text.strip()) if comm.ok and comm.text else None
-    started = None
-    stat = tree.read(f"{base}/stat")
-    if stat.ok and stat.text:
-        fields = stat.text[stat.text.rfind(")") + 2 :].split()
-        if parse_stat(stat).state is not None and len(fields) > 19 and fields[19].isdecimal():
-            started = int(fields[19]) / CLOCK_TICKS  # field 22 of stat: starttime
+    started = parse_stat(tree.read(f"{base}/stat")).started
     btime = None
     sysstat = tree.read("proc/stat")
     if sysstat.ok and sysstat.text:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from lptui.core.tree import Read, Tree, parse_int, parse_line
+from lptui.core.tree import Problems, Read, Tree, parse_int, parse_line
 
 PF_KTHREAD = 0x00200000
 PATCH_STATES = frozenset({-1, 0, 1})
@@ -29,35 +29,64 @@ def task_dir(pid: int, tid: int) -> str:
     return f"proc/{pid}/task/{tid}"
 
 
+# USER_HZ: the unit of /proc/<pid>/stat's times (jiffies_64_to_clock_t in kernel/time/time.c), 100 on
+# every architecture lptui supports.
+USER_HZ = 100
+
+
 @dataclass(frozen=True, slots=True)
 class StatFields:
-    state: str | None
-    ppid: int | None
-    flags: int | None
+    """/proc/<pid>/stat (fs/proc/array.c do_task_stat), the fields lptui uses. None: unreadable, or the
+    line ends before it; `problem` says why the first three are missing."""
+
+    state: str | None  # field 3: R, S, D, …
+    ppid: int | None  # field 4
+    flags: int | None  # field 9: PF_* (PF_KTHREAD)
     problem: str | None = None
+    started: float | None = None  # field 22, starttime: seconds after boot (CLOCK_BOOTTIME), in USER_HZ
+    last_cpu: int | None = None  # field 39, processor: the CPU it last ran on (since 2.2.8)
+
+
+def _decimal(rest: list[str], index: int) -> int | None:
+    return int(rest[index]) if len(rest) > index and rest[index].isdecimal() else None
+
+
+def _decimal_signed(rest: list[str], index: int) -> int | None:
+    """As int() reads it (a sign, spaces): what parse_stat always accepted for ppid and flags."""
+    try:
+        return int(rest[index])
+    except (IndexError, ValueError):
+        return None
 
 
 def parse_stat(read: Read) -> StatFields:
-    """Parse ``pid (comm) S ppid pgrp session tty tpgid flags ...``; comm may hold ')' and spaces."""
+    """Parse ``pid (comm) S ppid pgrp session tty tpgid flags ...``; comm may hold ')' and spaces, so
+    the fields are counted from the last ')'."""
     if not read.ok:
         return StatFields(None, None, None, read.error)
     text = read.text or ""
     close = text.rfind(")")
     if close < 0:
         return StatFields(None, None, None, "garbage")
-    rest = text[close + 1 :].split()
+    rest = text[close + 1 :].split()  # rest[0] is field 3
     if not rest or len(rest[0]) != 1 or not rest[0].isalpha():
         return StatFields(None, None, None, "garbage")
     state = rest[0]
-    try:
-        ppid = int(rest[1])
-    except (IndexError, ValueError):
-        return StatFields(state, None, None, "truncated")
-    try:
-        flags = int(rest[6])
-    except (IndexError, ValueError):
-        return StatFields(state, ppid, None, "truncated")
-    return StatFields(state, ppid, flags)
+    ticks = _decimal(rest, 19)
+    started = None if ticks is None else ticks / USER_HZ
+    cpu = _decimal(rest, 36)
+    ppid = _decimal_signed(rest, 1)
+    if ppid is None:
+        return StatFields(state, None, None, "truncated", started, cpu)
+    flags = _decimal_signed(rest, 6)
+    if flags is None:
+        return StatFields(state, ppid, None, "truncated", started, cpu)
+    return StatFields(state, ppid, flags, None, started, cpu)
+
+
+def thread_started(tree: Tree, pid: int, tid: int) -> float | None:
+    """Seconds after boot a thread started (its stat's starttime); None when unreadable."""
+    return parse_stat(tree.read(f"{task_dir(pid, tid)}/stat")).started
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,12 +197,10 @@ def read_task_details(
 ) -> RawTask | None:
     """Read comm, stat and (optionally) the stack. None if the thread is gone."""
     base = task_dir(pid, tid)
-    problems: list[str] = []
+    problems = Problems()
     if ps_problem:
         problems.append(f"patch_state: {ps_problem}")
-    comm = parse_line(tree.read(f"{base}/comm"))
-    if comm.problem:
-        problems.append(f"comm: {comm.problem}")
+    comm = problems.field("comm", parse_line(tree.read(f"{base}/comm")))
     stat = parse_stat(tree.read(f"{base}/stat"))
     if stat.problem:
         problems.append(f"stat: {stat.problem}")
@@ -196,7 +223,7 @@ def read_task_details(
         pid=pid,
         tid=tid,
         patch_state=patch_state,
-        comm=comm.value,
+        comm=comm,
         state=stat.state,
         kthread=kthread,
         stack=stack,

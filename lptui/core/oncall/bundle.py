@@ -34,7 +34,7 @@ from lptui.core.oncall.tarscan import GzipStream, Member, TarRefused, TarUnreada
 MAX_ENTRIES = 500_000  # inodes: a capture of 100,000 threads makes ~400,000 (a file and 3 directories each)
 MAX_FILE = 64 << 20  # the largest file a capture holds is a patch's module file
 # File contents in all: a capture of 100,000 threads holds 0.2 MB of them; its module files are at most
-# CAPTURE_MODULE_BYTES (capture_cmd). Past this a bundle is not one lptui wrote.
+# CAPTURE_MODULE_BYTES (lptui.core.evidence). Past this a bundle is not one lptui wrote.
 MAX_CONTENT = 96 << 20
 MAX_FOOTPRINT = 1 << 30  # what tmpfs would charge: each file at least a page, each directory an inode
 # Directory entries of their own: a capture writes one only for a directory with no file below it (a

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from lptui.core.livepatch.verdicts import VerdictLog
 from lptui.core.model import Snapshot, TransitionInfo
@@ -31,9 +32,25 @@ _FORCE = "livepatch: forcing remaining tasks to the"
 MAX_TROUBLES = 256  # the latest kernel complaints kept: a warning storm cannot grow the history
 
 
+class AgeSource(StrEnum):
+    """Where a transition's age comes from: the kernel log's own "starting … transition" line, or the
+    time lptui first saw it (a log that does not reach back, or cannot be read)."""
+
+    KERNEL_LOG = "kernel-log"
+    OBSERVED = "observed"
+
+
+class EvidenceSource(StrEnum):
+    """Where a force this boot is seen: the kernel log's line, or a module that keeps a reference with its
+    patch gone (klp_force in kernel/livepatch/transition.c leaves forced modules pinned)."""
+
+    KERNEL_LOG = "kernel-log"
+    MODULE = "module"
+
+
 @dataclass(frozen=True)
 class ForceEvidence:
-    source: str  # "kernel-log" or "module"
+    source: EvidenceSource
     patch: str | None  # the patch forced (the log names it only nearby)
     text: str  # the log line, or what the module shows
     usec: int | None = None  # boot-relative time of the log line
@@ -132,7 +149,7 @@ class LogHistory:
                 if self.last_started is not None:
                     self.forcing.add(self.last_started)
                 self.forces.append(
-                    ForceEvidence("kernel-log", self.last_started, line.text.strip(), line.usec)
+                    ForceEvidence(EvidenceSource.KERNEL_LOG, self.last_started, line.text.strip(), line.usec)
                 )
 
 
@@ -140,7 +157,7 @@ class LogHistory:
 class TransitionAge:
     started_at: float | None  # wall-clock seconds (epoch)
     age_seconds: float | None
-    source: str  # "kernel-log" or "observed"
+    source: AgeSource
 
     def started_iso(self) -> str | None:
         if self.started_at is None:
@@ -198,9 +215,9 @@ def transition_age(
     usec = history.starts.get((transition.patch, transition.direction.value))
     if usec is not None and clock.monotonic is not None:
         age = max(clock.monotonic - usec / 1e6, 0.0)
-        return TransitionAge(wall_now - age, age, "kernel-log")
+        return TransitionAge(wall_now - age, age, AgeSource.KERNEL_LOG)
     since = observed_since if observed_since is not None else wall_now
-    return TransitionAge(since, max(wall_now - since, 0.0), "observed")
+    return TransitionAge(since, max(wall_now - since, 0.0), AgeSource.OBSERVED)
 
 
 def forced_evidence(snap: Snapshot, history: LogHistory) -> tuple[ForceEvidence, ...]:
@@ -211,7 +228,7 @@ def forced_evidence(snap: Snapshot, history: LogHistory) -> tuple[ForceEvidence,
         if module.refcnt:
             out.append(
                 ForceEvidence(
-                    "module",
+                    EvidenceSource.MODULE,
                     module.name,
                     f"module {module.name} keeps a reference (refcnt {module.refcnt}) with its patch gone: "
                     "forced while being removed, it cannot be unloaded until reboot",
@@ -247,7 +264,7 @@ def age_text(seconds: float | None, *, compact: bool = False) -> str:
 def age_phrase(age: TransitionAge, logs_start: bool = True) -> str:
     """How long the transition has run, saying where that comes from. `logs_start` False: the system
     never logs its start (kGraft prints only "kgr succeeded" at the end, kernel/kgraft.c)."""
-    if age.source == "kernel-log":
+    if age.source is AgeSource.KERNEL_LOG:
         return f"running for {age_text(age.age_seconds)} (since {age.started_iso()}, from the kernel log)"
     if not logs_start:
         seen = age_text(age.age_seconds)

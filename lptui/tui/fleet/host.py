@@ -17,22 +17,23 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar
 
 from lptui.core.livepatch.blockers import SHORT_REASON
-from lptui.core.model import Reason
-from lptui.core.oncall.history import age_text
+from lptui.core.model import Mechanism, Reason
+from lptui.core.oncall.history import AgeSource, age_text
 from lptui.fleet.answers import console_command
 from lptui.fleet.cells import STATE_STYLE, shown_state
+from lptui.fleet.records import HostState
 from lptui.fleet.state import Host
 from lptui.tui.fmt import WHAT_TO_DO, flag
 from lptui.tui.shown import DataTable, Static, Text
 
 PATCH_COLUMNS = ("Patch", "Enabled", "Transition", "System", "Version", "CVEs", "Provenance", "Reboot")
 BADGE = {
-    "ok": "OK",
-    "in transition": "IN TRANSITION",
-    "stuck": "STUCK",
-    "down": "EXPORTER DOWN",
-    "stale": "STALE",
-    "suspect": "SUSPECT",
+    HostState.OK: "OK",
+    HostState.IN_TRANSITION: "IN TRANSITION",
+    HostState.STUCK: "STUCK",
+    HostState.DOWN: "EXPORTER DOWN",
+    HostState.STALE: "STALE",
+    HostState.SUSPECT: "SUSPECT",
 }
 
 
@@ -65,11 +66,11 @@ def transition_line(h: Host, read_wall: float | None = None) -> Text:
     line = Text()
     if t is None:
         return line
-    if t.mechanism and t.mechanism != "livepatch":
+    if t.mechanism and t.mechanism != Mechanism.LIVEPATCH:
         line.append(f"{t.mechanism}  ", style="bold magenta")
     line.append(str(t.patch), style="bold cyan")
     line.append(f"  {t.direction}  ", style="bold")
-    if t.age_seconds is not None and t.age_source == "kernel-log":
+    if t.age_seconds is not None and t.age_source == AgeSource.KERNEL_LOG:
         line.append(f"stuck for {age_text(t.age_seconds)}  ", style="bold" if t.age_seconds >= 60 else "")
         if read_wall is not None:
             started = time.strftime("%H:%M:%S", time.localtime(read_wall - t.age_seconds))

@@ -8,7 +8,7 @@ from textual.widgets import ProgressBar, Sparkline
 
 from lptui.core.legacy.ksplice import ABORT_CAUSES
 from lptui.core.model import MECHANISM_TITLES, Mechanism
-from lptui.core.oncall.history import age_text
+from lptui.core.oncall.history import AgeSource, age_text
 from lptui.tui.shown import Static, Text
 from lptui.tui.widgets.only_changes import update_static
 from lptui.watch.poller import View
@@ -43,7 +43,7 @@ class TransitionPanel(Vertical):
         line.append(f"  {t.direction}", style="bold")
         line.append(f" (target {t.target})  ")
         age = view.age
-        if age is not None and age.source == "kernel-log":
+        if age is not None and age.source is AgeSource.KERNEL_LOG:
             line.append(
                 f"stuck for {age_text(age.age_seconds)}  ",
                 style="bold" if (age.age_seconds or 0) >= 60 else "",

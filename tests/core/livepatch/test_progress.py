@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from lptui.cli.follow_cmd import verbose_blockers
 from lptui.cli.main import main
+from lptui.cli.tasks_render import verbose_blockers
 from lptui.core.livepatch.progress import Progress, measure, sample
 from lptui.core.model import Reason, TaskInfo
 from lptui.core.tree import Tree

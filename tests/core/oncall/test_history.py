@@ -118,6 +118,7 @@ def test_forced_this_boot_after_a_demo_force(tmp_path, capsys):
         # inspect and load say it; so does the console's status line
         from pathlib import Path
 
+        from lptui.tui.status_line import status_of
         from lptui.watch.poller import Poller
 
         ko = Path(__file__).resolve().parents[2] / "data/ko/lptui_lp_cmdline.ko"
@@ -125,7 +126,7 @@ def test_forced_this_boot_after_a_demo_force(tmp_path, capsys):
         assert any("forced this boot" in c and "planned reboot" in c for c in checks)
         assert any("forced this boot" in c.text for c in source.actions().inspect(str(ko)).checks)
         view = Poller(source).poll()
-        assert view.status[0][0].startswith("FORCED THIS BOOT")
+        assert status_of(view)[0][0].startswith("FORCED THIS BOOT")
 
 
 def test_the_age_is_on_the_kernel_logs_clock_never_proc_uptime(tmp_path):
