@@ -34,7 +34,7 @@ from lptui.tui.messages import (
 from lptui.tui.screens.dashboard import DashboardScreen
 from lptui.tui.shown import App
 from lptui.tui.widgets.patch_table import INSTALLED
-from lptui.watch.poller import Poller, View
+from lptui.watch.poller import Poller, Tone, View
 from lptui.watch.udev import ModuleEvents
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up cost)
@@ -97,7 +97,7 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
             self._udev = ModuleEvents(lambda action, name: self.post_message(ModuleEvent(action, name)))
             problem = self._udev.start()
             if problem:
-                self.poller.note(problem, "dim")
+                self.poller.note(problem, Tone.QUIET)
                 self._udev = None
         self.poll()
 
@@ -141,11 +141,11 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
     def on_worker_failed(self, message: WorkerFailed) -> None:
         """Any worker that died: say so in one line, log it, and make sure polling goes on."""
         self.notify(message.error, title=f"{message.worker} failed", severity="error")
-        self.poller.note(f"{message.worker} failed: {message.error}", "bold red")
+        self.poller.note(f"{message.worker} failed: {message.error}", Tone.ERROR)
         self.poll()
 
     def on_module_event(self, message: ModuleEvent) -> None:
-        self.poller.note(f"module {message.action}: {message.name}", "dim")
+        self.poller.note(f"module {message.action}: {message.name}", Tone.QUIET)
         self.poll()
 
     # ----- actions: requested by keys, the dashboard or the palette -----
@@ -287,7 +287,7 @@ class LptuiApp(ShowsWorkerFailures, App[int]):
     def on_action_done(self, message: ActionDone) -> None:
         self.notify(message.text, severity="information" if message.ok else "error", timeout=8)
         if not self.source.simulated:  # the demo's kernel log already has the audit line
-            self.poller.note(f"lptui: {message.text}", "bold cyan" if message.ok else "bold red")
+            self.poller.note(f"lptui: {message.text}", Tone.DONE if message.ok else Tone.ERROR)
         self.poll()
 
     # ----- navigation -----

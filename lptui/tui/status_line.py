@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from lptui.core.model import Mechanism, Snapshot, TaskInfo
 from lptui.core.oncall.facts import OnCall
-from lptui.watch.poller import View
+from lptui.watch.poller import Tone, View
+
+# How each kind of event is shown in the event log.
+NOTE_STYLES = {
+    Tone.PLAIN: "",
+    Tone.QUIET: "dim",
+    Tone.WARNING: "yellow",
+    Tone.ERROR: "bold red",
+    Tone.DONE: "bold cyan",
+}
 
 
 def badge_of(view: View) -> tuple[str, str]:

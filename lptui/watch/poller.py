@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from types import MappingProxyType
 
 from lptui.core.livepatch.effect import Effect, EffectCache
@@ -38,12 +39,23 @@ RELIST_SHARE = 0.01  # and listing takes at most 1% of the time: ~10 s apart at 
 EFFECT_EVERY = 30.0  # idle: ftrace's enabled_functions re-read at most this often (else on a change)
 
 
+class Tone(StrEnum):
+    """What kind of event a Note is."""
+
+    PLAIN = "plain"
+    QUIET = "quiet"  # routine: module events, a log that cannot be read
+    WARNING = "warning"
+    ERROR = "error"  # a failed poll, worker or action
+    DONE = "done"  # an action that succeeded
+
+
 @dataclass(frozen=True)
 class Note:
-    """A line for the event log that is not from the kernel: lptui's actions, module events, errors."""
+    """A line for the event log that is not from the kernel: lptui's actions, module events, errors. How
+    it is shown (its `tone`) is the console's business (lptui.tui.status_line.NOTE_STYLES)."""
 
     text: str
-    style: str = ""
+    tone: Tone = Tone.PLAIN
 
 
 @dataclass(frozen=True)
@@ -155,7 +167,7 @@ class Poller:
         self._prefetched: View | BaseException | None = None
         self.effects = EffectCache(EFFECT_EVERY)
         if self.kmsg is not None and self.kmsg.error:
-            self._notes.append(Note(self.kmsg.error, "dim"))
+            self._notes.append(Note(self.kmsg.error, Tone.QUIET))
 
     # ----- what the loop shares with other threads -----
     @property
@@ -177,10 +189,10 @@ class Poller:
             self._running = True
             return True
 
-    def note(self, text: str, style: str = "") -> None:
+    def note(self, text: str, tone: Tone = Tone.PLAIN) -> None:
         """An event for the log; it leaves with the next View."""
         with self._cond:
-            self._notes.append(Note(text, style))
+            self._notes.append(Note(text, tone))
 
     def stop(self) -> None:
         with self._cond:
@@ -242,7 +254,7 @@ class Poller:
                         pass
             except Exception as exc:
                 message = f"{type(exc).__name__}: {exc}"
-                self.note(f"cannot read the kernel state: {message}", "bold red")
+                self.note(f"cannot read the kernel state: {message}", Tone.ERROR)
                 on_error(message)
             with self._cond:
                 if forever and not self._again and not self._stopped:
@@ -335,7 +347,7 @@ class Poller:
                 self._life = read_life_cycle(self.source.tree, snap)
             except OSError as exc:
                 self._life = None
-                self.note(f"cannot read the installed patch files: {exc}", "yellow")
+                self.note(f"cannot read the installed patch files: {exc}", Tone.WARNING)
         return self._life
 
     def all_tasks(self, snap: Snapshot) -> tuple[TaskInfo, ...]:

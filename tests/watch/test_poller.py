@@ -10,7 +10,7 @@ import pytest
 
 from lptui.source import open_source
 from lptui.tui.status_line import badge_of, status_of
-from lptui.watch.poller import FAST_INTERVAL, SLOW_INTERVAL, Poller, View
+from lptui.watch.poller import FAST_INTERVAL, SLOW_INTERVAL, Poller, Tone, View
 
 
 class Clock:
@@ -53,7 +53,7 @@ def test_view_is_frozen_and_complete(stuck):
 def test_idle_polls_slowly_and_notes_leave_once():
     with open_source(demo="idle") as source:
         poller = Poller(source, clock=Clock())
-        poller.note("module add: xfs", "dim")
+        poller.note("module add: xfs", Tone.QUIET)
         first = poller.poll()
         assert first.interval == SLOW_INTERVAL and first.snapshot.transition is None
         assert [n.text for n in first.notes] == ["module add: xfs"]

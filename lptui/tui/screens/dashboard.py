@@ -19,7 +19,7 @@ from lptui.tui.availability import why_unavailable
 from lptui.tui.keys import ACTION_BINDINGS
 from lptui.tui.messages import ActionRequested, PatchChosen, TaskChosen
 from lptui.tui.shown import DataTable, Static, Text
-from lptui.tui.status_line import badge_of, status_of
+from lptui.tui.status_line import NOTE_STYLES, badge_of, status_of
 from lptui.tui.widgets.event_log import EventLog
 from lptui.tui.widgets.kernel_header import KernelHeader
 from lptui.tui.widgets.keyed_table import NARROW_BELOW, KeyedTable
@@ -82,7 +82,7 @@ class DashboardScreen(Screen):
         if view.lines:
             events_log.add_kernel_lines(view.lines, view.boot_wall)
         for note in view.notes:
-            events_log.add_note(note.text, view.wall, note.style)
+            events_log.add_note(note.text, view.wall, NOTE_STYLES[note.tone])
         self.set_class(snap.transition is None, "-idle")
         self.query_one(KernelHeader).show(snap, *badge_of(view))
         update_static(self.query_one("#status-line", Static), Text.assemble(*status_of(view)))
