@@ -1,6 +1,6 @@
 """The console's status line and badge, as (text, style) segments, from a poll's View: a force this boot,
 a patch not in effect, a kernel complaint after a patch, why actions are off, or who blocks the
-transition first."""
+transition first; and the event log's style for each kind of note."""
 
 from __future__ import annotations
 
