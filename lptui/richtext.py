@@ -33,6 +33,10 @@ def _piece(text: str) -> str:
     return shown(text)
 
 
+# Rich's own `plain` property, which lptui's wraps (read from the class: an attribute access would call it).
+_PLAIN: property = vars(_RichText)["plain"]
+
+
 class Text(_RichText):
     """A Rich `Text` whose every string is escaped: see the module's docstring."""
 
@@ -62,11 +66,11 @@ class Text(_RichText):
 
     @property
     def plain(self) -> str:
-        return _RichText.plain.fget(self)  # type: ignore[attr-defined]  # mypy reads a property on its class as its getter
+        return str(_PLAIN.__get__(self))
 
     @plain.setter
     def plain(self, new_text: str) -> None:
-        _RichText.plain.fset(self, _piece(new_text))  # type: ignore[attr-defined]  # as fget above
+        _PLAIN.__set__(self, _piece(new_text))
 
     def append(self, text: str | _RichText, style: Any = None) -> Text:
         if isinstance(text, str):
