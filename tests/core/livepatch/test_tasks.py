@@ -12,6 +12,16 @@ def test_parse_stat_with_tricky_comm():
     assert (s.state, s.ppid, s.flags) == ("S", 1, 4194560)
 
 
+def test_parse_stat_gives_start_time_and_last_cpu():
+    # fields 3.. after the comm: state, ppid, …, flags (9), …, starttime (22), …, processor (39)
+    rest = ["S", "1"] + ["0"] * 4 + ["4194560"] + ["0"] * 12 + ["12345"] + ["0"] * 16 + ["3"]
+    s = parse_stat(Read("77 (a) b) c) " + " ".join(rest) + "\n"))
+    assert (s.state, s.flags, s.started, s.last_cpu, s.problem) == ("S", 4194560, 123.45, 3, None)
+    short = parse_stat(Read("77 (a) " + " ".join(rest[:20]) + "\n"))  # the line ends before processor
+    assert (short.started, short.last_cpu) == (123.45, None)
+    assert parse_stat(Read("77 (a) S 1")).started is None
+
+
 def test_parse_stat_garbage_and_truncated():
     assert parse_stat(Read("garbage")).problem == "garbage"
     assert parse_stat(Read("1 (x) S 0")).problem == "truncated"
