@@ -135,7 +135,7 @@ class Commands:
         yield parser
         if source:
             _source_options(parser, top=False)
-        COMMANDS.setdefault(name, run)  # once: a test may stand in for a command
+        COMMANDS.setdefault(name, run)  # main() builds a parser per call: the first registration stands
 
 
 def build_parser(wanted: str | None = None) -> Parser:
